@@ -1,0 +1,130 @@
+"""Mergers: compose the answer from accepted results only and flag the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from trifecta.agents._prompts import prompt
+from trifecta.ledger import BudgetExceeded, Ledger
+from trifecta.models import ChatModel, Message, ModelError
+from trifecta.plan import SubtaskSpec
+from trifecta.verdict import ACCEPTED, Result
+
+__all__ = ["MergeInput", "Merger", "ModelMerger", "TemplateMerger", "flagged"]
+
+
+@dataclass(frozen=True)
+class MergeInput:
+    """Everything the merger may use."""
+
+    request: str
+    subtasks: Sequence[SubtaskSpec]
+    results: Mapping[str, Result]
+    error: str | None = None
+    stopped: str | None = None
+
+    @property
+    def accepted(self) -> list[Result]:
+        """Verified or checked results, in plan order."""
+        return [r for s in self.subtasks if (r := self.results.get(s["id"])) and _ok(r)]
+
+
+class Merger(Protocol):
+    """Writes the final answer."""
+
+    async def merge(self, merge_input: MergeInput, ledger: Ledger) -> str:
+        """Return the answer text."""
+        ...
+
+
+def _ok(result: Result) -> bool:
+    return result["status"] in ACCEPTED
+
+
+def flagged(merge_input: MergeInput) -> list[str]:
+    """One line per subtask that has no accepted result (failed or never run)."""
+    lines = []
+    for spec in merge_input.subtasks:
+        result = merge_input.results.get(spec["id"])
+        if result is None:
+            lines.append(f"- [{spec['id']}] {spec['instruction']}: not run ({_why_not_run(spec, merge_input)})")
+        elif not _ok(result):
+            reason = "; ".join(e["message"] for e in result["errors"][:2]) or result["method"]
+            lines.append(f"- [{spec['id']}] {spec['instruction']}: {result['status']} ({reason})")
+    return lines
+
+
+def _why_not_run(spec: SubtaskSpec, merge_input: MergeInput) -> str:
+    bad = [d for d in spec["depends_on"] if not (r := merge_input.results.get(d)) or not _ok(r)]
+    if bad:
+        return "depends on " + ", ".join(bad) + ", not verified"
+    return merge_input.stopped or "the run stopped first"
+
+
+def _preamble(merge_input: MergeInput) -> list[str]:
+    lines = []
+    if merge_input.error:
+        lines.append(f"Could not answer: {merge_input.error}.")
+    if merge_input.stopped:
+        lines.append(f"Stopped early: {merge_input.stopped}. Partial answer below.")
+    return lines
+
+
+class TemplateMerger:
+    """The offline merger: one line per accepted result, then the flagged ones."""
+
+    async def merge(self, merge_input: MergeInput, ledger: Ledger) -> str:
+        """Compose the answer without a model."""
+        lines = _preamble(merge_input)
+        for result in merge_input.accepted:
+            lines.append(
+                f"{result['instruction']} → {result['answer']} [{result['id']}: {result['status']}]"
+            )
+        flags = flagged(merge_input)
+        if flags:
+            lines.append("Not verified (do not rely on these):")
+            lines.extend(flags)
+        return "\n".join(lines)
+
+
+class ModelMerger:
+    """The generalist merger: a model writes the answer from accepted results; any
+    subtask the model's text does not cite as unverified is flagged after it.
+    Falls back to the template when the model fails or the budget is spent."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self.model = model
+
+    async def merge(self, merge_input: MergeInput, ledger: Ledger) -> str:
+        """Ask the model, then append any missing flags."""
+        if merge_input.error or not merge_input.accepted:
+            return await TemplateMerger().merge(merge_input, ledger)
+        try:
+            reply = await ledger.call(self.model, _messages(merge_input), node="merge")
+        except (ModelError, BudgetExceeded) as exc:
+            text = await TemplateMerger().merge(merge_input, ledger)
+            return f"{text}\n(merger model unavailable: {exc})"
+        return _with_flags(reply.text.strip(), merge_input)
+
+
+def _messages(merge_input: MergeInput) -> list[Message]:
+    verified = "\n".join(
+        f"[{r['id']}] ({r['status']}) {r['instruction']} => {r['answer']}"
+        for r in merge_input.accepted
+    )
+    flags = "\n".join(flagged(merge_input)) or "(none)"
+    user = (
+        f"Request: {merge_input.request}\n\nVerified results:\n{verified}\n\n"
+        f"Not verified:\n{flags}"
+    )
+    return [Message("system", prompt("merger")), Message("user", user)]
+
+
+def _with_flags(text: str, merge_input: MergeInput) -> str:
+    missing = [line for line in flagged(merge_input) if line.split("]")[0][3:] not in text]
+    lines = [*_preamble(merge_input), text]
+    if missing:
+        lines += ["Not verified (do not rely on these):", *missing]
+    return "\n".join(lines)

@@ -1,0 +1,196 @@
+"""Planners: turn a request into validated subtasks.
+
+`RulePlanner` runs offline (clauses routed by each specialist's affinity);
+`ModelPlanner` asks the generalist model for a JSON plan and feeds validation
+errors back to it, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from trifecta.agents._prompts import prompt
+from trifecta.ledger import Ledger
+from trifecta.models import ChatModel, Message, ModelOutputError, OutputSchema
+from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec, parse_plan, validate_plan
+from trifecta.specialists.base import Specialist
+from trifecta.verdict import ACCEPTED, Result
+
+__all__ = [
+    "PLAN_SCHEMA",
+    "ModelPlanner",
+    "PlanRequest",
+    "Planner",
+    "RulePlanner",
+    "split_clauses",
+]
+
+PLAN_SCHEMA = OutputSchema("plan", Plan.model_json_schema(), "A plan of subtasks.")
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a planner is asked: a first plan, or (with `existing`) a re-plan."""
+
+    request: str
+    specialists: Sequence[Specialist]
+    max_subtasks: int
+    existing: Sequence[SubtaskSpec] = ()
+    results: Mapping[str, Result] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[Result]:
+        """Results that were not accepted."""
+        return [r for r in self.results.values() if r["status"] not in ACCEPTED]
+
+    def validate(self, plan: Plan) -> list[SubtaskSpec]:
+        """Validate `plan` against the specialists, the cap and the ids in use."""
+        return validate_plan(
+            plan,
+            [s.name for s in self.specialists],
+            max_subtasks=self.max_subtasks,
+            done=[s["id"] for s in self.existing],
+        )
+
+
+class Planner(Protocol):
+    """Writes a plan; raises `PlanError` when it cannot."""
+
+    async def plan(self, request: PlanRequest, ledger: Ledger) -> list[SubtaskSpec]:
+        """Return validated subtasks (on a re-plan, only the new ones)."""
+        ...
+
+
+_SPLIT = re.compile(r"(?<=[.?!;])\s+(?=\S)|\n+")
+_DOLLAR = re.compile(r"\$(?=[A-Za-z$])")
+
+
+def split_clauses(request: str) -> list[str]:
+    """Split a request into sentences (decimals such as 3.5 stay whole)."""
+    return [c.strip() for c in _SPLIT.split(request) if c.strip(" .;\t")]
+
+
+class RulePlanner:
+    """The offline planner: one subtask per clause, routed to the specialist whose
+    `affinity` scores it highest. A re-plan routes each failed clause to the next
+    best specialist that has not tried it."""
+
+    async def plan(self, request: PlanRequest, ledger: Ledger) -> list[SubtaskSpec]:
+        """Plan by rules; no model is called."""
+        if request.existing:
+            return self._replan(request)
+        clauses = split_clauses(request.request)
+        if len(clauses) > request.max_subtasks:
+            raise PlanError(
+                [f"the request has {len(clauses)} parts; the limit is {request.max_subtasks}"]
+            )
+        subtasks, unrouted = [], []
+        for index, clause in enumerate(clauses, 1):
+            ranked = _rank(clause, request.specialists)
+            if not ranked:
+                unrouted.append(clause)
+                continue
+            text = _DOLLAR.sub("$$", clause)
+            subtasks.append(Subtask(id=f"t{index}", specialist=ranked[0], instruction=text))
+        if unrouted:
+            raise PlanError([_unrouted_message(unrouted, request.specialists)])
+        return request.validate(Plan(subtasks=subtasks))
+
+    def _replan(self, request: PlanRequest) -> list[SubtaskSpec]:
+        by_id = {s["id"]: s for s in request.existing}
+        new: list[Subtask] = []
+        for result in request.failed:
+            spec = by_id[result["id"]]
+            tried = {s["specialist"] for s in request.existing if s["instruction"] == spec["instruction"]}
+            options = [n for n in _rank(result["instruction"], request.specialists) if n not in tried]
+            if options:
+                new_id = _fresh_id(spec["id"], by_id)
+                new.append(Subtask(id=new_id, specialist=options[0], instruction=spec["instruction"]))
+        return request.validate(Plan(subtasks=new)) if new else []
+
+
+def _rank(clause: str, specialists: Sequence[Specialist]) -> list[str]:
+    scored = [(s.affinity(clause), s.name) for s in specialists if s.affinity is not None]
+    return [name for score, name in sorted(scored, key=lambda p: -p[0]) if score > 0]
+
+
+def _fresh_id(base: str, used: Mapping[str, Any]) -> str:
+    n = 2
+    while f"{base}_{n}" in used:
+        n += 1
+    return f"{base}_{n}"
+
+
+def _unrouted_message(clauses: Sequence[str], specialists: Sequence[Specialist]) -> str:
+    shown = "; ".join(repr(c[:80]) for c in clauses[:3])
+    more = f" and {len(clauses) - 3} more" if len(clauses) > 3 else ""
+    names = ", ".join(s.name for s in specialists) or "none"
+    return (
+        f"no specialist recognises {shown}{more} (offline rule planner; specialists: {names}). "
+        "Rephrase, add the data source it needs (--db, --docs), or configure a model "
+        "(--model) for free-form requests"
+    )
+
+
+class ModelPlanner:
+    """The generalist planner: a model writes the plan as JSON.
+
+    Args:
+        model: the generalist model.
+        max_attempts: plans asked for before giving up (invalid ones are sent back
+            with their errors).
+    """
+
+    def __init__(self, model: ChatModel, *, max_attempts: int = 3) -> None:
+        self.model = model
+        self.max_attempts = max_attempts
+
+    async def plan(self, request: PlanRequest, ledger: Ledger) -> list[SubtaskSpec]:
+        """Ask the model for a plan, repairing invalid ones."""
+        messages = _plan_messages(request)
+        errors: list[str] = []
+        for _ in range(self.max_attempts):
+            text = ""
+            try:
+                reply = await ledger.call(self.model, messages, node="plan", schema=PLAN_SCHEMA)
+                text = reply.text
+                plan = parse_plan(reply.data)
+                if request.existing and not plan.subtasks:
+                    return []
+                return request.validate(plan)
+            except ModelOutputError as exc:
+                text, errors = exc.text, [str(exc)]
+            except PlanError as exc:
+                errors = exc.errors
+            messages = [*messages, Message("assistant", text), _fix_message(errors)]
+        raise PlanError([f"no valid plan after {self.max_attempts} attempts", *errors])
+
+
+def _plan_messages(request: PlanRequest) -> list[Message]:
+    listing = "\n".join(f"- {s.name}: {s.description}" for s in request.specialists)
+    system = prompt("planner").format(specialists=listing, max_subtasks=request.max_subtasks)
+    messages = [Message("system", system), Message("user", request.request)]
+    if request.existing:
+        messages.append(Message("user", _replan_text(request)))
+    return messages
+
+
+def _replan_text(request: PlanRequest) -> str:
+    failures = "\n".join(
+        f"- {r['id']} ({r['specialist']}): {r['instruction']!r} -> {r['status']}: "
+        + "; ".join(e["message"] for e in r["errors"][:3])
+        for r in request.failed
+    )
+    done = json.dumps(
+        {i: r["answer"] for i, r in request.results.items() if r["status"] in ACCEPTED}
+    )
+    return prompt("replan").format(failures=failures, done=done)
+
+
+def _fix_message(errors: Sequence[str]) -> Message:
+    listed = "\n".join(f"- {e}" for e in errors)
+    return Message("user", f"That plan is invalid:\n{listed}\nReply with a corrected plan, JSON only.")

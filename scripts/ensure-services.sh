@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Start the local PostgreSQL and MariaDB servers the tests use, if they are down.
+set -uo pipefail
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+maria_up() { mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1 || mysqladmin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; }
+
+wait_for() { # name check-fn
+  for _ in $(seq 1 30); do "$2" && return 0; sleep 1; done
+  echo "ensure-services: $1 did not come up" >&2; return 1
+}
+
+if ! pg_up; then
+  echo "ensure-services: starting PostgreSQL" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  wait_for PostgreSQL pg_up
+fi
+if ! maria_up; then
+  echo "ensure-services: starting MariaDB" >&2
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+  wait_for MariaDB maria_up
+fi
+exit 0

@@ -1,0 +1,316 @@
+"""The specialist protocol: tiers of solvers, a deterministic verifier, and the
+bounded solve → verify → repair → escalate loop."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from trifecta.ledger import BudgetExceeded, Ledger
+from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
+from trifecta.verdict import CheckError, Result, Verdict, check_error
+
+__all__ = [
+    "CannotSolve",
+    "Candidate",
+    "FunctionSolver",
+    "Job",
+    "ModelSolver",
+    "Outcome",
+    "Solver",
+    "Specialist",
+    "Verifier",
+    "run_specialist",
+]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A solver's proposed answer; `payload` carries what the verifier checks
+    (claims, a SQL query, citations)."""
+
+    answer: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One attempt at one subtask, as a solver sees it."""
+
+    subtask: str
+    specialist: str
+    instruction: str
+    tier: int
+    attempt: int
+    feedback: tuple[CheckError, ...] = ()
+    previous: Candidate | None = None
+
+
+class CannotSolve(Exception):
+    """Raised by a solver that does not handle this instruction (next tier runs)."""
+
+
+class Solver(Protocol):
+    """One tier of a specialist."""
+
+    @property
+    def name(self) -> str:
+        """Shown in reports (a model's name, or e.g. ``sympy``)."""
+        ...
+
+    @property
+    def repairable(self) -> bool:
+        """Whether feeding back errors can change its answer (models: yes)."""
+        ...
+
+    async def solve(self, job: Job, ledger: Ledger) -> Candidate:
+        """Propose an answer, or raise `CannotSolve`."""
+        ...
+
+
+Verifier = Callable[[Job, Candidate], Verdict | Awaitable[Verdict]]
+
+
+@dataclass(frozen=True)
+class Specialist:
+    """A named capability: the planner sees `name` and `description`; the framework
+    tries `tiers` in order (cheapest first) and accepts only what `verify` passes.
+
+    Args:
+        name: unique, used as the graph node name.
+        description: one line the planner reads to route subtasks.
+        tiers: solvers, cheapest first; tier 0 is usually deterministic.
+        verify: the deterministic check of a candidate.
+        affinity: scores a request clause 0..1 for the offline planner.
+        max_attempts: attempts per repairable tier (first try plus repairs).
+    """
+
+    name: str
+    description: str
+    tiers: Sequence[Solver]
+    verify: Verifier
+    affinity: Callable[[str], float] | None = None
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class FunctionSolver:
+    """A solver backed by a plain function ``(job) -> str | Candidate`` (sync or
+    async). Raise `CannotSolve` from it to pass to the next tier."""
+
+    fn: Callable[[Job], str | Candidate | Awaitable[str | Candidate]]
+    name: str = "function"
+    repairable: bool = False
+
+    async def solve(self, job: Job, ledger: Ledger) -> Candidate:
+        """Call the function."""
+        out = self.fn(job)
+        if inspect.isawaitable(out):
+            out = await out
+        return out if isinstance(out, Candidate) else Candidate(answer=str(out))
+
+
+@dataclass(frozen=True)
+class ModelSolver:
+    """A solver backed by a chat model with structured output.
+
+    Args:
+        model: the model.
+        system: the system prompt.
+        schema: the JSON schema of the reply.
+        to_candidate: turns the parsed reply into a `Candidate` (raise
+            `ModelOutputError` on a reply of the wrong shape).
+        context: extra text appended to the instruction (e.g. a database schema).
+    """
+
+    model: ChatModel
+    system: str
+    schema: OutputSchema
+    to_candidate: Callable[[Any], Candidate]
+    context: Callable[[Job], str] | None = None
+    repairable: bool = True
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.model.name
+
+    async def solve(self, job: Job, ledger: Ledger) -> Candidate:
+        """Ask the model, quoting the previous attempt's errors when repairing."""
+        user = job.instruction if self.context is None else f"{job.instruction}\n\n{self.context(job)}"
+        messages = [Message("system", self.system), Message("user", user)]
+        if job.feedback:
+            messages += _repair_messages(job)
+        reply = await ledger.call(
+            self.model,
+            messages,
+            node=job.specialist,
+            specialist=job.specialist,
+            subtask=job.subtask,
+            schema=self.schema,
+        )
+        return self.to_candidate(reply.data)
+
+
+def _repair_messages(job: Job) -> list[Message]:
+    previous = job.previous.answer if job.previous else "(no usable reply)"
+    problems = "\n".join(f"- [{e['rule']}] {e['message']}" for e in job.feedback)
+    return [
+        Message("assistant", previous),
+        Message("user", f"Your answer failed verification:\n{problems}\nFix it and reply again."),
+    ]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `run_specialist` returns: the result, and the budget reason if it stopped."""
+
+    result: Result
+    stopped: str | None = None
+
+
+@dataclass
+class _Trail:
+    """What the loop has seen so far for one subtask."""
+
+    started: float = field(default_factory=time.monotonic)
+    attempts: int = 0
+    evidence: list[str] = field(default_factory=list)
+    last: tuple[Verdict, Candidate, int, str] | None = None
+    errors: list[CheckError] = field(default_factory=list)
+
+
+async def run_specialist(
+    spec: Specialist, subtask: str, instruction: str, ledger: Ledger
+) -> Outcome:
+    """Run the tiers of `spec` on one instruction until a verdict is accepted.
+
+    Per tier: solve, verify; on failure feed the errors back (repairable tiers
+    only, at most `spec.max_attempts` times), then escalate to the next tier.
+    Solver and verifier exceptions become labelled failures, never crashes.
+    """
+    trail = _Trail()
+    try:
+        for tier, solver in enumerate(spec.tiers):
+            accepted = await _run_tier(spec, subtask, instruction, tier, solver, ledger, trail)
+            if accepted is not None:
+                return Outcome(accepted)
+    except BudgetExceeded as exc:
+        trail.errors.append(check_error("budget", exc.reason))
+        return Outcome(_failure(spec, subtask, instruction, trail), stopped=exc.reason)
+    return Outcome(_failure(spec, subtask, instruction, trail))
+
+
+async def _run_tier(
+    spec: Specialist,
+    subtask: str,
+    instruction: str,
+    tier: int,
+    solver: Solver,
+    ledger: Ledger,
+    trail: _Trail,
+) -> Result | None:
+    limit = spec.max_attempts if solver.repairable else 1
+    job = Job(subtask, spec.name, instruction, tier, 1)
+    for attempt in range(1, limit + 1):
+        trail.attempts += 1
+        label = f"tier {tier} ({solver.name}) attempt {attempt}"
+        try:
+            candidate = await solver.solve(job, ledger)
+        except CannotSolve as exc:
+            trail.evidence.append(f"{label}: not applicable: {exc}")
+            return None
+        except ModelOutputError as exc:
+            trail.evidence.append(f"{label}: unusable reply: {exc}")
+            trail.errors = [check_error("output", str(exc))]
+            job = Job(subtask, spec.name, instruction, tier, attempt + 1, tuple(trail.errors))
+            continue
+        except (ModelError, TimeoutError) as exc:
+            trail.evidence.append(f"{label}: model failed: {exc}")
+            trail.errors = [check_error("model", str(exc) or type(exc).__name__)]
+            return None
+        verdict = await _verify(spec, job, candidate, ledger)
+        trail.evidence.append(f"{label}: {verdict.status} ({verdict.method})")
+        if verdict.accepted:
+            return _success(spec, subtask, instruction, tier, solver.name, candidate, verdict, trail)
+        trail.last = (verdict, candidate, tier, solver.name)
+        trail.errors = list(verdict.errors)
+        job = Job(subtask, spec.name, instruction, tier, attempt + 1, verdict.errors, candidate)
+    return None
+
+
+async def _verify(spec: Specialist, job: Job, candidate: Candidate, ledger: Ledger) -> Verdict:
+    started = time.monotonic()
+    try:
+        out = spec.verify(job, candidate)
+        verdict = await out if inspect.isawaitable(out) else out
+    except Exception as exc:  # a broken verifier labels the result, never crashes the run
+        verdict = Verdict(
+            "unverifiable", "verifier error", errors=(check_error("verifier", repr(exc)),)
+        )
+    ledger.record_check(
+        node=spec.name,
+        specialist=spec.name,
+        subtask=job.subtask,
+        verdict=verdict.status,
+        latency_s=time.monotonic() - started,
+        detail=verdict.method,
+    )
+    return verdict
+
+
+def _success(
+    spec: Specialist,
+    subtask: str,
+    instruction: str,
+    tier: int,
+    solver: str,
+    candidate: Candidate,
+    verdict: Verdict,
+    trail: _Trail,
+) -> Result:
+    return Result(
+        id=subtask,
+        specialist=spec.name,
+        instruction=instruction,
+        status=verdict.status,
+        answer=verdict.answer if verdict.answer is not None else candidate.answer,
+        method=verdict.method,
+        evidence=list(verdict.evidence),
+        errors=[],
+        tier=tier,
+        solver=solver,
+        attempts=trail.attempts,
+        elapsed_s=round(time.monotonic() - trail.started, 6),
+        data=verdict.data,
+    )
+
+
+def _failure(spec: Specialist, subtask: str, instruction: str, trail: _Trail) -> Result:
+    if trail.last is None:
+        status, answer, method, tier, solver, data = "unverifiable", "", "no solver", None, None, {}
+        if not trail.errors:
+            why = trail.evidence[-1] if trail.evidence else "no tiers configured"
+            trail.errors = [check_error("solver", f"no tier could handle this instruction ({why})")]
+    else:
+        verdict, candidate, tier_, solver_ = trail.last
+        status, method, tier, solver, data = verdict.status, verdict.method, tier_, solver_, verdict.data
+        answer = verdict.answer if verdict.answer is not None else candidate.answer
+    return Result(
+        id=subtask,
+        specialist=spec.name,
+        instruction=instruction,
+        status=status,  # type: ignore[typeddict-item]
+        answer=answer,
+        method=method,
+        evidence=trail.evidence,
+        errors=trail.errors,
+        tier=tier,
+        solver=solver,
+        attempts=trail.attempts,
+        elapsed_s=round(time.monotonic() - trail.started, 6),
+        data=data,
+    )

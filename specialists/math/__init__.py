@@ -1,0 +1,134 @@
+"""The math specialist: SymPy solves formal requests (tier 0); models answer with
+claims that SymPy checks (tiers 1+). Every SymPy call runs in a killable worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from trifecta.models import ChatModel, ModelOutputError, OutputSchema
+from trifecta.sandbox import IsolatedError, IsolatedTimeout, run_isolated
+from trifecta.specialists.base import (
+    CannotSolve,
+    Candidate,
+    FunctionSolver,
+    Job,
+    ModelSolver,
+    Solver,
+    Specialist,
+)
+from trifecta.specialists.math._engine import check_claims, compute
+from trifecta.specialists.math._requests import MATH_WORDS, to_claim
+from trifecta.verdict import CheckError, Verdict, check_error
+
+__all__ = ["CLAIMS_SCHEMA", "math_specialist"]
+
+CLAIMS_SCHEMA = OutputSchema(
+    "math_answer",
+    {
+        "type": "object",
+        "properties": {
+            "answer": {"type": "string"},
+            "claims": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["answer", "claims"],
+    },
+    "A final answer and the checkable claims behind it.",
+)
+
+
+def math_specialist(models: Sequence[ChatModel] = (), *, timeout: float = 2.0) -> Specialist:
+    """The math specialist.
+
+    Args:
+        models: model tiers after SymPy, cheapest first.
+        timeout: seconds per SymPy computation or check (the worker is killed after).
+    """
+    tiers: list[Solver] = [FunctionSolver(_tier0(timeout), name="sympy")]
+    prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
+    tiers += [ModelSolver(m, prompt, CLAIMS_SCHEMA, _candidate) for m in models]
+
+    async def verify(job: Job, candidate: Candidate) -> Verdict:
+        return await _verify(candidate, timeout, formal=job.tier == 0)
+
+    return Specialist(
+        name="math",
+        description="Exact math: arithmetic, percentages, algebra, equations, derivatives, "
+        "integrals, limits. Answers are checked with SymPy.",
+        tiers=tiers,
+        verify=verify,
+        affinity=_affinity,
+    )
+
+
+def _affinity(clause: str) -> float:
+    if to_claim(clause) is not None:
+        return 1.0
+    return 0.6 if MATH_WORDS.search(clause) else 0.0
+
+
+def _tier0(timeout: float) -> Any:
+    async def solve(job: Job) -> Candidate:
+        claim = to_claim(job.instruction)
+        if claim is None:
+            raise CannotSolve("not a formal request SymPy can compute directly")
+        try:
+            done = await asyncio.to_thread(run_isolated, compute, claim, timeout=timeout)
+        except (IsolatedTimeout, IsolatedError) as exc:
+            raise CannotSolve(f"SymPy could not compute it: {exc}") from exc
+        return Candidate(answer=str(done["answer"]), payload={"claims": [{**done, "id": "c1"}]})
+
+    return solve
+
+
+def _candidate(data: Any) -> Candidate:
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+        raise ModelOutputError("expected an object with 'answer' and a list of 'claims'")
+    claims = [c for c in data["claims"] if isinstance(c, dict)]
+    return Candidate(answer=str(data.get("answer", "")), payload={"claims": claims})
+
+
+async def _verify(candidate: Candidate, timeout: float, *, formal: bool) -> Verdict:
+    claims = candidate.payload.get("claims") or []
+    if not claims:
+        return Verdict("unverifiable", "no claims", errors=(check_error("claims", "no claims to check"),))
+    try:
+        outcomes = await asyncio.to_thread(
+            run_isolated, check_claims, claims, timeout=timeout * len(claims)
+        )
+    except (IsolatedTimeout, IsolatedError) as exc:
+        return Verdict("unverifiable", "sympy", errors=(check_error("timeout", str(exc)),))
+    errors = _claim_errors(claims, outcomes)
+    evidence = tuple(
+        f"{c.get('id', i)}: {c.get('kind')} {c.get('expr')} = {c.get('answer')}: {o['status']} ({o['method']})"
+        for i, (c, o) in enumerate(zip(claims, outcomes, strict=True))
+    )
+    statuses = {o["status"] for o in outcomes}
+    if "rejected" in statuses:
+        return Verdict("rejected", "sympy", evidence, errors)
+    if "unverifiable" in statuses:
+        return Verdict("unverifiable", "sympy", evidence, errors)
+    if not formal and not _final_answer_claimed(candidate, claims):
+        missing = check_error("final", f"no claim has the final answer {candidate.answer!r}")
+        return Verdict("unverifiable", "sympy", evidence, (missing,))
+    method = outcomes[-1]["method"] if formal else "every step checked by sympy"
+    return Verdict("verified" if formal else "checked", method, evidence)
+
+
+def _claim_errors(claims: list[dict[str, Any]], outcomes: list[dict[str, Any]]) -> tuple[CheckError, ...]:
+    return tuple(
+        check_error(str(c.get("id", i)), f"{c.get('expr')} = {c.get('answer')}: {message}")
+        for i, (c, o) in enumerate(zip(claims, outcomes, strict=True))
+        for message in o["errors"]
+    )
+
+
+def _final_answer_claimed(candidate: Candidate, claims: list[dict[str, Any]]) -> bool:
+    wanted = _norm(candidate.answer)
+    return any(_norm(str(c.get("answer", ""))) == wanted for c in claims)
+
+
+def _norm(text: str) -> str:
+    return "".join(text.split()).rstrip(".0").lower() or "0"

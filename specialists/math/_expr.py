@@ -1,0 +1,144 @@
+"""A whitelist parser from text to SymPy: no `eval`, no `sympify` on user text."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+
+__all__ = ["ExprError", "parse_expr"]
+
+MAX_CHARS = 2000
+MAX_DEPTH = 40
+MAX_EXPONENT = 10_000
+MAX_INT_DIGITS = 400
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
+    "asin": sp.asin, "acos": sp.acos, "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
+    "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
+    "abs": sp.Abs, "Abs": sp.Abs, "floor": sp.floor, "ceiling": sp.ceiling,
+}  # fmt: skip
+_CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E, "E": sp.E, "oo": sp.oo, "inf": sp.oo, "I": sp.I}
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+_IMPLICIT = [
+    (re.compile(r"(?<![A-Za-z_])(\d+(?:\.\d+)?)\s*(?=[A-Za-z(])(?!e\d)"), r"\1*"),
+    (re.compile(r"\)\s*(?=[(A-Za-z0-9])"), ")*"),
+]
+
+
+class ExprError(ValueError):
+    """The text is not an expression we accept; `position` is a character offset."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+def normalize(text: str) -> str:
+    """Unicode operators, `^` as power, implicit multiplication (2x, 3(x+1))."""
+    text = text.replace("^", "**").replace("×", "*").replace("÷", "/").replace("−", "-")
+    text = text.replace("·", "*").replace("π", "pi")
+    for pattern, repl in _IMPLICIT:
+        text = pattern.sub(repl, text)
+    return text.strip()
+
+
+def parse_expr(text: str) -> Any:
+    """Parse `text` into a SymPy expression through a whitelist of syntax.
+
+    Raises:
+        ExprError: unsupported syntax, unknown function, oversized input or numbers.
+    """
+    if len(text) > MAX_CHARS:
+        raise ExprError(f"expression is {len(text)} characters; the limit is {MAX_CHARS}")
+    source = normalize(text)
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        offset = getattr(exc, "offset", None)
+        raise ExprError(f"cannot parse {text!r}: {getattr(exc, 'msg', exc)}", offset) from None
+    return _convert(tree.body, 0)
+
+
+def _convert(node: ast.AST, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ExprError(f"expression nested deeper than {MAX_DEPTH} levels")
+    handler = _HANDLERS.get(type(node))
+    if handler is None:
+        raise ExprError(f"unsupported syntax: {type(node).__name__}", getattr(node, "col_offset", None))
+    return handler(node, depth + 1)
+
+
+def _constant(node: ast.AST, depth: int) -> Any:
+    assert isinstance(node, ast.Constant)
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ExprError(f"unsupported literal {value!r}", node.col_offset)
+    if isinstance(value, int):
+        if len(str(abs(value))) > MAX_INT_DIGITS:
+            raise ExprError(f"integer literal longer than {MAX_INT_DIGITS} digits", node.col_offset)
+        return sp.Integer(value)
+    return sp.Float(repr(value))
+
+
+def _name(node: ast.AST, depth: int) -> Any:
+    assert isinstance(node, ast.Name)
+    if node.id in _CONSTANTS:
+        return _CONSTANTS[node.id]
+    if node.id.startswith("_") or len(node.id) > 24 or node.id in _FUNCTIONS:
+        raise ExprError(f"name {node.id!r} is not allowed here", node.col_offset)
+    return sp.Symbol(node.id)
+
+
+def _binop(node: ast.AST, depth: int) -> Any:
+    assert isinstance(node, ast.BinOp)
+    left, right = _convert(node.left, depth), _convert(node.right, depth)
+    if isinstance(node.op, ast.Pow):
+        return _power(left, right, node)
+    op = _BINARY.get(type(node.op))
+    if op is None:
+        raise ExprError(f"unsupported operator {type(node.op).__name__}", node.col_offset)
+    return op(left, right)
+
+
+def _power(base: Any, exponent: Any, node: ast.BinOp) -> Any:
+    if exponent.is_number and abs(exponent) > MAX_EXPONENT and not (base.is_number and abs(base) == 1):
+        raise ExprError(f"exponent larger than {MAX_EXPONENT}", node.col_offset)
+    return sp.Pow(base, exponent)
+
+
+def _unary(node: ast.AST, depth: int) -> Any:
+    assert isinstance(node, ast.UnaryOp)
+    operand = _convert(node.operand, depth)
+    if isinstance(node.op, ast.USub):
+        return -operand
+    if isinstance(node.op, ast.UAdd):
+        return operand
+    raise ExprError(f"unsupported operator {type(node.op).__name__}", node.col_offset)
+
+
+def _call(node: ast.AST, depth: int) -> Any:
+    assert isinstance(node, ast.Call)
+    if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
+        raise ExprError(f"call to {ast.unparse(node.func)!r} is not allowed", node.col_offset)
+    if node.keywords or not node.args:
+        raise ExprError(f"{node.func.id}() takes positional arguments only", node.col_offset)
+    return _FUNCTIONS[node.func.id](*(_convert(arg, depth) for arg in node.args))
+
+
+_HANDLERS: dict[type[ast.AST], Callable[[ast.AST, int], Any]] = {
+    ast.Constant: _constant,
+    ast.Name: _name,
+    ast.BinOp: _binop,
+    ast.UnaryOp: _unary,
+    ast.Call: _call,
+}

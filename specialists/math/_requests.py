@@ -1,0 +1,67 @@
+"""Tier 0: recognise formal math requests in natural phrasing and turn them into claims."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["MATH_WORDS", "to_claim"]
+
+_V = r"(?P<var>[a-z])"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("integral", re.compile(
+        rf"^(?:integrate|(?:find |compute |evaluate )?(?:the )?integral of)\s+(?P<expr>.+?)"
+        rf"(?:\s*d{_V})?(?:\s+(?:with respect to|wrt)\s+{_V.replace('var', 'var2')})?"
+        r"\s+from\s+(?P<lower>.+?)\s+to\s+(?P<upper>.+)$")),
+    ("antiderivative", re.compile(
+        rf"^(?:integrate|(?:find |compute )?(?:the )?(?:integral|antiderivative) of)\s+(?P<expr>.+?)"
+        rf"(?:\s*d{_V})?(?:\s+(?:with respect to|wrt)\s+{_V.replace('var', 'var2')})?$")),
+    ("derivative", re.compile(
+        rf"^(?:differentiate|(?:find |compute )?(?:the )?derivative of)\s+(?P<expr>.+?)"
+        rf"(?:\s+(?:with respect to|wrt)\s+{_V})?$")),
+    ("limit", re.compile(
+        rf"^(?:(?:find |compute )?(?:the )?limit of|lim)\s+(?P<expr>.+?)\s+as\s+{_V}\s*"
+        r"(?:->|→|approaches|tends to|goes to)\s*(?P<point>.+)$")),
+    ("solve", re.compile(rf"^solve\s+(?:for\s+{_V}\s*[:,]?\s*)?(?P<expr>.+?)(?:\s+for\s+{_V.replace('var', 'var2')})?$")),
+    ("transform", re.compile(r"^(?P<op>simplify|factor|expand)\s+(?P<expr>.+)$")),
+    ("percent", re.compile(
+        r"^(?:what is |compute |calculate )?(?P<p>\d+(?:\.\d+)?)\s*(?:%|percent)\s+of\s+(?P<n>-?\d[\d,]*(?:\.\d+)?)$")),
+    ("arithmetic", re.compile(
+        r"^(?:what is|what's|compute|calculate|evaluate)?\s*(?P<expr>[-+*/^().\d\s×÷−]*\d[-+*/^().\d\s×÷−]*)$")),
+]  # fmt: skip
+
+MATH_WORDS = re.compile(
+    r"\b(integrate|integral|antiderivative|derivative|differentiate|solve|simplify|factor|expand"
+    r"|limit|percent|sqrt|equation)\b|\d\s*%|\d\s*[-+*/^]\s*\d|\bx\s*\^",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(r"^(?:please\s+|can you\s+|could you\s+)+", re.IGNORECASE)
+
+
+def _clean(instruction: str) -> str:
+    text = " ".join(instruction.split()).rstrip(" ?.!")
+    return _FILLER.sub("", text)
+
+
+def to_claim(instruction: str) -> dict[str, Any] | None:
+    """The claim to compute for a formal request, or None if none matches."""
+    text = _clean(instruction)
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(text) or pattern.match(text.lower())
+        if match:
+            return _claim(kind, match.groupdict())
+    return None
+
+
+def _claim(kind: str, groups: dict[str, str | None]) -> dict[str, Any]:
+    var = groups.get("var") or groups.get("var2")
+    base: dict[str, Any] = {"var": var} if var else {}
+    if kind == "percent":
+        number = (groups["n"] or "0").replace(",", "")
+        return {"kind": "value", "expr": f"{groups['p']}/100*{number}", **base}
+    if kind == "arithmetic":
+        return {"kind": "value", "expr": groups["expr"], "op": "simplify"}
+    if kind == "transform":
+        return {"kind": "equal", "expr": groups["expr"], "op": groups["op"]}
+    extra = {k: groups[k] for k in ("lower", "upper", "point") if groups.get(k)}
+    return {"kind": kind, "expr": groups["expr"], **base, **extra}

@@ -1,0 +1,213 @@
+"""The ledger: every model call and check of a run, its totals, and its budgets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
+
+__all__ = [
+    "Budget",
+    "BudgetExceeded",
+    "Ledger",
+    "LedgerEntry",
+    "Report",
+]
+
+
+class LedgerEntry(TypedDict):
+    """One model call or one check."""
+
+    kind: Literal["model", "check"]
+    node: str
+    specialist: str | None
+    subtask: str | None
+    model: str | None
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    latency_s: float
+    verdict: str | None
+    detail: str
+
+
+class Report(TypedDict):
+    """A run's totals."""
+
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    wall_s: float
+    model_calls: int
+    checks: int
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits for one run; None means unlimited."""
+
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_wall_s: float | None = None
+
+
+class BudgetExceeded(Exception):
+    """Raised before a call that the budget does not allow; `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_capture: ContextVar[list[LedgerEntry] | None] = ContextVar("trifecta_ledger_capture", default=None)
+
+
+class Ledger:
+    """Records a run's calls and enforces its budget.
+
+    One ledger lives for one run. Graph nodes wrap their work in `capture()` so the
+    entries they produce also travel in the graph state (and its checkpoints).
+    """
+
+    def __init__(self, budget: Budget | None = None, entries: Iterable[LedgerEntry] = ()) -> None:
+        self.budget = budget or Budget()
+        self.entries: list[LedgerEntry] = []
+        self._tokens_in = self._tokens_out = self._model_calls = self._checks = 0
+        self._cost = 0.0
+        self._started = time.monotonic()
+        for entry in entries:
+            self.record(entry)
+
+    @contextmanager
+    def capture(self) -> Iterator[list[LedgerEntry]]:
+        """Collect the entries recorded inside the block (per asyncio task)."""
+        collected: list[LedgerEntry] = []
+        token = _capture.set(collected)
+        try:
+            yield collected
+        finally:
+            _capture.reset(token)
+
+    def record(self, entry: LedgerEntry) -> None:
+        """Add one entry."""
+        self.entries.append(entry)
+        self._tokens_in += entry["tokens_in"]
+        self._tokens_out += entry["tokens_out"]
+        self._cost += entry["cost_usd"]
+        self._model_calls += entry["kind"] == "model"
+        self._checks += entry["kind"] == "check"
+        collected = _capture.get()
+        if collected is not None:
+            collected.append(entry)
+
+    def record_check(
+        self, *, node: str, specialist: str, subtask: str, verdict: str, latency_s: float, detail: str
+    ) -> None:
+        """Record one deterministic check."""
+        self.record(
+            LedgerEntry(
+                kind="check",
+                node=node,
+                specialist=specialist,
+                subtask=subtask,
+                model=None,
+                tokens_in=0,
+                tokens_out=0,
+                cost_usd=0.0,
+                latency_s=latency_s,
+                verdict=verdict,
+                detail=detail,
+            )
+        )
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self._started
+
+    def remaining_s(self) -> float | None:
+        """Seconds left in the wall-time budget, or None when unlimited."""
+        if self.budget.max_wall_s is None:
+            return None
+        return max(0.0, self.budget.max_wall_s - self.elapsed())
+
+    def check(self, *, tokens: int = 0, cost_usd: float = 0.0) -> None:
+        """Raise `BudgetExceeded` if spending `tokens`/`cost_usd` more breaks a limit."""
+        totals = self.report()
+        budget = self.budget
+        used = totals["tokens_in"] + totals["tokens_out"]
+        if budget.max_tokens is not None and used + tokens > budget.max_tokens:
+            raise BudgetExceeded(
+                f"token budget exhausted: {used} used, ~{tokens} more needed, "
+                f"limit {budget.max_tokens}"
+            )
+        if budget.max_cost_usd is not None and totals["cost_usd"] + cost_usd > budget.max_cost_usd:
+            raise BudgetExceeded(
+                f"cost budget exhausted: ${totals['cost_usd']:.6f} spent, "
+                f"limit ${budget.max_cost_usd:.6f}"
+            )
+        if budget.max_wall_s is not None and totals["wall_s"] >= budget.max_wall_s:
+            raise BudgetExceeded(
+                f"time budget exhausted: {totals['wall_s']:.2f}s elapsed, "
+                f"limit {budget.max_wall_s:.2f}s"
+            )
+
+    async def call(
+        self,
+        model: ChatModel,
+        messages: Sequence[Message],
+        *,
+        node: str,
+        specialist: str | None = None,
+        subtask: str | None = None,
+        schema: OutputSchema | None = None,
+        timeout: float | None = None,
+    ) -> ModelReply:
+        """Call `model` within the budget and record the call (also when it fails)."""
+        estimate = Usage(input_tokens=sum(len(m.content) for m in messages) // 4 + 1)
+        price = model.price
+        self.check(tokens=estimate.input_tokens, cost_usd=price.cost(estimate) if price else 0.0)
+        remaining = self.remaining_s()
+        if remaining is not None:
+            timeout = remaining if timeout is None else min(timeout, remaining)
+        started = time.monotonic()
+        reply: ModelReply | None = None
+        detail = "ok"
+        try:
+            reply = await model.complete(messages, schema=schema, timeout=timeout)
+            return reply
+        except Exception as exc:
+            detail = f"error: {exc}"
+            raise
+        finally:
+            usage = reply.usage if reply else Usage()
+            self.record(
+                LedgerEntry(
+                    kind="model",
+                    node=node,
+                    specialist=specialist,
+                    subtask=subtask,
+                    model=reply.model if reply else model.name,
+                    tokens_in=usage.input_tokens,
+                    tokens_out=usage.output_tokens,
+                    cost_usd=price.cost(usage) if price else 0.0,
+                    latency_s=time.monotonic() - started,
+                    verdict=None,
+                    detail=detail,
+                )
+            )
+
+    def report(self) -> Report:
+        """Totals so far."""
+        return Report(
+            tokens_in=self._tokens_in,
+            tokens_out=self._tokens_out,
+            cost_usd=round(self._cost, 8),
+            wall_s=round(self.elapsed(), 4),
+            model_calls=self._model_calls,
+            checks=self._checks,
+        )

@@ -1,0 +1,32 @@
+"""Models: the `ChatModel` protocol and its backends."""
+
+from trifecta.models._base import (
+    ChatModel,
+    Message,
+    ModelError,
+    ModelOutputError,
+    ModelReply,
+    ModelTimeout,
+    OutputSchema,
+    Price,
+    Usage,
+    parse_json,
+)
+from trifecta.models._langchain import LangChainChatModel
+from trifecta.models._openai import OpenAIChatModel, StructuredMode
+
+__all__ = [
+    "ChatModel",
+    "LangChainChatModel",
+    "Message",
+    "ModelError",
+    "ModelOutputError",
+    "ModelReply",
+    "ModelTimeout",
+    "OpenAIChatModel",
+    "OutputSchema",
+    "Price",
+    "StructuredMode",
+    "Usage",
+    "parse_json",
+]

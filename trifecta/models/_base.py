@@ -1,0 +1,137 @@
+"""The model protocol every backend implements, and its value types."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "ChatModel",
+    "Message",
+    "ModelError",
+    "ModelOutputError",
+    "ModelReply",
+    "ModelTimeout",
+    "OutputSchema",
+    "Price",
+    "Usage",
+    "parse_json",
+]
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million input and output tokens."""
+
+    input_per_mtok: float = 0.0
+    output_per_mtok: float = 0.0
+
+    def cost(self, usage: Usage) -> float:
+        """The cost of `usage` in USD."""
+        return (
+            usage.input_tokens * self.input_per_mtok + usage.output_tokens * self.output_per_mtok
+        ) / 1e6
+
+
+@dataclass(frozen=True)
+class OutputSchema:
+    """A JSON schema the reply must follow (structured output)."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ModelReply:
+    """A model's reply; `data` is the parsed JSON when a schema was requested."""
+
+    text: str
+    model: str
+    usage: Usage = field(default_factory=Usage)
+    data: Any = None
+
+
+class ModelError(RuntimeError):
+    """A model call failed (HTTP error, refused request, retries exhausted)."""
+
+
+class ModelTimeout(ModelError):
+    """A model call ran past its timeout."""
+
+
+class ModelOutputError(ModelError):
+    """The reply could not be used (not JSON when JSON was required)."""
+
+    def __init__(self, message: str, text: str = "") -> None:
+        super().__init__(message)
+        self.text = text
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """Anything trifecta can call: an OpenAI-compatible endpoint, a langchain-core
+    chat model through `LangChainChatModel`, or a test fake."""
+
+    @property
+    def name(self) -> str:
+        """The model's name as recorded in the ledger."""
+        ...
+
+    @property
+    def price(self) -> Price | None:
+        """Its price, or None when free or unknown."""
+        ...
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        schema: OutputSchema | None = None,
+        timeout: float | None = None,
+    ) -> ModelReply:
+        """Answer `messages`; with `schema`, `ModelReply.data` holds the parsed JSON."""
+        ...
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def parse_json(text: str) -> Any:
+    """Parse a JSON reply, tolerating code fences and prose around one object.
+
+    Raises:
+        ModelOutputError: when no JSON value can be found.
+    """
+    candidates = [text.strip(), *(m.strip() for m in _FENCE.findall(text))]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    preview = " ".join(text.split())[:120]
+    raise ModelOutputError(f"the reply is not JSON: {preview!r}", text)

@@ -1,0 +1,81 @@
+"""Adapter: any langchain-core `BaseChatModel` as a trifecta `ChatModel`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from trifecta.models._base import (
+    Message,
+    ModelError,
+    ModelReply,
+    ModelTimeout,
+    OutputSchema,
+    Price,
+    Usage,
+    parse_json,
+)
+
+__all__ = ["LangChainChatModel"]
+
+_ROLES: dict[str, type[BaseMessage]] = {
+    "system": SystemMessage,
+    "user": HumanMessage,
+    "assistant": AIMessage,
+}
+
+
+class LangChainChatModel:
+    """Wrap a langchain-core chat model.
+
+    Structured output is requested in the prompt (the schema is appended as a
+    system message) and parsed from the reply, which works with every provider.
+
+    Args:
+        model: any `BaseChatModel`.
+        name: the name for the ledger (default: the model's own identifier).
+        price: USD per million tokens.
+    """
+
+    def __init__(self, model: BaseChatModel, *, name: str | None = None, price: Price | None = None):
+        self._model = model
+        self._name = name or str(getattr(model, "model_name", None) or model.get_name())
+        self._price = price
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self._name
+
+    @property
+    def price(self) -> Price | None:
+        """USD per million tokens, if configured."""
+        return self._price
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        schema: OutputSchema | None = None,
+        timeout: float | None = None,
+    ) -> ModelReply:
+        """Invoke the wrapped model and parse the reply."""
+        wire = [_ROLES[m.role](content=m.content) for m in messages]
+        if schema is not None:
+            hint = f"Reply with one JSON object matching this schema: {json.dumps(schema.schema)}"
+            wire.append(SystemMessage(content=hint))
+        try:
+            reply = await asyncio.wait_for(self._model.ainvoke(wire), timeout)
+        except TimeoutError as exc:
+            raise ModelTimeout(f"{self._name}: timed out after {timeout}s") from exc
+        except Exception as exc:
+            raise ModelError(f"{self._name}: {type(exc).__name__}: {exc}") from exc
+        text = reply.text if isinstance(reply.content, list) else str(reply.content)
+        meta = getattr(reply, "usage_metadata", None) or {}
+        usage = Usage(meta.get("input_tokens", 0), meta.get("output_tokens", 0))
+        data = parse_json(text) if schema is not None else None
+        return ModelReply(text=text, model=self._name, usage=usage, data=data)

@@ -1,0 +1,83 @@
+"""Verdicts: what a deterministic check concluded, and the result of a subtask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, NotRequired, TypedDict
+
+__all__ = [
+    "ACCEPTED",
+    "CheckError",
+    "Result",
+    "Status",
+    "Verdict",
+    "check_error",
+]
+
+Status = Literal["verified", "checked", "rejected", "unverifiable"]
+"""`verified`: independently proven; `checked`: passed every check (e.g. a query ran
+read-only) without a second proof; `rejected`: a check found it wrong;
+`unverifiable`: nothing could confirm or refute it."""
+
+ACCEPTED: frozenset[str] = frozenset({"verified", "checked"})
+
+
+class CheckError(TypedDict):
+    """One failed check, structured so a repair prompt can quote it."""
+
+    rule: str
+    message: str
+    position: NotRequired[int | None]
+
+
+def check_error(rule: str, message: str, position: int | None = None) -> CheckError:
+    """Build a `CheckError`; `position` is a character offset when known."""
+    error: CheckError = {"rule": rule, "message": message}
+    if position is not None:
+        error["position"] = position
+    return error
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of verifying one candidate answer.
+
+    Attributes:
+        status: see `Status`.
+        method: how it was checked (e.g. ``"sympy: numeric quadrature"``).
+        evidence: what was checked, human-readable.
+        errors: what failed; fed back to the solver for repair.
+        answer: the final answer text when the check itself produced it (a query's
+            rows), replacing the candidate's text.
+        data: structured output to keep with the result (rows, citations).
+    """
+
+    status: Status
+    method: str
+    evidence: tuple[str, ...] = ()
+    errors: tuple[CheckError, ...] = ()
+    answer: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        """True when the status is `verified` or `checked`."""
+        return self.status in ACCEPTED
+
+
+class Result(TypedDict):
+    """The final record of one subtask, as stored in the graph state."""
+
+    id: str
+    specialist: str
+    instruction: str
+    status: Status
+    answer: str
+    method: str
+    evidence: list[str]
+    errors: list[CheckError]
+    tier: int | None
+    solver: str | None
+    attempts: int
+    elapsed_s: float
+    data: dict[str, Any]
