@@ -1,0 +1,140 @@
+"""The `trifecta` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from trifecta import __version__
+from trifecta.config import Config, ConfigError, load_config
+from trifecta.demo import DEMO_REQUEST, build_demo_data
+from trifecta.ledger import Budget
+from trifecta.runner import RequestError, RunResult, Trifecta
+from trifecta.state import Event
+
+__all__ = ["main"]
+
+_err = Console(stderr=True)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML config file (default: ./trifecta.toml)")
+    parser.add_argument("--data-dir", type=Path, help="where checkpoints and demo data live")
+    parser.add_argument("--model", help="model name at an OpenAI-compatible endpoint (none: offline)")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    parser.add_argument("--checkpoint", help="checkpointer: sqlite:///file, postgresql://..., memory")
+    parser.add_argument("--max-tokens", type=int, help="token budget for the run")
+    parser.add_argument("--max-cost", type=float, help="cost budget in USD")
+    parser.add_argument("--max-seconds", type=float, help="wall-time budget in seconds")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trifecta", description="Verified multi-agent orchestration.")
+    parser.add_argument("--version", action="version", version=f"trifecta {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="answer a request", description="Plan, solve, verify and merge one request.")
+    run.add_argument("request", help="the request, in quotes")
+    run.add_argument("--db", help="database URL for the SQL specialist (sqlite:///shop.sqlite)")
+    run.add_argument("--docs", help="folder of documents for the RAG specialist")
+    run.add_argument("--thread", help="thread id to store the run under (default: new)")
+    _common(run)
+    demo = commands.add_parser("demo", help="run the offline demo", description="Build sample data and run a three-part request offline.")
+    _common(demo)
+    resume = commands.add_parser("resume", help="resume an interrupted run", description="Continue a run from its last checkpoint.")
+    resume.add_argument("thread", help="the thread id of the run")
+    _common(resume)
+    return parser
+
+
+def _config(args: argparse.Namespace, **extra: Any) -> Config:
+    budget = None
+    if args.max_tokens is not None or args.max_cost is not None or args.max_seconds is not None:
+        budget = Budget(args.max_tokens, args.max_cost, args.max_seconds)
+    return load_config(
+        args.config,
+        model=args.model,
+        base_url=args.base_url,
+        data_dir=args.data_dir,
+        checkpoint=args.checkpoint,
+        budget=budget,
+        **extra,
+    )
+
+
+def _progress(event: Event) -> None:
+    if event.kind == "planned":
+        names = ", ".join(f"{s['id']}→{s['specialist']}" for s in event.data)
+        _err.print(f"[dim]planned {len(event.data)} subtask(s): {names}[/dim]")
+    elif event.kind == "subtask":
+        r = event.data
+        _err.print(f"[dim]{r['id']} {r['specialist']}: {r['status']} in {r['elapsed_s']:.2f}s[/dim]")
+
+
+def _table(result: RunResult) -> Table:
+    table = Table(title=f"thread {result.thread_id}")
+    for column in ("id", "specialist", "status", "tier", "time", "cost"):
+        table.add_column(column)
+    for row in result.subtasks:
+        tier = "-" if row["tier"] is None else f"{row['tier']} ({row['solver']})"
+        table.add_row(row["id"], row["specialist"], row["status"], tier, f"{row['elapsed_s']:.3f}s", f"${row['cost_usd']:.6f}")
+    return table
+
+
+def _print(result: RunResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    out = Console()
+    out.print(result.answer, markup=False, highlight=False)
+    out.print(_table(result))
+    r = result.report
+    out.print(f"tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f} · {r['wall_s']:.2f}s")
+
+
+async def _execute(args: argparse.Namespace) -> RunResult:
+    on_event = None if args.json and not sys.stderr.isatty() else _progress
+    if args.command == "demo":
+        config = _config(args)
+        db, docs = build_demo_data(config.data_dir)
+        _err.print(f"[dim]demo data in {config.data_dir / 'demo'}[/dim]")
+        app = Trifecta.from_config(load_config(args.config, **{**_overrides(config), "db": db, "docs": str(docs)}))
+        return await app.arun(DEMO_REQUEST, on_event=on_event)
+    if args.command == "resume":
+        return await Trifecta.from_config(_config(args)).aresume(args.thread, on_event=on_event)
+    app = Trifecta.from_config(_config(args, db=args.db, docs=args.docs))
+    return await app.arun(args.request, thread_id=args.thread, on_event=on_event)
+
+
+def _overrides(config: Config) -> dict[str, Any]:
+    return {
+        "model": config.model,
+        "base_url": config.base_url,
+        "data_dir": config.data_dir,
+        "checkpoint": config.checkpoint,
+        "budget": config.budget,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 1 unverified parts, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        result = asyncio.run(_execute(args))
+    except (RequestError, ConfigError, FileNotFoundError, ValueError) as exc:
+        _err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return 2
+    _print(result, args.json)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""Configuration from arguments, environment and a TOML file (in that precedence)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from trifecta.ledger import Budget
+from trifecta.models import Price
+
+__all__ = ["Config", "ConfigError", "Limits", "default_data_dir", "load_config"]
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is invalid."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one run's shape."""
+
+    max_subtasks: int = 64
+    max_replans: int = 1
+    max_plan_attempts: int = 3
+    max_request_chars: int = 100_000
+
+
+def default_data_dir() -> Path:
+    """``$TRIFECTA_DATA_DIR``, else ``$XDG_DATA_HOME/trifecta`` (~/.local/share/trifecta)."""
+    if env := os.environ.get("TRIFECTA_DATA_DIR"):
+        return Path(env)
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "trifecta"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `Trifecta.from_config` needs. With `model` unset, tier 0 runs offline.
+
+    Attributes:
+        model: model name at an OpenAI-compatible endpoint (planner, merger, specialists).
+        base_url: the endpoint, e.g. ``http://127.0.0.1:8080/v1``.
+        api_key: its key (``OPENAI_API_KEY``).
+        timeout_s: seconds per model call attempt.
+        max_retries: retries with backoff per call.
+        prices: model name → USD per million tokens.
+        data_dir: where checkpoints and demo data live.
+        checkpoint: ``sqlite:///file``, ``postgresql://…`` or ``memory``; default a
+            SQLite file in `data_dir`.
+        db: database URL for the SQL specialist.
+        docs: folder of documents for the RAG specialist.
+        budget: per-run token, cost and time limits.
+        limits: plan and request bounds.
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    data_dir: Path = field(default_factory=default_data_dir)
+    checkpoint: str | None = None
+    db: str | None = None
+    docs: str | None = None
+    budget: Budget = field(default_factory=Budget)
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def checkpoint_url(self) -> str:
+        """The checkpointer URL in effect."""
+        return self.checkpoint or f"sqlite:///{self.data_dir / 'checkpoints.sqlite'}"
+
+
+_ENV = {"model": "TRIFECTA_MODEL", "base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Config:
+    """Build a `Config`: defaults < file < environment < `overrides` (None ignored).
+
+    The file is `path`, else ``$TRIFECTA_CONFIG``, else ``./trifecta.toml`` if present.
+
+    Raises:
+        ConfigError: unreadable file, unknown key or wrong type.
+    """
+    env = os.environ if env is None else env
+    values = _from_file(_config_path(path, env))
+    values.update({k: env[v] for k, v in _ENV.items() if env.get(v)})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return _build(values)
+
+
+def _config_path(path: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        return Path(path)
+    if env.get("TRIFECTA_CONFIG"):
+        return Path(env["TRIFECTA_CONFIG"])
+    local = Path("trifecta.toml")
+    return local if local.is_file() else None
+
+
+def _from_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+
+
+def _build(values: dict[str, Any]) -> Config:
+    known = {f.name for f in fields(Config)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+    try:
+        values = dict(values)
+        if "prices" in values:
+            values["prices"] = {
+                name: p if isinstance(p, Price) else Price(float(p.get("input", 0)), float(p.get("output", 0)))
+                for name, p in values["prices"].items()
+            }
+        for key, kind in (("budget", Budget), ("limits", Limits)):
+            if isinstance(values.get(key), dict):
+                values[key] = kind(**values[key])
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"]).expanduser()
+        return replace(Config(), **values)
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from exc

@@ -1,0 +1,240 @@
+"""`Trifecta`: compose planner, specialists and merger; run, resume, report."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.graph import StateGraph
+
+from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
+from trifecta.checkpoint import open_checkpointer
+from trifecta.config import Config, Limits
+from trifecta.graphs import build_orchestrator
+from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
+from trifecta.models import ChatModel, OpenAIChatModel
+from trifecta.specialists import Specialist, default_specialists
+from trifecta.state import Event, RunContext, RunState
+
+__all__ = ["RequestError", "RunResult", "Trifecta"]
+
+
+class RequestError(ValueError):
+    """The request cannot be run (empty, too long, unknown or finished thread)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished (or stopped) run.
+
+    Attributes:
+        answer: the merged answer.
+        subtasks: one dict per planned subtask (id, specialist, instruction, status,
+            answer, evidence, tier, solver, method, errors, elapsed_s, cost_usd).
+        report: run totals (tokens, cost, wall time, calls).
+        thread_id: the LangGraph thread, for `Trifecta.resume`.
+        error: why the run could not be planned, if so.
+        stopped: the budget that stopped it, if any.
+        ledger: every model call and check.
+    """
+
+    answer: str
+    subtasks: list[dict[str, Any]]
+    report: Report
+    thread_id: str
+    error: str | None = None
+    stopped: str | None = None
+    ledger: list[LedgerEntry] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every subtask was verified or checked."""
+        return not self.error and not self.stopped and all(
+            s["status"] in ("verified", "checked") for s in self.subtasks
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form printed by ``trifecta run --json``."""
+        return {
+            "answer": self.answer,
+            "subtasks": self.subtasks,
+            "report": dict(self.report),
+            "thread_id": self.thread_id,
+            "error": self.error,
+            "stopped": self.stopped,
+        }
+
+
+def _subtask_rows(state: RunState) -> list[dict[str, Any]]:
+    results = state.get("results", {})
+    costs: dict[str, float] = {}
+    for entry in state.get("ledger", []):
+        if entry["subtask"]:
+            costs[entry["subtask"]] = costs.get(entry["subtask"], 0.0) + entry["cost_usd"]
+    rows = []
+    for spec in state.get("subtasks", []):
+        result = results.get(spec["id"])
+        row: dict[str, Any] = dict(result) if result else {
+            **spec, "status": "unverifiable", "answer": "", "method": "not run",
+            "evidence": [], "errors": [{"rule": "skipped", "message": "not run"}],
+            "tier": None, "solver": None, "attempts": 0, "elapsed_s": 0.0, "data": {},
+        }  # fmt: skip
+        row["depends_on"] = spec["depends_on"]
+        row["cost_usd"] = round(costs.get(spec["id"], 0.0), 8)
+        rows.append(row)
+    return rows
+
+
+class Trifecta:
+    """The orchestrator: a planner, specialists and a merger, run as a LangGraph.
+
+    Args:
+        specialists: the specialists the planner may use.
+        planner: defaults to the offline `RulePlanner`.
+        merger: defaults to the offline `TemplateMerger`.
+        limits: plan and request bounds.
+        budget: default per-run budget.
+        checkpoint: checkpointer URL (``memory``, ``sqlite:///file``, ``postgresql://…``).
+    """
+
+    def __init__(
+        self,
+        specialists: Sequence[Specialist],
+        *,
+        planner: Planner | None = None,
+        merger: Merger | None = None,
+        limits: Limits | None = None,
+        budget: Budget | None = None,
+        checkpoint: str = "memory",
+    ) -> None:
+        self.specialists = list(specialists)
+        self.planner = planner or RulePlanner()
+        self.merger = merger or TemplateMerger()
+        self.limits = limits or Limits()
+        self.budget = budget or Budget()
+        self.checkpoint = checkpoint
+
+    @classmethod
+    def from_config(cls, config: Config) -> Trifecta:
+        """Build from a `Config`: with a model, it plans, merges and backs every
+        specialist; without one, tier 0 runs offline."""
+        model: ChatModel | None = None
+        if config.model:
+            model = OpenAIChatModel(
+                config.model,
+                base_url=config.base_url,
+                api_key=config.api_key,
+                timeout=config.timeout_s,
+                max_retries=config.max_retries,
+                price=config.prices.get(config.model),
+            )
+        models = [model] if model else []
+        return cls(
+            default_specialists(db=config.db, docs=config.docs, models=models),
+            planner=ModelPlanner(model, max_attempts=config.limits.max_plan_attempts) if model else None,
+            merger=ModelMerger(model) if model else None,
+            limits=config.limits,
+            budget=config.budget,
+            checkpoint=config.checkpoint_url,
+        )
+
+    def register(self, specialist: Specialist) -> None:
+        """Add a specialist (its name must be new)."""
+        if any(s.name == specialist.name for s in self.specialists):
+            raise ValueError(f"a specialist named {specialist.name!r} is already registered")
+        self.specialists.append(specialist)
+
+    def graph(self) -> StateGraph[RunState, RunContext, RunState, RunState]:
+        """The uncompiled orchestrator graph."""
+        return build_orchestrator(
+            planner=self.planner,
+            merger=self.merger,
+            specialists=self.specialists,
+            max_subtasks=self.limits.max_subtasks,
+            max_replans=self.limits.max_replans,
+        )
+
+    def _check_request(self, request: str) -> str:
+        if not isinstance(request, str) or not request.strip():
+            raise RequestError("the request is empty")
+        if len(request) > self.limits.max_request_chars:
+            raise RequestError(
+                f"the request is {len(request):,} characters; the limit is "
+                f"{self.limits.max_request_chars:,} (limits.max_request_chars)"
+            )
+        return request.strip()
+
+    async def arun(
+        self,
+        request: str,
+        *,
+        thread_id: str | None = None,
+        budget: Budget | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> RunResult:
+        """Run one request to its answer.
+
+        Raises:
+            RequestError: empty or oversized request, or a thread id already used.
+        """
+        text = self._check_request(request)
+        return await self._invoke({"request": text}, thread_id or uuid.uuid4().hex, budget, on_event, resume=False)
+
+    async def aresume(
+        self,
+        thread_id: str,
+        *,
+        budget: Budget | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> RunResult:
+        """Continue an interrupted run from its last checkpoint (a finished run
+        returns its result unchanged)."""
+        return await self._invoke(None, thread_id, budget, on_event, resume=True)
+
+    def run(self, request: str, **kwargs: Any) -> RunResult:
+        """Synchronous `arun` (not from inside a running event loop: use `arun`)."""
+        return asyncio.run(self.arun(request, **kwargs))
+
+    async def _invoke(
+        self,
+        payload: dict[str, Any] | None,
+        thread_id: str,
+        budget: Budget | None,
+        on_event: Callable[[Event], None] | None,
+        *,
+        resume: bool,
+    ) -> RunResult:
+        config: Any = {
+            "configurable": {"thread_id": thread_id},
+            "recursion_limit": 4 * self.limits.max_subtasks + 20 * (self.limits.max_replans + 1) + 20,
+        }
+        async with open_checkpointer(self.checkpoint) as saver:
+            app = self.graph().compile(checkpointer=saver)
+            snapshot = await app.aget_state(config)
+            _check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
+            ledger = Ledger(budget or self.budget, entries=snapshot.values.get("ledger", []))
+            context = RunContext(ledger, on_event)
+            if resume and not snapshot.next:
+                state = snapshot.values
+            else:
+                state = await app.ainvoke(payload, config, context=context)
+        return RunResult(
+            answer=state.get("answer", ""),
+            subtasks=_subtask_rows(state),
+            report=ledger.report(),
+            thread_id=thread_id,
+            error=state.get("error"),
+            stopped=state.get("stopped"),
+            ledger=list(state.get("ledger", [])),
+        )
+
+
+def _check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:
+    if resume and not exists:
+        raise RequestError(f"no run with thread id {thread_id!r} in this checkpoint store")
+    if not resume and exists:
+        hint = "resume it" if pending else "use a new thread id"
+        raise RequestError(f"thread {thread_id!r} already holds a run; {hint}")
