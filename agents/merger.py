@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from trifecta.agents._prompts import prompt
+
 from trifecta.ledger import BudgetExceeded, Ledger
 from trifecta.models import ChatModel, Message, ModelError
 from trifecta.plan import SubtaskSpec
 from trifecta.verdict import ACCEPTED, Result
 
-__all__ = ["MergeInput", "Merger", "ModelMerger", "TemplateMerger", "flagged"]
+__all__ = ["MergeInput", "Merger", "ModelMerger", "TemplateMerger", "flagged", "not_run_reason"]
 
 
 @dataclass(frozen=True)
@@ -49,18 +50,20 @@ def flagged(merge_input: MergeInput) -> list[str]:
     for spec in merge_input.subtasks:
         result = merge_input.results.get(spec["id"])
         if result is None:
-            lines.append(f"- [{spec['id']}] {spec['instruction']}: not run ({_why_not_run(spec, merge_input)})")
+            reason = not_run_reason(spec, merge_input.results, merge_input.stopped)
+            lines.append(f"- [{spec['id']}] {spec['instruction']}: not run ({reason})")
         elif not _ok(result):
             reason = "; ".join(e["message"] for e in result["errors"][:2]) or result["method"]
             lines.append(f"- [{spec['id']}] {spec['instruction']}: {result['status']} ({reason})")
     return lines
 
 
-def _why_not_run(spec: SubtaskSpec, merge_input: MergeInput) -> str:
-    bad = [d for d in spec["depends_on"] if not (r := merge_input.results.get(d)) or not _ok(r)]
+def not_run_reason(spec: SubtaskSpec, results: Mapping[str, Result], stopped: str | None) -> str:
+    """Why a planned subtask never ran: a dependency that was not accepted, or the stop."""
+    bad = [d for d in spec["depends_on"] if not (r := results.get(d)) or not _ok(r)]
     if bad:
         return "depends on " + ", ".join(bad) + ", not verified"
-    return merge_input.stopped or "the run stopped first"
+    return stopped or "the run stopped first"
 
 
 def _preamble(merge_input: MergeInput) -> list[str]:
@@ -116,8 +119,7 @@ def _messages(merge_input: MergeInput) -> list[Message]:
     )
     flags = "\n".join(flagged(merge_input)) or "(none)"
     user = (
-        f"Request: {merge_input.request}\n\nVerified results:\n{verified}\n\n"
-        f"Not verified:\n{flags}"
+        f"Request: {merge_input.request}\n\nVerified results:\n{verified}\n\nNot verified:\n{flags}"
     )
     return [Message("system", prompt("merger")), Message("user", user)]
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trifecta.agents._prompts import prompt
+from trifecta.specialists.base import Specialist
+
 from trifecta.ledger import Ledger
 from trifecta.models import ChatModel, Message, ModelOutputError, OutputSchema
 from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec, parse_plan, validate_plan
-from trifecta.specialists.base import Specialist
 from trifecta.verdict import ACCEPTED, Result
 
 __all__ = [
@@ -105,11 +106,17 @@ class RulePlanner:
         new: list[Subtask] = []
         for result in request.failed:
             spec = by_id[result["id"]]
-            tried = {s["specialist"] for s in request.existing if s["instruction"] == spec["instruction"]}
-            options = [n for n in _rank(result["instruction"], request.specialists) if n not in tried]
+            tried = {
+                s["specialist"] for s in request.existing if s["instruction"] == spec["instruction"]
+            }
+            options = [
+                n for n in _rank(result["instruction"], request.specialists) if n not in tried
+            ]
             if options:
                 new_id = _fresh_id(spec["id"], by_id)
-                new.append(Subtask(id=new_id, specialist=options[0], instruction=spec["instruction"]))
+                new.append(
+                    Subtask(id=new_id, specialist=options[0], instruction=spec["instruction"])
+                )
         return request.validate(Plan(subtasks=new)) if new else []
 
 
@@ -193,4 +200,6 @@ def _replan_text(request: PlanRequest) -> str:
 
 def _fix_message(errors: Sequence[str]) -> Message:
     listed = "\n".join(f"- {e}" for e in errors)
-    return Message("user", f"That plan is invalid:\n{listed}\nReply with a corrected plan, JSON only.")
+    return Message(
+        "user", f"That plan is invalid:\n{listed}\nReply with a corrected plan, JSON only."
+    )

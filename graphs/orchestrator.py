@@ -9,13 +9,13 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
-
 from trifecta.agents.merger import MergeInput, Merger
 from trifecta.agents.planner import Planner, PlanRequest
+from trifecta.specialists.base import Specialist, run_specialist
+
 from trifecta.ledger import BudgetExceeded
 from trifecta.models import ModelError
 from trifecta.plan import PlanError, fill_references
-from trifecta.specialists.base import Specialist, run_specialist
 from trifecta.state import RunContext, RunState, TaskInput
 from trifecta.verdict import ACCEPTED
 
@@ -61,7 +61,9 @@ def _check_names(specialists: Sequence[Specialist]) -> None:
         raise ValueError("at least one specialist is required")
     clash = sorted({n for n in names if n in RESERVED_NODES or names.count(n) > 1})
     if clash:
-        raise ValueError(f"specialist names must be unique and not {sorted(RESERVED_NODES)}: {clash}")
+        raise ValueError(
+            f"specialist names must be unique and not {sorted(RESERVED_NODES)}: {clash}"
+        )
 
 
 def route_ready(state: RunState, *, max_replans: int) -> list[Send] | Literal["plan", "merge"]:
@@ -80,7 +82,10 @@ def route_ready(state: RunState, *, max_replans: int) -> list[Send] | Literal["p
     ]
     if ready:
         return [
-            Send(s["specialist"], TaskInput(id=s["id"], instruction=fill_references(s["instruction"], accepted)))
+            Send(
+                s["specialist"],
+                TaskInput(id=s["id"], instruction=fill_references(s["instruction"], accepted)),
+            )
             for s in ready
         ]
     if len(accepted) < len(results) and state.get("replans", 0) < max_replans:

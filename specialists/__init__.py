@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from trifecta.models import ChatModel
 from trifecta.specialists.base import (
-    CannotSolve,
     Candidate,
+    CannotSolve,
     FunctionSolver,
     Job,
     ModelSolver,
@@ -19,9 +18,11 @@ from trifecta.specialists.base import (
     run_specialist,
 )
 
+from trifecta.models import ChatModel
+
 __all__ = [
-    "CannotSolve",
     "Candidate",
+    "CannotSolve",
     "FunctionSolver",
     "Job",
     "ModelSolver",

@@ -14,8 +14,8 @@ from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, Ou
 from trifecta.verdict import CheckError, Result, Verdict, check_error
 
 __all__ = [
-    "CannotSolve",
     "Candidate",
+    "CannotSolve",
     "FunctionSolver",
     "Job",
     "ModelSolver",
@@ -140,7 +140,9 @@ class ModelSolver:
 
     async def solve(self, job: Job, ledger: Ledger) -> Candidate:
         """Ask the model, quoting the previous attempt's errors when repairing."""
-        user = job.instruction if self.context is None else f"{job.instruction}\n\n{self.context(job)}"
+        user = (
+            job.instruction if self.context is None else f"{job.instruction}\n\n{self.context(job)}"
+        )
         messages = [Message("system", self.system), Message("user", user)]
         if job.feedback:
             messages += _repair_messages(job)
@@ -235,7 +237,9 @@ async def _run_tier(
         verdict = await _verify(spec, job, candidate, ledger)
         trail.evidence.append(f"{label}: {verdict.status} ({verdict.method})")
         if verdict.accepted:
-            return _success(spec, subtask, instruction, tier, solver.name, candidate, verdict, trail)
+            return _success(
+                spec, subtask, instruction, tier, solver.name, candidate, verdict, trail
+            )
         trail.last = (verdict, candidate, tier, solver.name)
         trail.errors = list(verdict.errors)
         job = Job(subtask, spec.name, instruction, tier, attempt + 1, verdict.errors, candidate)
@@ -297,7 +301,13 @@ def _failure(spec: Specialist, subtask: str, instruction: str, trail: _Trail) ->
             trail.errors = [check_error("solver", f"no tier could handle this instruction ({why})")]
     else:
         verdict, candidate, tier_, solver_ = trail.last
-        status, method, tier, solver, data = verdict.status, verdict.method, tier_, solver_, verdict.data
+        status, method, tier, solver, data = (
+            verdict.status,
+            verdict.method,
+            tier_,
+            solver_,
+            verdict.data,
+        )
         answer = verdict.answer if verdict.answer is not None else candidate.answer
     return Result(
         id=subtask,

@@ -28,9 +28,15 @@ _err = Console(stderr=True)
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="TOML config file (default: ./trifecta.toml)")
     parser.add_argument("--data-dir", type=Path, help="where checkpoints and demo data live")
-    parser.add_argument("--model", help="model name at an OpenAI-compatible endpoint (none: offline)")
-    parser.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
-    parser.add_argument("--checkpoint", help="checkpointer: sqlite:///file, postgresql://..., memory")
+    parser.add_argument(
+        "--model", help="model name at an OpenAI-compatible endpoint (none: offline)"
+    )
+    parser.add_argument(
+        "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"
+    )
+    parser.add_argument(
+        "--checkpoint", help="checkpointer: sqlite:///file, postgresql://..., memory"
+    )
     parser.add_argument("--max-tokens", type=int, help="token budget for the run")
     parser.add_argument("--max-cost", type=float, help="cost budget in USD")
     parser.add_argument("--max-seconds", type=float, help="wall-time budget in seconds")
@@ -38,18 +44,30 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trifecta", description="Verified multi-agent orchestration.")
+    parser = argparse.ArgumentParser(
+        prog="trifecta", description="Verified multi-agent orchestration."
+    )
     parser.add_argument("--version", action="version", version=f"trifecta {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = commands.add_parser("run", help="answer a request", description="Plan, solve, verify and merge one request.")
+    run = commands.add_parser(
+        "run", help="answer a request", description="Plan, solve, verify and merge one request."
+    )
     run.add_argument("request", help="the request, in quotes")
     run.add_argument("--db", help="database URL for the SQL specialist (sqlite:///shop.sqlite)")
     run.add_argument("--docs", help="folder of documents for the RAG specialist")
     run.add_argument("--thread", help="thread id to store the run under (default: new)")
     _common(run)
-    demo = commands.add_parser("demo", help="run the offline demo", description="Build sample data and run a three-part request offline.")
+    demo = commands.add_parser(
+        "demo",
+        help="run the offline demo",
+        description="Build sample data and run a three-part request offline.",
+    )
     _common(demo)
-    resume = commands.add_parser("resume", help="resume an interrupted run", description="Continue a run from its last checkpoint.")
+    resume = commands.add_parser(
+        "resume",
+        help="resume an interrupted run",
+        description="Continue a run from its last checkpoint.",
+    )
     resume.add_argument("thread", help="the thread id of the run")
     _common(resume)
     return parser
@@ -76,7 +94,9 @@ def _progress(event: Event) -> None:
         _err.print(f"[dim]planned {len(event.data)} subtask(s): {names}[/dim]")
     elif event.kind == "subtask":
         r = event.data
-        _err.print(f"[dim]{r['id']} {r['specialist']}: {r['status']} in {r['elapsed_s']:.2f}s[/dim]")
+        _err.print(
+            f"[dim]{r['id']} {r['specialist']}: {r['status']} in {r['elapsed_s']:.2f}s[/dim]"
+        )
 
 
 def _table(result: RunResult) -> Table:
@@ -85,7 +105,14 @@ def _table(result: RunResult) -> Table:
         table.add_column(column)
     for row in result.subtasks:
         tier = "-" if row["tier"] is None else f"{row['tier']} ({row['solver']})"
-        table.add_row(row["id"], row["specialist"], row["status"], tier, f"{row['elapsed_s']:.3f}s", f"${row['cost_usd']:.6f}")
+        table.add_row(
+            row["id"],
+            row["specialist"],
+            row["status"],
+            tier,
+            f"{row['elapsed_s']:.3f}s",
+            f"${row['cost_usd']:.6f}",
+        )
     return table
 
 
@@ -97,7 +124,9 @@ def _print(result: RunResult, as_json: bool) -> None:
     out.print(result.answer, markup=False, highlight=False)
     out.print(_table(result))
     r = result.report
-    out.print(f"tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f} · {r['wall_s']:.2f}s")
+    out.print(
+        f"tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f} · {r['wall_s']:.2f}s"
+    )
 
 
 async def _execute(args: argparse.Namespace) -> RunResult:
@@ -106,7 +135,9 @@ async def _execute(args: argparse.Namespace) -> RunResult:
         config = _config(args)
         db, docs = build_demo_data(config.data_dir)
         _err.print(f"[dim]demo data in {config.data_dir / 'demo'}[/dim]")
-        app = Trifecta.from_config(load_config(args.config, **{**_overrides(config), "db": db, "docs": str(docs)}))
+        app = Trifecta.from_config(
+            load_config(args.config, **{**_overrides(config), "db": db, "docs": str(docs)})
+        )
         return await app.arun(DEMO_REQUEST, on_event=on_event)
     if args.command == "resume":
         return await Trifecta.from_config(_config(args)).aresume(args.thread, on_event=on_event)

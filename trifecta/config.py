@@ -125,7 +125,9 @@ def _build(values: dict[str, Any]) -> Config:
         values = dict(values)
         if "prices" in values:
             values["prices"] = {
-                name: p if isinstance(p, Price) else Price(float(p.get("input", 0)), float(p.get("output", 0)))
+                name: p
+                if isinstance(p, Price)
+                else Price(float(p.get("input", 0)), float(p.get("output", 0)))
                 for name, p in values["prices"].items()
             }
         for key, kind in (("budget", Budget), ("limits", Limits)):

@@ -106,7 +106,14 @@ class Ledger:
             collected.append(entry)
 
     def record_check(
-        self, *, node: str, specialist: str, subtask: str, verdict: str, latency_s: float, detail: str
+        self,
+        *,
+        node: str,
+        specialist: str,
+        subtask: str,
+        verdict: str,
+        latency_s: float,
+        detail: str,
     ) -> None:
         """Record one deterministic check."""
         self.record(

@@ -6,11 +6,12 @@ import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from langgraph.graph import StateGraph
 
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
+from trifecta.agents.merger import not_run_reason
 from trifecta.checkpoint import open_checkpointer
 from trifecta.config import Config, Limits
 from trifecta.graphs import build_orchestrator
@@ -52,8 +53,10 @@ class RunResult:
     @property
     def ok(self) -> bool:
         """True when every subtask was verified or checked."""
-        return not self.error and not self.stopped and all(
-            s["status"] in ("verified", "checked") for s in self.subtasks
+        return (
+            not self.error
+            and not self.stopped
+            and all(s["status"] in ("verified", "checked") for s in self.subtasks)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,7 +82,7 @@ def _subtask_rows(state: RunState) -> list[dict[str, Any]]:
         result = results.get(spec["id"])
         row: dict[str, Any] = dict(result) if result else {
             **spec, "status": "unverifiable", "answer": "", "method": "not run",
-            "evidence": [], "errors": [{"rule": "skipped", "message": "not run"}],
+            "evidence": [], "errors": [{"rule": "skipped", "message": "not run: " + not_run_reason(spec, results, state.get("stopped"))}],
             "tier": None, "solver": None, "attempts": 0, "elapsed_s": 0.0, "data": {},
         }  # fmt: skip
         row["depends_on"] = spec["depends_on"]
@@ -134,7 +137,9 @@ class Trifecta:
         models = [model] if model else []
         return cls(
             default_specialists(db=config.db, docs=config.docs, models=models),
-            planner=ModelPlanner(model, max_attempts=config.limits.max_plan_attempts) if model else None,
+            planner=ModelPlanner(model, max_attempts=config.limits.max_plan_attempts)
+            if model
+            else None,
             merger=ModelMerger(model) if model else None,
             limits=config.limits,
             budget=config.budget,
@@ -181,7 +186,9 @@ class Trifecta:
             RequestError: empty or oversized request, or a thread id already used.
         """
         text = self._check_request(request)
-        return await self._invoke({"request": text}, thread_id or uuid.uuid4().hex, budget, on_event, resume=False)
+        return await self._invoke(
+            RunState(request=text), thread_id or uuid.uuid4().hex, budget, on_event, resume=False
+        )
 
     async def aresume(
         self,
@@ -200,7 +207,7 @@ class Trifecta:
 
     async def _invoke(
         self,
-        payload: dict[str, Any] | None,
+        payload: RunState | None,
         thread_id: str,
         budget: Budget | None,
         on_event: Callable[[Event], None] | None,
@@ -209,7 +216,9 @@ class Trifecta:
     ) -> RunResult:
         config: Any = {
             "configurable": {"thread_id": thread_id},
-            "recursion_limit": 4 * self.limits.max_subtasks + 20 * (self.limits.max_replans + 1) + 20,
+            "recursion_limit": 4 * self.limits.max_subtasks
+            + 20 * (self.limits.max_replans + 1)
+            + 20,
         }
         async with open_checkpointer(self.checkpoint) as saver:
             app = self.graph().compile(checkpointer=saver)
@@ -218,9 +227,9 @@ class Trifecta:
             ledger = Ledger(budget or self.budget, entries=snapshot.values.get("ledger", []))
             context = RunContext(ledger, on_event)
             if resume and not snapshot.next:
-                state = snapshot.values
+                state = cast(RunState, snapshot.values)
             else:
-                state = await app.ainvoke(payload, config, context=context)
+                state = cast(RunState, await app.ainvoke(payload, config, context=context))
         return RunResult(
             answer=state.get("answer", ""),
             subtasks=_subtask_rows(state),

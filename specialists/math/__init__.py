@@ -8,11 +8,9 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from trifecta.models import ChatModel, ModelOutputError, OutputSchema
-from trifecta.sandbox import IsolatedError, IsolatedTimeout, run_isolated
 from trifecta.specialists.base import (
-    CannotSolve,
     Candidate,
+    CannotSolve,
     FunctionSolver,
     Job,
     ModelSolver,
@@ -21,6 +19,9 @@ from trifecta.specialists.base import (
 )
 from trifecta.specialists.math._engine import check_claims, compute
 from trifecta.specialists.math._requests import MATH_WORDS, to_claim
+
+from trifecta.models import ChatModel, ModelOutputError, OutputSchema
+from trifecta.sandbox import IsolatedError, IsolatedTimeout, run_isolated
 from trifecta.verdict import CheckError, Verdict, check_error
 
 __all__ = ["CLAIMS_SCHEMA", "math_specialist"]
@@ -93,7 +94,9 @@ def _candidate(data: Any) -> Candidate:
 async def _verify(candidate: Candidate, timeout: float, *, formal: bool) -> Verdict:
     claims = candidate.payload.get("claims") or []
     if not claims:
-        return Verdict("unverifiable", "no claims", errors=(check_error("claims", "no claims to check"),))
+        return Verdict(
+            "unverifiable", "no claims", errors=(check_error("claims", "no claims to check"),)
+        )
     try:
         outcomes = await asyncio.to_thread(
             run_isolated, check_claims, claims, timeout=timeout * len(claims)
@@ -117,7 +120,9 @@ async def _verify(candidate: Candidate, timeout: float, *, formal: bool) -> Verd
     return Verdict("verified" if formal else "checked", method, evidence)
 
 
-def _claim_errors(claims: list[dict[str, Any]], outcomes: list[dict[str, Any]]) -> tuple[CheckError, ...]:
+def _claim_errors(
+    claims: list[dict[str, Any]], outcomes: list[dict[str, Any]]
+) -> tuple[CheckError, ...]:
     return tuple(
         check_error(str(c.get("id", i)), f"{c.get('expr')} = {c.get('answer')}: {message}")
         for i, (c, o) in enumerate(zip(claims, outcomes, strict=True))

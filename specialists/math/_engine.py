@@ -10,7 +10,6 @@ import random
 from typing import Any
 
 import sympy as sp
-
 from trifecta.specialists.math._expr import ExprError, parse_expr
 
 __all__ = ["CLAIM_KINDS", "check_claim", "compute", "parse_answer"]
@@ -130,16 +129,20 @@ def _same(left: Any, right: Any, note: str = "") -> dict[str, Any]:
 
 
 def _same_number(left: Any, right: Any, what: str) -> dict[str, Any]:
-    if not left.has(sp.Float) and not right.has(sp.Float):
-        if sp.simplify(left - right) == 0:
-            return _verdict("verified", "exact")
+    exact = not left.has(sp.Float) and not right.has(sp.Float)
+    if exact and sp.simplify(left - right) == 0:
+        return _verdict("verified", "exact")
     try:
         a, b = complex(sp.N(left, 30)), complex(sp.N(right, 30))
     except (TypeError, ValueError):
         return _verdict("unverifiable", "numeric", f"{what}cannot evaluate {left} or {right}")
     if abs(a - b) <= _REL_TOL * max(1.0, abs(a), abs(b)):
         return _verdict("verified", "numeric (relative 1e-9)")
-    return _verdict("rejected", "numeric", f"{what}{sp.sstr(left)} = {_fmt(a)}, not {sp.sstr(right)} = {_fmt(b)}")
+    return _verdict(
+        "rejected",
+        "numeric",
+        f"{what}{sp.sstr(left)} = {_fmt(a)}, not {sp.sstr(right)} = {_fmt(b)}",
+    )
 
 
 def _fmt(z: complex) -> str:
@@ -158,7 +161,11 @@ def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> dict[s
             continue
         if abs(a - b) > 1e-7 * max(1.0, abs(a), abs(b)):
             shown = ", ".join(f"{k}={v}" for k, v in point.items())
-            return _verdict("rejected", "numeric (random points)", f"{what}differs at {shown}: {_fmt(a)} vs {_fmt(b)}")
+            return _verdict(
+                "rejected",
+                "numeric (random points)",
+                f"{what}differs at {shown}: {_fmt(a)} vs {_fmt(b)}",
+            )
         tested += 1
         if tested == _POINTS:
             return _verdict("verified", f"numeric ({_POINTS} random points)")
@@ -189,10 +196,14 @@ def _check_solve(claim: dict[str, Any]) -> dict[str, Any]:
             return _verdict("rejected", "substitution", f"{var} = {value} gives {residual}, not 0")
     roots = sp.solveset(equation, var, domain=sp.S.Complexes)
     if not isinstance(roots, sp.FiniteSet):
-        return _verdict("unverifiable", "substitution", "every value solves it; completeness unknown")
+        return _verdict(
+            "unverifiable", "substitution", "every value solves it; completeness unknown"
+        )
     missing = [r for r in roots if not any(sp.simplify(r - c) == 0 for c in claimed)]
     if missing:
-        return _verdict("rejected", "solveset", f"missing solutions: {', '.join(map(sp.sstr, missing))}")
+        return _verdict(
+            "rejected", "solveset", f"missing solutions: {', '.join(map(sp.sstr, missing))}"
+        )
     return _verdict("verified", "substitution and solveset")
 
 

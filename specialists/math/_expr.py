@@ -22,7 +22,14 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
     "abs": sp.Abs, "Abs": sp.Abs, "floor": sp.floor, "ceiling": sp.ceiling,
 }  # fmt: skip
-_CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E, "E": sp.E, "oo": sp.oo, "inf": sp.oo, "I": sp.I}
+_CONSTANTS: dict[str, Any] = {
+    "pi": sp.pi,
+    "e": sp.E,
+    "E": sp.E,
+    "oo": sp.oo,
+    "inf": sp.oo,
+    "I": sp.I,
+}
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -74,7 +81,9 @@ def _convert(node: ast.AST, depth: int) -> Any:
         raise ExprError(f"expression nested deeper than {MAX_DEPTH} levels")
     handler = _HANDLERS.get(type(node))
     if handler is None:
-        raise ExprError(f"unsupported syntax: {type(node).__name__}", getattr(node, "col_offset", None))
+        raise ExprError(
+            f"unsupported syntax: {type(node).__name__}", getattr(node, "col_offset", None)
+        )
     return handler(node, depth + 1)
 
 
@@ -111,7 +120,11 @@ def _binop(node: ast.AST, depth: int) -> Any:
 
 
 def _power(base: Any, exponent: Any, node: ast.BinOp) -> Any:
-    if exponent.is_number and abs(exponent) > MAX_EXPONENT and not (base.is_number and abs(base) == 1):
+    if (
+        exponent.is_number
+        and abs(exponent) > MAX_EXPONENT
+        and not (base.is_number and abs(base) == 1)
+    ):
         raise ExprError(f"exponent larger than {MAX_EXPONENT}", node.col_offset)
     return sp.Pow(base, exponent)
 

@@ -9,10 +9,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.specialists.base import (
-    CannotSolve,
     Candidate,
+    CannotSolve,
     FunctionSolver,
     Job,
     ModelSolver,
@@ -20,6 +19,8 @@ from trifecta.specialists.base import (
     Specialist,
 )
 from trifecta.specialists.rag._corpus import Chunk, Corpus, load_corpus, sentences, terms
+
+from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.verdict import CheckError, Verdict, check_error
 
 __all__ = ["NOT_FOUND", "RAG_SCHEMA", "Chunk", "Corpus", "load_corpus", "rag_specialist"]
@@ -47,7 +48,9 @@ RAG_SCHEMA = OutputSchema(
 )
 
 
-def rag_specialist(docs: str | Path | Corpus, models: Sequence[ChatModel] = (), *, k: int = 5) -> Specialist:
+def rag_specialist(
+    docs: str | Path | Corpus, models: Sequence[ChatModel] = (), *, k: int = 5
+) -> Specialist:
     """The RAG specialist over a folder of documents (or a prepared `Corpus`).
 
     Args:
@@ -58,7 +61,9 @@ def rag_specialist(docs: str | Path | Corpus, models: Sequence[ChatModel] = (), 
     corpus = docs if isinstance(docs, Corpus) else Corpus(load_corpus(Path(docs))[0])
     prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
     tiers: list[Solver] = [FunctionSolver(_extractive(corpus, k), name="extractive")]
-    tiers += [ModelSolver(m, prompt, RAG_SCHEMA, _candidate, context=_passages(corpus, k)) for m in models]
+    tiers += [
+        ModelSolver(m, prompt, RAG_SCHEMA, _candidate, context=_passages(corpus, k)) for m in models
+    ]
 
     def verify(job: Job, candidate: Candidate) -> Verdict:
         return _verify(corpus, job.instruction, candidate, k)
@@ -96,12 +101,17 @@ def _extractive(corpus: Corpus, k: int) -> Any:
         if best is None or best[1] == 0:
             raise CannotSolve("no sentence of the retrieved passages matches the question")
         sentence, chunk = best[3], best[4]
-        return Candidate(f"{sentence} [{chunk.id}]", {"citations": [{"chunk": chunk.id, "quote": sentence}]})
+        return Candidate(
+            f"{sentence} [{chunk.id}]", {"citations": [{"chunk": chunk.id, "quote": sentence}]}
+        )
 
     return solve
 
 
-_WHAT_IS = re.compile(r"^\s*what\s+(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(.+?)(?:\s+(?:in|of|for|from|under|on)\s+.*)?\s*\??$", re.I)
+_WHAT_IS = re.compile(
+    r"^\s*what\s+(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(.+?)(?:\s+(?:in|of|for|from|under|on)\s+.*)?\s*\??$",
+    re.I,
+)
 
 
 def _definition(question: str) -> re.Pattern[str] | None:
@@ -110,7 +120,9 @@ def _definition(question: str) -> re.Pattern[str] | None:
     if match is None:
         return None
     subject = r"\s+".join(re.escape(w) for w in match.group(1).split())
-    return re.compile(rf"^(?:the\s+|an?\s+|our\s+)?{subject}\s+(?:is|are|was|were|means|lasts)\b", re.I)
+    return re.compile(
+        rf"^(?:the\s+|an?\s+|our\s+)?{subject}\s+(?:is|are|was|were|means|lasts)\b", re.I
+    )
 
 
 def _passages(corpus: Corpus, k: int) -> Any:
@@ -139,16 +151,31 @@ def _verify(corpus: Corpus, question: str, candidate: Candidate, k: int) -> Verd
     if errors:
         return Verdict("rejected", "citations", errors=tuple(errors))
     evidence = tuple(f"{c['chunk']}: quote found verbatim" for c in citations)
-    data = {"citations": citations, "sources": sorted({retrieved[c["chunk"]].source for c in citations})}
+    data = {
+        "citations": citations,
+        "sources": sorted({retrieved[c["chunk"]].source for c in citations}),
+    }
     return Verdict("verified", "verbatim quotes + support", evidence, data=data)
 
 
 def _verify_refusal(candidate: Candidate, hits: list[tuple[Chunk, float]]) -> Verdict:
     if NOT_FOUND not in candidate.answer.lower():
-        return Verdict("rejected", "citations", errors=(check_error("citation", "the answer cites no passage"),))
+        return Verdict(
+            "rejected",
+            "citations",
+            errors=(check_error("citation", "the answer cites no passage"),),
+        )
     if hits and hits[0][1] >= MIN_RELEVANCE:
-        return Verdict("unverifiable", "refusal", errors=(check_error("refusal", "relevant passages were retrieved"),))
-    return Verdict("verified", "refusal: no relevant passage", ("no passage scored above the relevance threshold",))
+        return Verdict(
+            "unverifiable",
+            "refusal",
+            errors=(check_error("refusal", "relevant passages were retrieved"),),
+        )
+    return Verdict(
+        "verified",
+        "refusal: no relevant passage",
+        ("no passage scored above the relevance threshold",),
+    )
 
 
 def _citation_errors(citations: list[Any], retrieved: dict[str, Chunk]) -> list[CheckError]:
@@ -157,13 +184,22 @@ def _citation_errors(citations: list[Any], retrieved: dict[str, Chunk]) -> list[
         chunk_id = str(cite.get("chunk", "")) if isinstance(cite, dict) else ""
         quote = " ".join(str(cite.get("quote", "")).split()) if isinstance(cite, dict) else ""
         if chunk_id not in retrieved:
-            errors.append(check_error("citation", f"{chunk_id!r} is not one of the retrieved passages: {', '.join(retrieved)}"))
+            errors.append(
+                check_error(
+                    "citation",
+                    f"{chunk_id!r} is not one of the retrieved passages: {', '.join(retrieved)}",
+                )
+            )
         elif not quote or quote not in " ".join(retrieved[chunk_id].text.split()):
-            errors.append(check_error("quote", f"quote not found verbatim in {chunk_id}: {quote[:120]!r}"))
+            errors.append(
+                check_error("quote", f"quote not found verbatim in {chunk_id}: {quote[:120]!r}")
+            )
     return errors
 
 
-def _support_errors(answer: str, citations: list[Any], retrieved: dict[str, Chunk]) -> list[CheckError]:
+def _support_errors(
+    answer: str, citations: list[Any], retrieved: dict[str, Chunk]
+) -> list[CheckError]:
     cited = set()
     for cite in citations:
         cited |= set(terms(retrieved[cite["chunk"]].text))
@@ -171,5 +207,7 @@ def _support_errors(answer: str, citations: list[Any], retrieved: dict[str, Chun
     for sentence in sentences(answer.split(" [")[0] if answer.endswith("]") else answer):
         words = set(terms(sentence))
         if words and len(words & cited) / len(words) < MIN_SUPPORT:
-            errors.append(check_error("support", f"not supported by the cited passages: {sentence[:120]!r}"))
+            errors.append(
+                check_error("support", f"not supported by the cited passages: {sentence[:120]!r}")
+            )
     return errors

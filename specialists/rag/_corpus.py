@@ -9,12 +9,57 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BM25", "Chunk", "Corpus", "STOPWORDS", "load_corpus", "sentences", "terms"]
+__all__ = ["BM25", "STOPWORDS", "Chunk", "Corpus", "load_corpus", "sentences", "terms"]
 
 STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i if in into is it its of on "
-    "or our that the their there these this to was we what when where which who why will with "
-    "you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "that",
+        "the",
+        "their",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 _TOKEN = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
@@ -112,7 +157,13 @@ class BM25:
         out = []
         for tf, length in zip(self.tf, self.lengths, strict=True):
             norm = self.k1 * (1 - self.b + self.b * length / (self.avg or 1))
-            out.append(sum(self.idf.get(t, 0.0) * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in q if t in tf))
+            out.append(
+                sum(
+                    self.idf.get(t, 0.0) * tf[t] * (self.k1 + 1) / (tf[t] + norm)
+                    for t in q
+                    if t in tf
+                )
+            )
         return out
 
 
@@ -126,5 +177,7 @@ class Corpus:
 
     def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
         """The top `k` chunks with a positive score."""
-        ranked = sorted(zip(self.chunks, self.index.scores(terms(query)), strict=True), key=lambda p: -p[1])
+        ranked = sorted(
+            zip(self.chunks, self.index.scores(terms(query)), strict=True), key=lambda p: -p[1]
+        )
         return [(c, s) for c, s in ranked[:k] if s > 0]

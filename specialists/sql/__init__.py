@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.specialists.base import (
-    CannotSolve,
     Candidate,
+    CannotSolve,
     FunctionSolver,
     Job,
     ModelSolver,
@@ -21,6 +20,8 @@ from trifecta.specialists.base import (
 from trifecta.specialists.sql._check import RULES, CheckedSql, SqlRuleError, check_sql
 from trifecta.specialists.sql._db import Database, QueryResult, SqlExecutionError
 from trifecta.specialists.sql._writer import SQL_WORDS, find_table, write_sql
+
+from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.verdict import Verdict, check_error
 
 __all__ = [
@@ -106,7 +107,11 @@ def _verify(database: Database, candidate: Candidate, max_rows: int, timeout: fl
         checked = check_sql(sql, database.schema(), dialect=database.dialect, max_rows=max_rows)
         result = database.execute(checked.final_sql, max_rows=max_rows, timeout=timeout)
     except SqlRuleError as exc:
-        return Verdict("rejected", f"sqlglot: {exc.rule}", errors=(check_error(exc.rule, exc.message, exc.position),))
+        return Verdict(
+            "rejected",
+            f"sqlglot: {exc.rule}",
+            errors=(check_error(exc.rule, exc.message, exc.position),),
+        )
     except SqlExecutionError as exc:
         return Verdict("rejected", "execution", errors=(check_error("execute", str(exc)),))
     evidence = (
@@ -114,8 +119,18 @@ def _verify(database: Database, candidate: Candidate, max_rows: int, timeout: fl
         f"ran read-only on {database.dialect}: {checked.final_sql}",
         f"{len(result.rows)} row(s){' (truncated)' if result.truncated else ''}",
     )
-    data = {"sql": checked.final_sql, "columns": result.columns, "rows": [list(r) for r in result.rows]}
-    return Verdict("checked", "sqlglot rules + read-only execution", evidence, answer=_answer(result), data=data)
+    data = {
+        "sql": checked.final_sql,
+        "columns": result.columns,
+        "rows": [list(r) for r in result.rows],
+    }
+    return Verdict(
+        "checked",
+        "sqlglot rules + read-only execution",
+        evidence,
+        answer=_answer(result),
+        data=data,
+    )
 
 
 def _answer(result: QueryResult) -> str:

@@ -21,7 +21,7 @@ _UNSAFE_FUNCTIONS = frozenset({
     "lo_import", "lo_export", "dblink", "pg_terminate_backend", "set_config", "readfile",
     "writefile", "edit",
 })  # fmt: skip
-_WRITES: tuple[type[exp.Expression], ...] = (
+_WRITES: tuple[type[exp.Expr], ...] = (
     exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter,
     exp.Command, exp.Pragma, exp.Attach, exp.Detach, exp.Copy, exp.Into, exp.Lock,
     exp.Transaction, exp.Commit, exp.Rollback, exp.Set, exp.Use, exp.TruncateTable,
@@ -46,10 +46,10 @@ class CheckedSql:
     dialect: str
     schema: Mapping[str, Mapping[str, str]]
     max_rows: int
-    trees: tuple[exp.Expression, ...] = ()
+    trees: tuple[exp.Expr, ...] = ()
 
     @property
-    def tree(self) -> exp.Expression:
+    def tree(self) -> exp.Expr:
         """The single statement (after `single_statement`)."""
         return self.trees[0]
 
@@ -87,7 +87,9 @@ def read_only(state: CheckedSql) -> CheckedSql:
         raise SqlRuleError("read_only", f"only SELECT queries are allowed, not {tree.key.upper()}")
     for node in tree.walk():
         if isinstance(node, _WRITES):
-            raise SqlRuleError("read_only", f"{node.key.upper()} is not allowed in a read-only query")
+            raise SqlRuleError(
+                "read_only", f"{node.key.upper()} is not allowed in a read-only query"
+            )
         if isinstance(node, exp.Func) and _function_name(node) in _UNSAFE_FUNCTIONS:
             raise SqlRuleError("read_only", f"function {_function_name(node)}() is not allowed")
     return state
@@ -105,9 +107,14 @@ def resolve(state: CheckedSql) -> CheckedSql:
     for table in tree.find_all(exp.Table):
         name = table.name.lower()
         if name and name not in tables and name not in ctes:
-            raise SqlRuleError("resolve", f"unknown table {table.name!r}; tables: {', '.join(sorted(state.schema))}")
+            raise SqlRuleError(
+                "resolve",
+                f"unknown table {table.name!r}; tables: {', '.join(sorted(state.schema))}",
+            )
     try:
-        qualify(tree, schema=dict(state.schema), dialect=state.dialect, validate_qualify_columns=True)
+        qualify(
+            tree, schema=dict(state.schema), dialect=state.dialect, validate_qualify_columns=True
+        )
     except OptimizeError as exc:
         raise SqlRuleError("resolve", str(exc)) from None
     return state
@@ -125,7 +132,13 @@ def limit(state: CheckedSql) -> CheckedSql:
     return state
 
 
-RULES: tuple[Callable[[CheckedSql], CheckedSql], ...] = (parse, single_statement, read_only, resolve, limit)
+RULES: tuple[Callable[[CheckedSql], CheckedSql], ...] = (
+    parse,
+    single_statement,
+    read_only,
+    resolve,
+    limit,
+)
 
 
 def check_sql(

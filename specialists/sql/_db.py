@@ -40,7 +40,9 @@ class Database:
         self._schema: dict[str, dict[str, str]] | None = None
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        return sqlite3.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
 
     def schema(self, refresh: bool = False) -> dict[str, dict[str, str]]:
         """Tables → columns → declared types (cached; `refresh` re-reads it)."""
@@ -72,7 +74,9 @@ class Database:
 
 def _columns(conn: sqlite3.Connection, table: str) -> dict[str, str]:
     quoted = '"' + table.replace('"', '""') + '"'
-    return {row[1]: (row[2] or "TEXT").upper() for row in conn.execute(f"PRAGMA table_info({quoted})")}
+    return {
+        row[1]: (row[2] or "TEXT").upper() for row in conn.execute(f"PRAGMA table_info({quoted})")
+    }
 
 
 def _sqlite_path(url: str) -> Path:

@@ -49,12 +49,18 @@ def find_table(question: str, schema: Schema) -> str | None:
 
 
 def _numeric_columns(columns: Mapping[str, str]) -> list[str]:
-    return [c for c, t in columns.items() if t.startswith(_NUMERIC) and not c.lower().endswith("id")]
+    return [
+        c for c, t in columns.items() if t.startswith(_NUMERIC) and not c.lower().endswith("id")
+    ]
 
 
 def _value_column(question: str, columns: Mapping[str, str], money: bool) -> str | None:
     numeric = _numeric_columns(columns)
-    named = [c for c in numeric if c.lower() in _words(question) or c.lower().rstrip("s") in _words(question)]
+    named = [
+        c
+        for c in numeric
+        if c.lower() in _words(question) or c.lower().rstrip("s") in _words(question)
+    ]
     if named:
         return named[0]
     priced = [c for c in numeric if _MONEY.search(c)]

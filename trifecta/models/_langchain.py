@@ -41,7 +41,9 @@ class LangChainChatModel:
         price: USD per million tokens.
     """
 
-    def __init__(self, model: BaseChatModel, *, name: str | None = None, price: Price | None = None):
+    def __init__(
+        self, model: BaseChatModel, *, name: str | None = None, price: Price | None = None
+    ):
         self._model = model
         self._name = name or str(getattr(model, "model_name", None) or model.get_name())
         self._price = price

@@ -1,0 +1,56 @@
+"""Shared fixtures. Unit tests may only open connections to loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trifecta.demo import build_demo_data
+
+PG_URL = os.environ.get("TRIFECTA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _is_loopback(address: Any) -> bool:
+    if not isinstance(address, tuple):  # AF_UNIX paths
+        return True
+    host = address[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any connection to a non-loopback address."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guard(address: Any) -> None:
+        if not _is_loopback(address):
+            raise RuntimeError(f"unit tests must not reach the network: {address!r}")
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        guard(address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> Any:
+        guard(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield
+
+
+@pytest.fixture
+def demo_data(tmp_path: Path) -> tuple[str, Path]:
+    """A fresh demo shop database and documents."""
+    return build_demo_data(tmp_path)
