@@ -1,4 +1,4 @@
-"""Checkpointers by URL: SQLite file (default), PostgreSQL, or in memory."""
+"""Checkpointers by URL: a SQLite file (the default) or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
 
 __all__ = ["open_checkpointer"]
 
@@ -16,13 +15,10 @@ __all__ = ["open_checkpointer"]
 async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[str]]:
     """Open the checkpointer for `url`.
 
-    ``memory`` keeps checkpoints in this process; ``postgresql://…`` uses the
-    Postgres saver (tables created on first use); ``sqlite:///path`` or a plain path
-    uses a SQLite file (its folder is created).
+    ``postgresql://…`` uses the Postgres saver (tables created on first use);
+    ``sqlite:///path`` or a plain path uses a SQLite file (its folder is created).
     """
-    if url == "memory":
-        yield InMemorySaver()
-    elif url.startswith(("postgresql://", "postgres://")):
+    if url.startswith(("postgresql://", "postgres://")):
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
         async with AsyncPostgresSaver.from_conn_string(url) as saver:

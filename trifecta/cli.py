@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="answer a request", description="Plan, solve, verify and merge one request."
     )
-    run.add_argument("request", help="the request, in quotes")
+    run.add_argument("request", help="the request, in quotes; - reads it from standard input")
     run.add_argument("--db", help="database URL for the SQL specialist (sqlite:///shop.sqlite)")
     run.add_argument("--docs", help="folder of documents for the RAG specialist")
     run.add_argument("--thread", help="thread id to store the run under (default: new)")
@@ -142,7 +142,8 @@ async def _execute(args: argparse.Namespace) -> RunResult:
     if args.command == "resume":
         return await Trifecta.from_config(_config(args)).aresume(args.thread, on_event=on_event)
     app = Trifecta.from_config(_config(args, db=args.db, docs=args.docs))
-    return await app.arun(args.request, thread_id=args.thread, on_event=on_event)
+    request = sys.stdin.read() if args.request == "-" else args.request
+    return await app.arun(request, thread_id=args.thread, on_event=on_event)
 
 
 def _overrides(config: Config) -> dict[str, Any]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
@@ -100,7 +103,8 @@ class Trifecta:
         merger: defaults to the offline `TemplateMerger`.
         limits: plan and request bounds.
         budget: default per-run budget.
-        checkpoint: checkpointer URL (``memory``, ``sqlite:///file``, ``postgresql://…``).
+        checkpoint: ``memory`` (kept by this instance), ``sqlite:///file`` or
+            ``postgresql://…``.
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class Trifecta:
         self.limits = limits or Limits()
         self.budget = budget or Budget()
         self.checkpoint = checkpoint
+        self._memory = InMemorySaver() if checkpoint == "memory" else None
 
     @classmethod
     def from_config(cls, config: Config) -> Trifecta:
@@ -205,6 +210,14 @@ class Trifecta:
         """Synchronous `arun` (not from inside a running event loop: use `arun`)."""
         return asyncio.run(self.arun(request, **kwargs))
 
+    @asynccontextmanager
+    async def _saver(self) -> AsyncIterator[BaseCheckpointSaver[str]]:
+        if self._memory is not None:
+            yield self._memory
+        else:
+            async with open_checkpointer(self.checkpoint) as saver:
+                yield saver
+
     async def _invoke(
         self,
         payload: RunState | None,
@@ -220,7 +233,7 @@ class Trifecta:
             + 20 * (self.limits.max_replans + 1)
             + 20,
         }
-        async with open_checkpointer(self.checkpoint) as saver:
+        async with self._saver() as saver:
             app = self.graph().compile(checkpointer=saver)
             snapshot = await app.aget_state(config)
             _check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
