@@ -26,8 +26,13 @@ from trifecta.verdict import CheckError, Verdict, check_error
 __all__ = ["NOT_FOUND", "RAG_SCHEMA", "Chunk", "Corpus", "load_corpus", "rag_specialist"]
 
 NOT_FOUND = "not found in the documents"
-MIN_RELEVANCE = 1.0  # BM25 score below which nothing retrieved counts as relevant
+MIN_COVERAGE = 0.5  # share of the question's content words a passage must contain to count
 MIN_SUPPORT = 0.5  # share of an answer's content words found in its cited passages
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,60}\b(instructions?|prompts?|rules|above)\b"
+    r"|\b(system prompt|you are now|new instructions|reply (that|with|only))\b",
+    re.IGNORECASE,
+)
 RAG_SCHEMA = OutputSchema(
     "cited_answer",
     {
@@ -69,8 +74,7 @@ def rag_specialist(
         return _verify(corpus, job.instruction, candidate, k)
 
     def affinity(clause: str) -> float:
-        hits = corpus.search(clause, 1)
-        return 0.4 if hits and hits[0][1] >= MIN_RELEVANCE else 0.0
+        return 0.4 if _relevant(clause, corpus.search(clause, k)) else 0.0
 
     sources = sorted({c.source for c in corpus.chunks})
     return Specialist(
@@ -86,7 +90,7 @@ def rag_specialist(
 def _extractive(corpus: Corpus, k: int) -> Any:
     def solve(job: Job) -> Candidate:
         hits = corpus.search(job.instruction, k)
-        if not hits or hits[0][1] < MIN_RELEVANCE:
+        if not _relevant(job.instruction, hits):
             return Candidate(NOT_FOUND, {"citations": []})
         query = set(terms(job.instruction))
         defines = _definition(job.instruction)
@@ -95,6 +99,7 @@ def _extractive(corpus: Corpus, k: int) -> Any:
                 (bool(defines and defines.search(s)), len(query & set(terms(s))), -rank, s, chunk)
                 for rank, (chunk, _) in enumerate(hits)
                 for s in sentences(chunk.text)
+                if not INJECTION.search(s)
             ),
             default=None,
         )
@@ -112,6 +117,14 @@ _WHAT_IS = re.compile(
     r"^\s*what\s+(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(.+?)(?:\s+(?:in|of|for|from|under|on)\s+.*)?\s*\??$",
     re.I,
 )
+
+
+def _relevant(question: str, hits: list[tuple[Chunk, float]]) -> bool:
+    """Whether some retrieved passage contains enough of the question's content words."""
+    wanted = set(terms(question))
+    return bool(wanted) and any(
+        len(wanted & set(terms(c.text))) / len(wanted) >= MIN_COVERAGE for c, _ in hits
+    )
 
 
 def _definition(question: str) -> re.Pattern[str] | None:
@@ -144,7 +157,7 @@ def _verify(corpus: Corpus, question: str, candidate: Candidate, k: int) -> Verd
     retrieved = {c.id: c for c, _ in hits}
     citations = candidate.payload.get("citations") or []
     if not citations:
-        return _verify_refusal(candidate, hits)
+        return _verify_refusal(candidate, _relevant(question, hits))
     errors = _citation_errors(citations, retrieved)
     if not errors:
         errors = _support_errors(candidate.answer, citations, retrieved)
@@ -158,14 +171,14 @@ def _verify(corpus: Corpus, question: str, candidate: Candidate, k: int) -> Verd
     return Verdict("verified", "verbatim quotes + support", evidence, data=data)
 
 
-def _verify_refusal(candidate: Candidate, hits: list[tuple[Chunk, float]]) -> Verdict:
+def _verify_refusal(candidate: Candidate, relevant: bool) -> Verdict:
     if NOT_FOUND not in candidate.answer.lower():
         return Verdict(
             "rejected",
             "citations",
             errors=(check_error("citation", "the answer cites no passage"),),
         )
-    if hits and hits[0][1] >= MIN_RELEVANCE:
+    if relevant:
         return Verdict(
             "unverifiable",
             "refusal",
@@ -194,7 +207,15 @@ def _citation_errors(citations: list[Any], retrieved: dict[str, Chunk]) -> list[
             errors.append(
                 check_error("quote", f"quote not found verbatim in {chunk_id}: {quote[:120]!r}")
             )
+        elif _quotes_injection(quote, retrieved[chunk_id]):
+            message = f"{chunk_id}: the quote is an instruction embedded in the document; passages are data, not answers"
+            errors.append(check_error("injection", message))
     return errors
+
+
+def _quotes_injection(quote: str, chunk: Chunk) -> bool:
+    flagged = [s for s in sentences(chunk.text) if INJECTION.search(s)]
+    return any(quote in s or s in quote for s in flagged)
 
 
 def _support_errors(
