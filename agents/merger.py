@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from trifecta.agents._prompts import prompt
-
 from trifecta.ledger import BudgetExceeded, Ledger
 from trifecta.models import ChatModel, Message, ModelError
 from trifecta.plan import SubtaskSpec

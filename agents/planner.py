@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trifecta.agents._prompts import prompt
-from trifecta.specialists.base import Specialist
-
 from trifecta.ledger import Ledger
 from trifecta.models import ChatModel, Message, ModelOutputError, OutputSchema
 from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec, parse_plan, validate_plan
+from trifecta.specialists.base import Specialist
 from trifecta.verdict import ACCEPTED, Result
 
 __all__ = [

@@ -35,7 +35,12 @@ ANSWER = OutputSchema("answer", {"type": "object", "properties": {"answer": {"ty
 def _plan(n: int, chain: bool) -> dict[str, Any]:
     return {
         "subtasks": [
-            {"id": f"t{i}", "specialist": "work", "instruction": f"item {i}", "depends_on": [f"t{i - 1}"] if chain and i else []}
+            {
+                "id": f"t{i}",
+                "specialist": "work",
+                "instruction": f"item {i}",
+                "depends_on": [f"t{i - 1}"] if chain and i else [],
+            }
             for i in range(n)
         ]
     }
@@ -56,11 +61,28 @@ def _verified(job: Any, candidate: Candidate) -> Verdict:
     return Verdict("verified", "bench")
 
 
-def _app(n: int, *, latency: float, chain: bool = False, model_solver: bool = True, checkpoint: str = "memory") -> Trifecta:
+def _app(
+    n: int,
+    *,
+    latency: float,
+    chain: bool = False,
+    model_solver: bool = True,
+    checkpoint: str = "memory",
+) -> Trifecta:
     model = FunctionModel(_reply(n, chain), name="fake", latency=latency)
-    solver = ModelSolver(model, "work", ANSWER, lambda d: Candidate(d["answer"])) if model_solver else FunctionSolver(lambda j: "done")
+    solver = (
+        ModelSolver(model, "work", ANSWER, lambda d: Candidate(d["answer"]))
+        if model_solver
+        else FunctionSolver(lambda j: "done")
+    )
     work = Specialist("work", "does work", [solver], _verified)
-    return Trifecta([work], planner=ModelPlanner(model), merger=ModelMerger(model), limits=Limits(max_subtasks=max(n, 8)), checkpoint=checkpoint)
+    return Trifecta(
+        [work],
+        planner=ModelPlanner(model),
+        merger=ModelMerger(model),
+        limits=Limits(max_subtasks=max(n, 8)),
+        checkpoint=checkpoint,
+    )
 
 
 async def _wall(app: Trifecta) -> float:
@@ -74,10 +96,20 @@ async def _wall(app: Trifecta) -> float:
 async def parallel(latency: float, repeats: int) -> list[tuple[str, str, str]]:
     critical = 3 * latency
     par = statistics.median([await _wall(_app(8, latency=latency)) for _ in range(repeats)])
-    seq = statistics.median([await _wall(_app(8, latency=latency, chain=True)) for _ in range(repeats)])
+    seq = statistics.median(
+        [await _wall(_app(8, latency=latency, chain=True)) for _ in range(repeats)]
+    )
     return [
-        ("(a) 8 independent subtasks, parallel", f"{par * 1000:.1f} ms", f"{par / critical:.3f}x critical path ({critical * 1000:.0f} ms); target <= 1.15x"),
-        ("(a) same plan, one after another", f"{seq * 1000:.1f} ms", f"{seq / critical:.3f}x critical path"),
+        (
+            "(a) 8 independent subtasks, parallel",
+            f"{par * 1000:.1f} ms",
+            f"{par / critical:.3f}x critical path ({critical * 1000:.0f} ms); target <= 1.15x",
+        ),
+        (
+            "(a) same plan, one after another",
+            f"{seq * 1000:.1f} ms",
+            f"{seq / critical:.3f}x critical path",
+        ),
         ("(a) speed-up of parallel dispatch", f"{seq / par:.2f}x", "sequential / parallel"),
     ]
 
@@ -90,11 +122,29 @@ async def overhead(repeats: int) -> list[tuple[str, str, str]]:
             times = []
             for _ in range(repeats):
                 with tempfile.TemporaryDirectory() as tmp:
-                    url = "memory" if checkpoint == "memory" else f"sqlite:///{Path(tmp) / 'c.sqlite'}"
-                    times.append(await _wall(_app(n, latency=0.0, model_solver=False, checkpoint=url)))
+                    url = (
+                        "memory"
+                        if checkpoint == "memory"
+                        else f"sqlite:///{Path(tmp) / 'c.sqlite'}"
+                    )
+                    times.append(
+                        await _wall(_app(n, latency=0.0, model_solver=False, checkpoint=url))
+                    )
             per[n] = statistics.median(times) / n * 1000
-            rows.append((f"(b) overhead, {n} subtasks, {checkpoint} checkpointer", f"{per[n]:.3f} ms/subtask", "target <= 2 ms"))
-        rows.append((f"(b) growth 100 -> 1000, {checkpoint}", f"{per[1000] / per[100]:.2f}x per subtask", "1.00x = linear"))
+            rows.append(
+                (
+                    f"(b) overhead, {n} subtasks, {checkpoint} checkpointer",
+                    f"{per[n]:.3f} ms/subtask",
+                    "target <= 2 ms",
+                )
+            )
+        rows.append(
+            (
+                f"(b) growth 100 -> 1000, {checkpoint}",
+                f"{per[1000] / per[100]:.2f}x per subtask",
+                "1.00x = linear",
+            )
+        )
     return rows
 
 
@@ -103,17 +153,31 @@ async def memory() -> list[tuple[str, str, str]]:
     await _wall(_app(1000, latency=0.0, model_solver=False))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return [("(c) peak traced memory, 1000 subtasks", f"{peak / 2**20:.1f} MiB", f"{peak / 1000 / 1024:.1f} KiB per subtask")]
+    return [
+        (
+            "(c) peak traced memory, 1000 subtasks",
+            f"{peak / 2**20:.1f} MiB",
+            f"{peak / 1000 / 1024:.1f} KiB per subtask",
+        )
+    ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--latency", type=float, default=0.1, help="fake model latency per call, seconds")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.1, help="fake model latency per call, seconds"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     async def run() -> list[tuple[str, str, str]]:
-        return [*await parallel(args.latency, args.repeats), *await overhead(args.repeats), *await memory()]
+        return [
+            *await parallel(args.latency, args.repeats),
+            *await overhead(args.repeats),
+            *await memory(),
+        ]
 
     rows = asyncio.run(run())
     width = max(len(r[0]) for r in rows)

@@ -9,13 +9,13 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
+
 from trifecta.agents.merger import MergeInput, Merger
 from trifecta.agents.planner import Planner, PlanRequest
-from trifecta.specialists.base import Specialist, run_specialist
-
 from trifecta.ledger import BudgetExceeded
 from trifecta.models import ModelError
 from trifecta.plan import PlanError, fill_references
+from trifecta.specialists.base import Specialist, run_specialist
 from trifecta.state import RunContext, RunState, TaskInput
 from trifecta.verdict import ACCEPTED
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from trifecta.models import ChatModel
 from trifecta.specialists.base import (
     Candidate,
     CannotSolve,
@@ -17,8 +18,6 @@ from trifecta.specialists.base import (
     Verifier,
     run_specialist,
 )
-
-from trifecta.models import ChatModel
 
 __all__ = [
     "Candidate",

@@ -6,9 +6,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist
-
 from trifecta.models import Message
+from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist
 from trifecta.testing import CallInfo, FunctionModel, Reply
 from trifecta.verdict import Verdict, check_error
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from trifecta.specialists import default_specialists
 
 from trifecta import RequestError, Trifecta
+from trifecta.specialists import default_specialists
 
 CLI = [sys.executable, "-m", "trifecta.cli"]
 

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 from langgraph.types import Send
-from trifecta.agents import RulePlanner, TemplateMerger
-from trifecta.graphs import build_orchestrator, route_ready
 
 from tests.fakes import upper_specialist
+from trifecta.agents import RulePlanner, TemplateMerger
+from trifecta.graphs import build_orchestrator, route_ready
 from trifecta.state import RunState
 from trifecta.verdict import Result
 

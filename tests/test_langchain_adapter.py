@@ -6,10 +6,10 @@ import json
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
-from trifecta.agents import PLAN_SCHEMA, ModelPlanner
 
 from tests.fakes import plan, upper_specialist
 from trifecta import Trifecta
+from trifecta.agents import PLAN_SCHEMA, ModelPlanner
 from trifecta.models import LangChainChatModel, Message
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trifecta.agents import PLAN_SCHEMA
 
 from tests.fakes import plan
 from tests.openai_server import Scripted, completion, error, serve
 from trifecta import Trifecta, load_config
+from trifecta.agents import PLAN_SCHEMA
 from trifecta.models import (
     Message,
     ModelError,

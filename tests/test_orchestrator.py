@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from trifecta.agents import ModelMerger, ModelPlanner, RulePlanner
-from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist
-from trifecta.specialists.math import math_specialist
 
 from tests.fakes import by_schema, merger_text, plan, scripted, upper_specialist
 from trifecta import Budget, Limits, Trifecta
+from trifecta.agents import ModelMerger, ModelPlanner, RulePlanner
 from trifecta.models import Message, ModelTimeout
+from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist
+from trifecta.specialists.math import math_specialist
 from trifecta.testing import CallInfo, FunctionModel
 from trifecta.verdict import Verdict
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from trifecta.agents import ModelPlanner
-from trifecta.specialists import FunctionSolver, Job, Specialist
 
 from tests.conftest import PG_URL
 from tests.fakes import plan, scripted, upper_specialist
 from trifecta import RequestError, Trifecta
+from trifecta.agents import ModelPlanner
+from trifecta.specialists import FunctionSolver, Job, Specialist
 from trifecta.verdict import Verdict
 
 

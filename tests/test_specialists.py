@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.fakes import plan, scripted
+from trifecta import Trifecta
 from trifecta.agents import ModelPlanner
+from trifecta.ledger import Ledger
+from trifecta.sandbox import IsolatedTimeout, run_isolated
 from trifecta.specialists import Candidate, Job, run_specialist
 from trifecta.specialists.math import math_specialist
 from trifecta.specialists.math._engine import check_claim
 from trifecta.specialists.rag import NOT_FOUND, rag_specialist
 from trifecta.specialists.sql import Database, SqlRuleError, check_sql, sql_specialist
-
-from tests.fakes import plan, scripted
-from trifecta import Trifecta
-from trifecta.ledger import Ledger
-from trifecta.sandbox import IsolatedTimeout, run_isolated
 
 CLAIMS = json.loads((Path(__file__).parent / "fixtures" / "claims.json").read_text())
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+from trifecta.models import ChatModel, ModelOutputError, OutputSchema
+from trifecta.sandbox import IsolatedError, IsolatedTimeout, run_isolated
 from trifecta.specialists.base import (
     Candidate,
     CannotSolve,
@@ -19,9 +21,6 @@ from trifecta.specialists.base import (
 )
 from trifecta.specialists.math._engine import check_claims, compute
 from trifecta.specialists.math._requests import MATH_WORDS, to_claim
-
-from trifecta.models import ChatModel, ModelOutputError, OutputSchema
-from trifecta.sandbox import IsolatedError, IsolatedTimeout, run_isolated
 from trifecta.verdict import CheckError, Verdict, check_error
 
 __all__ = ["CLAIMS_SCHEMA", "math_specialist"]

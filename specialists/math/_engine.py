@@ -10,6 +10,7 @@ import random
 from typing import Any
 
 import sympy as sp
+
 from trifecta.specialists.math._expr import ExprError, parse_expr
 
 __all__ = ["CLAIM_KINDS", "check_claim", "compute", "parse_answer"]

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.specialists.base import (
     Candidate,
     CannotSolve,
@@ -19,8 +20,6 @@ from trifecta.specialists.base import (
     Specialist,
 )
 from trifecta.specialists.rag._corpus import Chunk, Corpus, load_corpus, sentences, terms
-
-from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.verdict import CheckError, Verdict, check_error
 
 __all__ = ["NOT_FOUND", "RAG_SCHEMA", "Chunk", "Corpus", "load_corpus", "rag_specialist"]

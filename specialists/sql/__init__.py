@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.specialists.base import (
     Candidate,
     CannotSolve,
@@ -20,8 +21,6 @@ from trifecta.specialists.base import (
 from trifecta.specialists.sql._check import RULES, CheckedSql, SqlRuleError, check_sql
 from trifecta.specialists.sql._db import Database, QueryResult, SqlExecutionError
 from trifecta.specialists.sql._writer import SQL_WORDS, find_table, write_sql
-
-from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.verdict import Verdict, check_error
 
 __all__ = [
