@@ -9,7 +9,7 @@ import pytest
 from tests.fakes import by_schema, merger_text, plan, scripted, upper_specialist
 from trifecta import Budget, Limits, Trifecta
 from trifecta.agents import ModelMerger, ModelPlanner, RulePlanner
-from trifecta.models import Message, ModelTimeout
+from trifecta.models import Message, ModelTimeout, Price
 from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist
 from trifecta.specialists.math import math_specialist
 from trifecta.testing import CallInfo, FunctionModel
@@ -223,3 +223,14 @@ async def test_verifier_exception_is_a_label_not_a_crash() -> None:
     result = await app.arun("go")
     assert result.subtasks[0]["status"] == "unverifiable"
     assert "ZeroDivisionError" in result.subtasks[0]["errors"][0]["message"]
+
+
+async def test_cost_budget_stops_before_a_call_it_cannot_afford() -> None:
+    reply = {"answer": "31", "claims": [{"kind": "value", "expr": "3*12-5", "answer": "31"}]}
+    pricey = FunctionModel(lambda m, i: reply, name="pricey", price=Price(1000.0, 1000.0))
+    planner = scripted([plan(("t1", "math", WORD_PROBLEM))])
+    result = await app_with(planner, math_specialist([pricey])).arun(
+        "q", budget=Budget(max_cost_usd=0.01)
+    )
+    assert result.stopped is not None and "cost budget exhausted" in result.stopped
+    assert pricey.calls == [] and result.report["cost_usd"] == 0.0

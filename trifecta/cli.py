@@ -121,7 +121,7 @@ def _print(result: RunResult, as_json: bool) -> None:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return
     out = Console()
-    out.print(result.answer, markup=False, highlight=False)
+    out.print(result.answer, markup=False, highlight=False, soft_wrap=True)
     out.print(_table(result))
     r = result.report
     out.print(

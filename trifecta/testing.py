@@ -17,6 +17,7 @@ from typing import Any
 
 from trifecta.models import (
     Message,
+    ModelBase,
     ModelReply,
     ModelTimeout,
     OutputSchema,
@@ -44,7 +45,7 @@ class CallInfo:
         return self.schema.name if self.schema else None
 
 
-class FunctionModel:
+class FunctionModel(ModelBase):
     """A scripted `ChatModel`.
 
     Args:
@@ -62,21 +63,10 @@ class FunctionModel:
         price: Price | None = None,
         latency: float = 0.0,
     ) -> None:
+        super().__init__(name, price)
         self.fn = fn
-        self._name = name
-        self._price = price
         self.latency = latency
         self.calls: list[list[Message]] = []
-
-    @property
-    def name(self) -> str:
-        """The model name."""
-        return self._name
-
-    @property
-    def price(self) -> Price | None:
-        """USD per million tokens."""
-        return self._price
 
     async def complete(
         self,

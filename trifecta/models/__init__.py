@@ -3,6 +3,7 @@
 from trifecta.models._base import (
     ChatModel,
     Message,
+    ModelBase,
     ModelError,
     ModelOutputError,
     ModelReply,
@@ -19,6 +20,7 @@ __all__ = [
     "ChatModel",
     "LangChainChatModel",
     "Message",
+    "ModelBase",
     "ModelError",
     "ModelOutputError",
     "ModelReply",

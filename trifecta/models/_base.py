@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 __all__ = [
     "ChatModel",
     "Message",
+    "ModelBase",
     "ModelError",
     "ModelOutputError",
     "ModelReply",
@@ -113,6 +114,24 @@ class ChatModel(Protocol):
     ) -> ModelReply:
         """Answer `messages`; with `schema`, `ModelReply.data` holds the parsed JSON."""
         ...
+
+
+class ModelBase:
+    """The `name` and `price` every `ChatModel` implementation carries."""
+
+    def __init__(self, name: str, price: Price | None = None) -> None:
+        self._name = name
+        self._price = price
+
+    @property
+    def name(self) -> str:
+        """The model's name as recorded in the ledger."""
+        return self._name
+
+    @property
+    def price(self) -> Price | None:
+        """USD per million tokens, if configured."""
+        return self._price
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)

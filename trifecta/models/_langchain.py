@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from trifecta.models._base import (
     Message,
+    ModelBase,
     ModelError,
     ModelReply,
     ModelTimeout,
@@ -29,7 +30,7 @@ _ROLES: dict[str, type[BaseMessage]] = {
 }
 
 
-class LangChainChatModel:
+class LangChainChatModel(ModelBase):
     """Wrap a langchain-core chat model.
 
     Structured output is requested in the prompt (the schema is appended as a
@@ -44,19 +45,8 @@ class LangChainChatModel:
     def __init__(
         self, model: BaseChatModel, *, name: str | None = None, price: Price | None = None
     ):
+        super().__init__(name or str(getattr(model, "model_name", None) or model.get_name()), price)
         self._model = model
-        self._name = name or str(getattr(model, "model_name", None) or model.get_name())
-        self._price = price
-
-    @property
-    def name(self) -> str:
-        """The model's name."""
-        return self._name
-
-    @property
-    def price(self) -> Price | None:
-        """USD per million tokens, if configured."""
-        return self._price
 
     async def complete(
         self,

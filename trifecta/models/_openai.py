@@ -11,6 +11,7 @@ import openai
 
 from trifecta.models._base import (
     Message,
+    ModelBase,
     ModelError,
     ModelOutputError,
     ModelReply,
@@ -26,7 +27,7 @@ __all__ = ["OpenAIChatModel", "StructuredMode"]
 StructuredMode = Literal["json_schema", "tool", "json_object"]
 
 
-class OpenAIChatModel:
+class OpenAIChatModel(ModelBase):
     """A chat model behind any OpenAI-compatible `/v1/chat/completions` endpoint.
 
     Retries (429, 5xx, connection errors, timeouts) use the SDK's exponential
@@ -57,8 +58,7 @@ class OpenAIChatModel:
         structured: StructuredMode = "json_schema",
         temperature: float | None = 0.0,
     ) -> None:
-        self._model = model
-        self._price = price
+        super().__init__(model, price)
         self._structured = structured
         self._temperature = temperature
         self._client = openai.AsyncOpenAI(
@@ -67,16 +67,6 @@ class OpenAIChatModel:
             timeout=timeout,
             max_retries=max_retries,
         )
-
-    @property
-    def name(self) -> str:
-        """The model name."""
-        return self._model
-
-    @property
-    def price(self) -> Price | None:
-        """USD per million tokens, if configured."""
-        return self._price
 
     async def complete(
         self,
@@ -92,14 +82,14 @@ class OpenAIChatModel:
         try:
             response = await self._client.chat.completions.create(**kwargs)
         except openai.APITimeoutError as exc:
-            raise ModelTimeout(f"{self._model}: timed out") from exc
+            raise ModelTimeout(f"{self._name}: timed out") from exc
         except openai.APIError as exc:
-            raise ModelError(f"{self._model}: {type(exc).__name__}: {exc}") from exc
+            raise ModelError(f"{self._name}: {type(exc).__name__}: {exc}") from exc
         return self._reply(response, schema)
 
     def _request(self, messages: Sequence[Message], schema: OutputSchema | None) -> dict[str, Any]:
         wire = [{"role": m.role, "content": m.content} for m in messages]
-        kwargs: dict[str, Any] = {"model": self._model, "messages": wire}
+        kwargs: dict[str, Any] = {"model": self._name, "messages": wire}
         if self._temperature is not None:
             kwargs["temperature"] = self._temperature
         if schema is None:
@@ -120,7 +110,7 @@ class OpenAIChatModel:
 
     def _reply(self, response: Any, schema: OutputSchema | None) -> ModelReply:
         if not response.choices:
-            raise ModelOutputError(f"{self._model}: the reply has no choices")
+            raise ModelOutputError(f"{self._name}: the reply has no choices")
         message = response.choices[0].message
         text = message.content or ""
         if schema is not None and getattr(message, "tool_calls", None):
@@ -128,7 +118,7 @@ class OpenAIChatModel:
         usage = response.usage
         return ModelReply(
             text=text,
-            model=getattr(response, "model", None) or self._model,
+            model=getattr(response, "model", None) or self._name,
             usage=Usage(
                 input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
                 output_tokens=getattr(usage, "completion_tokens", 0) or 0,
