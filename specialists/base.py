@@ -222,6 +222,8 @@ async def _run_tier(
         label = f"tier {tier} ({solver.name}) attempt {attempt}"
         try:
             candidate = await solver.solve(job, ledger)
+        except BudgetExceeded:
+            raise
         except CannotSolve as exc:
             trail.evidence.append(f"{label}: not applicable: {exc}")
             return None
@@ -233,6 +235,10 @@ async def _run_tier(
         except (ModelError, TimeoutError) as exc:
             trail.evidence.append(f"{label}: model failed: {exc}")
             trail.errors = [check_error("model", str(exc) or type(exc).__name__)]
+            return None
+        except Exception as exc:  # a broken solver escalates, never crashes the run
+            trail.evidence.append(f"{label}: solver error: {exc!r}")
+            trail.errors = [check_error("solver", repr(exc))]
             return None
         verdict = await _verify(spec, job, candidate, ledger)
         trail.evidence.append(f"{label}: {verdict.status} ({verdict.method})")
@@ -283,7 +289,7 @@ def _success(
         status=verdict.status,
         answer=verdict.answer if verdict.answer is not None else candidate.answer,
         method=verdict.method,
-        evidence=list(verdict.evidence),
+        evidence=[*trail.evidence, *verdict.evidence],
         errors=[],
         tier=tier,
         solver=solver,
