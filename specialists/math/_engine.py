@@ -1,32 +1,39 @@
 """SymPy work that runs inside an isolated worker: computing and checking claims.
 
 A claim is a dict: ``{"kind", "expr", "answer", "var"?, "lower"?, "upper"?, "point"?}``.
-Everything crossing the process boundary is plain strings and dicts.
+Everything crossing the process boundary is plain strings, lists and dicts.
 """
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import sympy as sp
 
 from trifecta.specialists.math._expr import ExprError, parse_expr
+from trifecta.specialists.math._values import Outcome, parse_value, same, same_value
 
-__all__ = ["CLAIM_KINDS", "check_claim", "compute", "parse_answer"]
+__all__ = ["CLAIM_KINDS", "check_claim", "check_claims", "compute"]
 
 CLAIM_KINDS = (
-    "value", "equal", "solve", "derivative", "antiderivative", "integral", "limit",
+    "value", "equal", "solve", "derivative", "antiderivative", "integral", "limit", "series",
 )  # fmt: skip
-_REL_TOL = 1e-9
-_POINTS = 8
+
+
+def _verdict(status: str, method: str, error: str | None = None) -> Outcome:
+    return {"status": status, "method": method, "errors": [error] if error else []}
+
+
+def _symbols(claim: dict[str, Any], *exprs: Any) -> list[Any]:
+    names = claim.get("var")
+    if names:
+        return [sp.Symbol(str(n)) for n in (names if isinstance(names, list) else [names])]
+    free = sorted(set().union(*(e.free_symbols for e in exprs)), key=str)
+    return free if free else [sp.Symbol("x")]
 
 
 def _var(claim: dict[str, Any], expr: Any) -> Any:
-    if claim.get("var"):
-        return sp.Symbol(str(claim["var"]))
-    free = sorted(expr.free_symbols, key=str)
-    return free[0] if len(free) == 1 else sp.Symbol("x")
+    return _symbols(claim, expr)[0]
 
 
 def _equation(text: str) -> Any:
@@ -36,24 +43,19 @@ def _equation(text: str) -> Any:
     return parse_expr(text)
 
 
-def parse_answer(text: str) -> Any:
-    """Parse an answer: an expression, or ``var = expr``."""
-    text = str(text).strip()
-    if text.count("=") == 1 and text.split("=")[0].strip().isidentifier():
-        text = text.split("=")[1]
-    return parse_expr(text)
-
-
-def _parse_set(text: str) -> list[Any]:
-    inner = str(text).strip().strip("[]{}()")
-    parts = [p for p in inner.replace(" or ", ",").split(",") if p.strip()]
-    return [parse_answer(p) for p in parts]
+def _expr_answer(text: str) -> Any:
+    value = parse_value(text)
+    if value.kind != "expr":
+        raise ExprError(f"expected one expression, got a {value.kind}")
+    return value.items[0]
 
 
 def compute(claim: dict[str, Any]) -> dict[str, Any]:
     """Fill in ``answer`` for a claim by computing it with SymPy."""
     kind = claim["kind"]
-    expr = _equation(claim["expr"]) if kind == "solve" else parse_expr(claim["expr"])
+    if kind == "solve":
+        return _compute_solve(claim)
+    expr = parse_expr(claim["expr"])
     var = _var(claim, expr)
     if kind == "integral":
         result = sp.integrate(expr, (var, parse_expr(claim["lower"]), parse_expr(claim["upper"])))
@@ -63,16 +65,48 @@ def compute(claim: dict[str, Any]) -> dict[str, Any]:
         result = sp.diff(expr, var)
     elif kind == "limit":
         result = sp.limit(expr, var, parse_expr(claim["point"]))
-    elif kind == "solve":
-        roots = sp.solveset(expr, var, domain=sp.S.Complexes)
-        if not isinstance(roots, sp.FiniteSet):
-            raise ValueError(f"solution set is not finite: {roots}")
-        return {**claim, "var": str(var), "answer": "[" + ", ".join(map(sp.sstr, roots)) + "]"}
+    elif kind == "series":
+        result = _series(expr, var, claim)
     else:
         result = _transform(claim.get("op", "simplify"), expr)
     if result.has(sp.Integral, sp.Limit):
         raise ValueError("no closed form found")
     return {**claim, "var": str(var), "answer": sp.sstr(result)}
+
+
+def _series(expr: Any, var: Any, claim: dict[str, Any]) -> Any:
+    point = parse_expr(str(claim.get("point", "0")))
+    order = int(claim.get("order", 6))
+    if not 1 <= order <= 50:
+        raise ValueError("series order must be between 1 and 50")
+    return sp.series(expr, var, point, order).removeO()
+
+
+def _compute_solve(claim: dict[str, Any]) -> dict[str, Any]:
+    equations = _equations(claim)
+    symbols = _symbols(claim, *equations)
+    if len(equations) == 1 and len(symbols) == 1:
+        roots = sp.solveset(equations[0], symbols[0], domain=sp.S.Complexes)
+        if not isinstance(roots, sp.FiniteSet):
+            raise ValueError(f"solution set is not finite: {roots}")
+        answer = "[" + ", ".join(map(sp.sstr, roots)) + "]"
+    else:
+        found = sp.solve(equations, symbols, dict=True)
+        answer = (
+            "["
+            + ", ".join("(" + ", ".join(sp.sstr(s[v]) for v in symbols) + ")" for s in found)
+            + "]"
+        )
+    return {
+        **claim,
+        "var": [str(s) for s in symbols] if len(symbols) > 1 else str(symbols[0]),
+        "answer": answer,
+    }
+
+
+def _equations(claim: dict[str, Any]) -> list[Any]:
+    exprs = claim["expr"] if isinstance(claim["expr"], list) else [claim["expr"]]
+    return [_equation(str(e)) for e in exprs]
 
 
 def _transform(op: str, expr: Any) -> Any:
@@ -87,11 +121,22 @@ def check_claim(claim: dict[str, Any]) -> dict[str, Any]:
     """Check one claim; returns ``{"status", "method", "errors"}``."""
     try:
         return _check(claim)
-    except (ExprError, KeyError, TypeError, ValueError) as exc:
+    except (ExprError, KeyError, TypeError, ValueError, IndexError) as exc:
         message = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-        return {"status": "rejected", "method": "parse", "errors": [message]}
-    except (NotImplementedError, ZeroDivisionError, AttributeError, RecursionError) as exc:
-        return {"status": "unverifiable", "method": "sympy", "errors": [repr(exc)]}
+        return _verdict("rejected", "parse", message)
+    except (
+        NotImplementedError,
+        ZeroDivisionError,
+        AttributeError,
+        RecursionError,
+        sp.PolynomialError,
+    ) as exc:
+        return _verdict("unverifiable", "sympy", repr(exc))
+
+
+def check_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check several claims in order."""
+    return [check_claim(claim) for claim in claims]
 
 
 def _check(claim: dict[str, Any]) -> dict[str, Any]:
@@ -100,114 +145,88 @@ def _check(claim: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown claim kind {kind!r}; expected one of {', '.join(CLAIM_KINDS)}")
     if kind == "solve":
         return _check_solve(claim)
+    if kind in ("value", "equal"):
+        return same_value(parse_value(str(claim["expr"])), parse_value(str(claim["answer"])))
     expr = parse_expr(claim["expr"])
-    answer = parse_answer(claim["answer"])
+    answer = _expr_answer(claim["answer"])
     var = _var(claim, expr)
     if kind == "integral":
         return _check_integral(expr, var, claim, answer)
     if kind == "derivative":
-        return _same(sp.diff(expr, var), answer)
+        return same(sp.diff(expr, var), answer)
     if kind == "antiderivative":
-        return _same(sp.diff(answer, var), expr, note="derivative of the answer")
-    if kind == "limit":
-        return _same(sp.limit(expr, var, parse_expr(claim["point"])), answer)
-    return _same(expr, answer)
-
-
-def _verdict(status: str, method: str, error: str | None = None) -> dict[str, Any]:
-    return {"status": status, "method": method, "errors": [error] if error else []}
-
-
-def _same(left: Any, right: Any, note: str = "") -> dict[str, Any]:
-    """Decide left == right: exactly, symbolically, then at random points."""
-    what = f"{note}: " if note else ""
-    difference = left - right
-    if not difference.free_symbols:
-        return _same_number(left, right, what)
-    if sp.simplify(difference) == 0:
-        return _verdict("verified", "symbolic")
-    return _same_at_points(left, right, difference, what)
-
-
-def _same_number(left: Any, right: Any, what: str) -> dict[str, Any]:
-    exact = not left.has(sp.Float) and not right.has(sp.Float)
-    if exact and sp.simplify(left - right) == 0:
-        return _verdict("verified", "exact")
-    try:
-        a, b = complex(sp.N(left, 30)), complex(sp.N(right, 30))
-    except (TypeError, ValueError):
-        return _verdict("unverifiable", "numeric", f"{what}cannot evaluate {left} or {right}")
-    if abs(a - b) <= _REL_TOL * max(1.0, abs(a), abs(b)):
-        return _verdict("verified", "numeric (relative 1e-9)")
-    return _verdict(
-        "rejected",
-        "numeric",
-        f"{what}{sp.sstr(left)} = {_fmt(a)}, not {sp.sstr(right)} = {_fmt(b)}",
-    )
-
-
-def _fmt(z: complex) -> str:
-    return f"{z.real:.12g}" if abs(z.imag) < 1e-12 else f"{z:.12g}"
-
-
-def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> dict[str, Any]:
-    rng = random.Random(20240601)
-    symbols = sorted(difference.free_symbols, key=str)
-    tested = 0
-    for _ in range(_POINTS * 3):
-        point = {s: sp.Rational(rng.randint(-300, 300), 100) for s in symbols}
-        try:
-            a, b = complex(sp.N(left.subs(point))), complex(sp.N(right.subs(point)))
-        except (TypeError, ValueError, ZeroDivisionError):
-            continue
-        if abs(a - b) > 1e-7 * max(1.0, abs(a), abs(b)):
-            shown = ", ".join(f"{k}={v}" for k, v in point.items())
-            return _verdict(
-                "rejected",
-                "numeric (random points)",
-                f"{what}differs at {shown}: {_fmt(a)} vs {_fmt(b)}",
-            )
-        tested += 1
-        if tested == _POINTS:
-            return _verdict("verified", f"numeric ({_POINTS} random points)")
-    return _verdict("unverifiable", "numeric", f"{what}could not evaluate at enough points")
+        return same(sp.diff(answer, var), expr, note="derivative of the answer")
+    if kind == "series":
+        return same(_series(expr, var, claim), sp.expand(answer))
+    return same(sp.limit(expr, var, parse_expr(claim["point"])), answer)
 
 
 def _check_integral(expr: Any, var: Any, claim: dict[str, Any], answer: Any) -> dict[str, Any]:
     lower, upper = parse_expr(claim["lower"]), parse_expr(claim["upper"])
     if lower.is_finite and upper.is_finite and not expr.free_symbols - {var}:
-        try:
-            value = sp.Integral(expr, (var, lower, upper)).evalf(30)
-            if value.is_number:
-                outcome = _same_number(sp.Float(value, 30), answer, "")
-                outcome["method"] = "numeric quadrature, " + outcome["method"]
-                return outcome
-        except (TypeError, ValueError):
-            pass
-    return _same(sp.integrate(expr, (var, lower, upper)), answer)
+        value = sp.Integral(expr, (var, lower, upper)).evalf(30)
+        if value.is_number:
+            outcome = (
+                same(sp.Float(value, 30), sp.Float(sp.N(answer, 30), 30))
+                if answer.is_number
+                else same(value, answer)
+            )
+            outcome["method"] = "numeric quadrature"
+            return outcome
+    return same(sp.integrate(expr, (var, lower, upper)), answer)
+
+
+def _solutions(text: str, symbols: list[Any]) -> list[dict[Any, Any]]:
+    """Claimed solutions as substitutions: `[2, 3]`, `(2, 1)`, `[(2, 1)]`, `x = 2, y = 1`."""
+    if "=" in text and len(symbols) > 1:
+        pairs = [p.split("=") for p in str(text).strip("[]{}() ").split(",")]
+        return [{sp.Symbol(k.strip()): parse_expr(v) for k, v in pairs}]
+    value = parse_value(text)
+    items = value.items if value.kind in ("set", "union") else (value,)
+    out = []
+    for item in items:
+        values = (
+            [v.items[0] for v in item.items]
+            if item.kind in ("tuple", "interval")
+            else [item.items[0]]
+        )
+        if len(values) != len(symbols):
+            raise ValueError(f"a solution has {len(values)} values for {len(symbols)} variables")
+        out.append(dict(zip(symbols, values, strict=True)))
+    return out
 
 
 def _check_solve(claim: dict[str, Any]) -> dict[str, Any]:
-    equation = _equation(claim["expr"])
-    var = _var(claim, equation)
-    claimed = _parse_set(claim["answer"])
-    for value in claimed:
-        residual = sp.simplify(equation.subs(var, value))
-        if residual != 0:
-            return _verdict("rejected", "substitution", f"{var} = {value} gives {residual}, not 0")
-    roots = sp.solveset(equation, var, domain=sp.S.Complexes)
-    if not isinstance(roots, sp.FiniteSet):
-        return _verdict(
-            "unverifiable", "substitution", "every value solves it; completeness unknown"
-        )
-    missing = [r for r in roots if not any(sp.simplify(r - c) == 0 for c in claimed)]
+    equations = _equations(claim)
+    symbols = _symbols(claim, *equations)
+    claimed = _solutions(str(claim["answer"]), symbols)
+    for solution in claimed:
+        for equation in equations:
+            residual = sp.simplify(equation.subs(solution))
+            if residual != 0:
+                shown = ", ".join(f"{k} = {v}" for k, v in solution.items())
+                return _verdict("rejected", "substitution", f"{shown} gives {residual}, not 0")
+    return _complete(equations, symbols, claimed)
+
+
+def _complete(
+    equations: list[Any], symbols: list[Any], claimed: list[dict[Any, Any]]
+) -> dict[str, Any]:
+    if len(equations) == 1 and len(symbols) == 1:
+        roots = sp.solveset(equations[0], symbols[0], domain=sp.S.Complexes)
+        if not isinstance(roots, sp.FiniteSet):
+            return _verdict(
+                "unverifiable", "substitution", "the claimed values solve it; completeness unknown"
+            )
+        truth = [{symbols[0]: r} for r in roots]
+    else:
+        truth = sp.solve(equations, symbols, dict=True)
+    missing = [
+        t
+        for t in truth
+        if not any(all(sp.simplify(t[s] - c.get(s, sp.nan)) == 0 for s in t) for c in claimed)
+    ]
     if missing:
-        return _verdict(
-            "rejected", "solveset", f"missing solutions: {', '.join(map(sp.sstr, missing))}"
-        )
+        shown = "; ".join(", ".join(f"{k} = {sp.sstr(v)}" for k, v in m.items()) for m in missing)
+        return _verdict("rejected", "solve", f"missing solutions: {shown}")
     return _verdict("verified", "substitution and solveset")
-
-
-def check_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check several claims in one worker."""
-    return [check_claim(claim) for claim in claims]

@@ -21,7 +21,17 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "asin": sp.asin, "acos": sp.acos, "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
     "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
     "abs": sp.Abs, "Abs": sp.Abs, "floor": sp.floor, "ceiling": sp.ceiling,
+    "factorial": lambda n: _bounded(sp.factorial, n), "binomial": lambda n, k: _bounded(sp.binomial, n, k),
 }  # fmt: skip
+MAX_FACTORIAL = 10_000
+
+
+def _bounded(fn: Callable[..., Any], *args: Any) -> Any:
+    if any(a.is_number and abs(a) > MAX_FACTORIAL for a in args):
+        raise ExprError(f"{fn.__name__} argument larger than {MAX_FACTORIAL}")
+    return fn(*args)
+
+
 _CONSTANTS: dict[str, Any] = {
     "pi": sp.pi,
     "e": sp.E,
@@ -36,10 +46,34 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
 }
-_IMPLICIT = [
-    (re.compile(r"(?<![A-Za-z_])(\d+(?:\.\d+)?)\s*(?=[A-Za-z(])(?!e\d)"), r"\1*"),
-    (re.compile(r"\)\s*(?=[(A-Za-z0-9])"), ")*"),
-]
+_TOKEN = re.compile(
+    r"(?P<num>\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>\*\*|[-+*/(),=<>!%])|(?P<space>\s+)|(?P<other>.)"
+)
+_KNOWN = set(_FUNCTIONS) | set(_CONSTANTS) | {"binomial", "factorial"}
+
+
+def _tokens(text: str, latex: bool) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        value = match.group()
+        if kind == "space":
+            continue
+        if kind == "name" and latex and value not in _KNOWN and not value.startswith("_"):
+            out += [("name", "I" if ch == "i" else ch) for ch in value]
+            continue
+        out.append((kind, value))
+    return out
+
+
+def _needs_times(left: tuple[str, str], right: tuple[str, str]) -> bool:
+    ends_atom = left[0] in ("num", "name") or left[1] == ")"
+    starts_atom = right[0] in ("num", "name") or right[1] == "("
+    if not (ends_atom and starts_atom):
+        return False
+    calls = left[0] == "name" and left[1] in _KNOWN - set(_CONSTANTS) and right[1] == "("
+    return not calls and not (left[0] == "num" and right[0] == "num")
 
 
 class ExprError(ValueError):
@@ -50,16 +84,24 @@ class ExprError(ValueError):
         self.position = position
 
 
-def normalize(text: str) -> str:
-    """Unicode operators, `^` as power, implicit multiplication (2x, 3(x+1))."""
+def normalize(text: str, *, latex: bool = False) -> str:
+    """Unicode operators, `^` as power, `n!`, implicit multiplication (2x, 3(x+1), 2 sqrt(3));
+    in LaTeX mode, multi-letter names are products of letters and `i` is the imaginary unit."""
     text = text.replace("^", "**").replace("×", "*").replace("÷", "/").replace("−", "-")
     text = text.replace("·", "*").replace("π", "pi")
-    for pattern, repl in _IMPLICIT:
-        text = pattern.sub(repl, text)
-    return text.strip()
+    text = re.sub(
+        r"(\d+|\))\s*!", lambda m: f"factorial({m.group(1)})" if m.group(1) != ")" else ")!", text
+    )
+    tokens = _tokens(text, latex)
+    parts: list[str] = []
+    for index, token in enumerate(tokens):
+        if index and _needs_times(tokens[index - 1], token):
+            parts.append("*")
+        parts.append(token[1])
+    return " ".join(parts)
 
 
-def parse_expr(text: str) -> Any:
+def parse_expr(text: str, *, latex: bool = False) -> Any:
     """Parse `text` into a SymPy expression through a whitelist of syntax.
 
     Raises:
@@ -67,7 +109,7 @@ def parse_expr(text: str) -> Any:
     """
     if len(text) > MAX_CHARS:
         raise ExprError(f"expression is {len(text)} characters; the limit is {MAX_CHARS}")
-    source = normalize(text)
+    source = normalize(text, latex=latex)
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:

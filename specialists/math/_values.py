@@ -1,0 +1,229 @@
+"""Answers as values: expressions, tuples, sets/lists, intervals, unions, text; and
+deciding whether two of them are equal (exactly, symbolically, or numerically)."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from trifecta.specialists.math._expr import ExprError, parse_expr
+from trifecta.specialists.math._latex import is_latex, latex_to_plain
+
+__all__ = ["Outcome", "Value", "parse_value", "same", "same_value"]
+
+_REL_TOL = 1e-9
+_POINTS = 8
+_TEXT_ONLY = re.compile(r"\\(text|textbf|mbox|mathrm)\{")
+
+
+@dataclass(frozen=True)
+class Value:
+    """A parsed answer. `kind` is expr, tuple, set, interval, union or text."""
+
+    kind: str
+    items: tuple[Any, ...]
+    left_open: bool = False
+    right_open: bool = False
+
+
+Outcome = dict[str, Any]
+
+
+def _verdict(status: str, method: str, error: str | None = None) -> Outcome:
+    return {"status": status, "method": method, "errors": [error] if error else []}
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, current = [], 0, []
+    for char in text:
+        depth += 1 if char in "([⦃" else -1 if char in ")]⦄" else 0
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts]
+
+
+def _wraps(text: str) -> bool:
+    """Whether the first bracket closes at the very end (so `(a)+(b)` is not wrapped)."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += 1 if char in "([⦃" else -1 if char in ")]⦄" else 0
+        if depth == 0 and index < len(text) - 1:
+            return False
+    return depth == 0
+
+
+def parse_value(text: str, *, latex: bool | None = None) -> Value:
+    """Parse an answer (plain or LaTeX) into a `Value`.
+
+    Raises:
+        ExprError: when no reading of the text is accepted.
+    """
+    text = str(text).strip()
+    latex = is_latex(text) if latex is None else latex
+    if latex and _TEXT_ONLY.match(text) and not re.search(r"\d", text):
+        return Value("text", (_text_key(text),))
+    try:
+        plain = latex_to_plain(text) if latex else text
+    except ValueError as exc:
+        raise ExprError(f"cannot read LaTeX: {exc}") from None
+    plain = re.sub(r"^\s*[A-Za-z]\s*=(?!=)\s*", "", plain)
+    return _structure(plain, latex)
+
+
+def _text_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", re.sub(r"\\[a-z]+", "", text.lower()))
+
+
+def _structure(text: str, latex: bool) -> Value:
+    if not text:
+        raise ExprError("empty answer")
+    if " U " in text:
+        return Value("union", tuple(_structure(p.strip(), latex) for p in text.split(" U ")))
+    if text[0] == "⦃" and text[-1] == "⦄" and _wraps(text):
+        return Value("set", tuple(_structure(p, latex) for p in _split_top(text[1:-1]) if p))
+    parts = _split_top(text)
+    if len(parts) > 1:
+        return Value("set", tuple(_structure(p, latex) for p in parts))
+    if text[0] in "([" and text[-1] in ")]" and _wraps(text):
+        inner = _split_top(text[1:-1])
+        if len(inner) > 1:
+            return _bracketed(text[0], text[-1], inner, latex)
+        if text[0] == "[" and text[-1] == "]":
+            return Value("set", (_structure(inner[0], latex),) if inner[0] else ())
+    return Value("expr", (parse_expr(text, latex=latex),))
+
+
+def _bracketed(open_: str, close: str, inner: list[str], latex: bool) -> Value:
+    items = tuple(_structure(p, latex) for p in inner)
+    if len(items) == 2 and (
+        open_ != close.replace(")", "(").replace("]", "[") or (latex and open_ == "[")
+    ):
+        return Value("interval", items, open_ == "(", close == ")")
+    if open_ == "[":
+        return Value("set", items)
+    return Value("tuple", items)
+
+
+def same_value(left: Value, right: Value) -> Outcome:
+    """Decide left == right; the outcome's method says how."""
+    if (left.kind == "interval" and right.kind == "tuple") or (
+        left.kind == "tuple" and right.kind == "interval"
+    ):
+        return _same_sequence(
+            left.items, right.items
+        )  # (a, b) reads as a point or an open interval
+    if left.kind != right.kind:
+        return _verdict("rejected", "structure", f"a {left.kind} is not a {right.kind}")
+    if left.kind == "expr":
+        return same(left.items[0], right.items[0])
+    if left.kind == "text":
+        ok = left.items == right.items
+        return _verdict("verified" if ok else "rejected", "text", None if ok else "different text")
+    if left.kind == "interval" and (left.left_open, left.right_open) != (
+        right.left_open,
+        right.right_open,
+    ):
+        return _verdict("rejected", "interval", "different endpoints included")
+    if left.kind in ("set", "union"):
+        return _same_unordered(left.items, right.items)
+    return _same_sequence(left.items, right.items)
+
+
+def _same_sequence(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
+    if len(left) != len(right):
+        return _verdict("rejected", "structure", f"{len(left)} items, not {len(right)}")
+    outcomes = [same_value(a, b) for a, b in zip(left, right, strict=True)]
+    return _combine(outcomes)
+
+
+def _same_unordered(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
+    if len(left) != len(right):
+        return _verdict("rejected", "structure", f"{len(left)} items, not {len(right)}")
+    remaining = list(right)
+    outcomes = []
+    for item in left:
+        match = next(
+            (
+                (i, o)
+                for i, r in enumerate(remaining)
+                if (o := same_value(item, r))["status"] == "verified"
+            ),
+            None,
+        )
+        if match is None:
+            return _verdict("rejected", "structure", "no matching item for one element")
+        outcomes.append(match[1])
+        remaining.pop(match[0])
+    return _combine(outcomes)
+
+
+def _combine(outcomes: list[Outcome]) -> Outcome:
+    for status in ("rejected", "unverifiable"):
+        bad = [o for o in outcomes if o["status"] == status]
+        if bad:
+            return bad[0]
+    methods = sorted({o["method"] for o in outcomes})
+    return _verdict("verified", " + ".join(methods) or "structure")
+
+
+def same(left: Any, right: Any, note: str = "") -> Outcome:
+    """Decide left == right for SymPy expressions: exactly, symbolically, then at random points."""
+    what = f"{note}: " if note else ""
+    difference = left - right
+    if not difference.free_symbols:
+        return _same_number(left, right, what)
+    if sp.simplify(difference) == 0:
+        return _verdict("verified", "symbolic")
+    return _same_at_points(left, right, difference, what)
+
+
+def _same_number(left: Any, right: Any, what: str) -> Outcome:
+    exact = not left.has(sp.Float) and not right.has(sp.Float)
+    if exact and sp.simplify(left - right) == 0:
+        return _verdict("verified", "exact")
+    try:
+        a, b = complex(sp.N(left, 30)), complex(sp.N(right, 30))
+    except (TypeError, ValueError):
+        return _verdict("unverifiable", "numeric", f"{what}cannot evaluate {left} or {right}")
+    if abs(a - b) <= _REL_TOL * max(1.0, abs(a), abs(b)):
+        return _verdict("verified", "exact" if exact else "numeric (relative 1e-9)")
+    return _verdict(
+        "rejected",
+        "numeric",
+        f"{what}{sp.sstr(left)} = {_fmt(a)}, not {sp.sstr(right)} = {_fmt(b)}",
+    )
+
+
+def _fmt(z: complex) -> str:
+    return f"{z.real:.12g}" if abs(z.imag) < 1e-12 else f"{z:.12g}"
+
+
+def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcome:
+    rng = random.Random(20240601)
+    symbols = sorted(difference.free_symbols, key=str)
+    tested = 0
+    for _ in range(_POINTS * 3):
+        point = {s: sp.Rational(rng.randint(-300, 300), 100) for s in symbols}
+        try:
+            a, b = complex(sp.N(left.subs(point))), complex(sp.N(right.subs(point)))
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if abs(a - b) > 1e-7 * max(1.0, abs(a), abs(b)):
+            shown = ", ".join(f"{k}={v}" for k, v in point.items())
+            return _verdict(
+                "rejected",
+                "numeric (random points)",
+                f"{what}differs at {shown}: {_fmt(a)} vs {_fmt(b)}",
+            )
+        tested += 1
+        if tested == _POINTS:
+            return _verdict("verified", f"numeric ({_POINTS} random points)")
+    return _verdict("unverifiable", "numeric", f"{what}could not evaluate at enough points")
