@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,46 @@ def _parser() -> argparse.ArgumentParser:
     )
     resume.add_argument("thread", help="the thread id of the run")
     _common(resume)
+    _check_parser(commands)
     return parser
+
+
+def _check_parser(commands: Any) -> None:
+    check = commands.add_parser(
+        "check",
+        help="verify claims read as JSON lines",
+        description="Read JSON lines on stdin, write one verdict per line in the same order.",
+    )
+    kinds = check.add_subparsers(dest="checker", required=True, metavar="CHECKER")
+    math = kinds.add_parser(
+        "math",
+        help="check math claims with SymPy",
+        description='Each line is a claim such as {"id": "c1", "kind": "value", "expr": "2+2", "answer": "4"}; '
+        "kinds: value, equal, solve, derivative, antiderivative, integral, limit, series. "
+        'Each output line is {"id", "status", "method", "errors", "elapsed_ms"}.',
+    )
+    math.add_argument("--timeout", type=float, default=2.0, help="seconds per claim (default 2)")
+    math.add_argument("--workers", type=int, help="claims checked at once (default: one per core)")
+
+
+def _read_json_lines(stream: Any) -> Iterator[Any]:
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except ValueError as exc:
+            yield ValueError(f"line {number}: invalid JSON: {exc}")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from trifecta.specialists.math import check_math
+
+    for verdict in check_math(
+        _read_json_lines(sys.stdin), timeout=args.timeout, workers=args.workers
+    ):
+        print(json.dumps(verdict), flush=True)
+    return 0
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
@@ -159,6 +198,8 @@ def _overrides(config: Config) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 unverified parts, 2 bad input)."""
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args)
     try:
         result = asyncio.run(_execute(args))
     except (RequestError, ConfigError, FileNotFoundError, ValueError) as exc:

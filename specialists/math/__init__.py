@@ -19,11 +19,12 @@ from trifecta.specialists.base import (
     Solver,
     Specialist,
 )
-from trifecta.specialists.math._engine import check_claims, compute
+from trifecta.specialists.math._check import check_math
+from trifecta.specialists.math._engine import CLAIM_KINDS, check_claim, compute
 from trifecta.specialists.math._requests import MATH_WORDS, to_claim
 from trifecta.verdict import CheckError, Verdict, check_error
 
-__all__ = ["CLAIMS_SCHEMA", "math_specialist"]
+__all__ = ["CLAIMS_SCHEMA", "CLAIM_KINDS", "check_claim", "check_math", "math_specialist"]
 
 CLAIMS_SCHEMA = OutputSchema(
     "math_answer",
@@ -96,12 +97,7 @@ async def _verify(candidate: Candidate, timeout: float, *, formal: bool) -> Verd
         return Verdict(
             "unverifiable", "no claims", errors=(check_error("claims", "no claims to check"),)
         )
-    try:
-        outcomes = await asyncio.to_thread(
-            run_isolated, check_claims, claims, timeout=timeout * len(claims)
-        )
-    except (IsolatedTimeout, IsolatedError) as exc:
-        return Verdict("unverifiable", "sympy", errors=(check_error("timeout", str(exc)),))
+    outcomes = await asyncio.to_thread(lambda: list(check_math(claims, timeout=timeout)))
     errors = _claim_errors(claims, outcomes)
     evidence = tuple(
         f"{c.get('id', i)}: {c.get('kind')} {c.get('expr')} = {c.get('answer')}: {o['status']} ({o['method']})"
@@ -112,7 +108,7 @@ async def _verify(candidate: Candidate, timeout: float, *, formal: bool) -> Verd
         return Verdict("rejected", "sympy", evidence, errors)
     if "unverifiable" in statuses:
         return Verdict("unverifiable", "sympy", evidence, errors)
-    if not formal and not _final_answer_claimed(candidate, claims):
+    if not formal and not await _final_answer_claimed(candidate, claims, timeout):
         missing = check_error("final", f"no claim has the final answer {candidate.answer!r}")
         return Verdict("unverifiable", "sympy", evidence, (missing,))
     method = outcomes[-1]["method"] if formal else "every step checked by sympy"
@@ -129,10 +125,12 @@ def _claim_errors(
     )
 
 
-def _final_answer_claimed(candidate: Candidate, claims: list[dict[str, Any]]) -> bool:
-    wanted = _norm(candidate.answer)
-    return any(_norm(str(c.get("answer", ""))) == wanted for c in claims)
-
-
-def _norm(text: str) -> str:
-    return "".join(text.split()).rstrip(".0").lower() or "0"
+async def _final_answer_claimed(
+    candidate: Candidate, claims: list[dict[str, Any]], timeout: float
+) -> bool:
+    """Whether the final answer equals (as a value, not as text) some claim's answer."""
+    finals = [
+        {"kind": "equal", "expr": candidate.answer, "answer": c.get("answer", "")} for c in claims
+    ]
+    outcomes = await asyncio.to_thread(lambda: list(check_math(finals, timeout=timeout)))
+    return any(o["status"] == "verified" for o in outcomes)

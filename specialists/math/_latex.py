@@ -42,6 +42,11 @@ _DROP = re.compile(
 _TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?")
 _THOUSANDS = re.compile(r"(?<=\d)\{,\}(?=\d{3})|(?<=\d),\\!(?=\d{3})")
+_UNITS = re.compile(r"(?<=[\d}])\s*\\(?:text|mbox|mathrm)\s*\{\s*[A-Za-z][A-Za-z .]*\}")
+_MATRIX = re.compile(r"\\begin\{[pbv]?matrix\}(.*?)\\end\{[pbv]?matrix\}", re.DOTALL)
+_BARE_FUNC = re.compile(
+    r"\\(sin|cos|tan|cot|sec|csc|ln|log|exp)\s+([A-Za-z0-9]|\\[A-Za-z]+)(?![A-Za-z0-9({])"
+)
 
 
 def is_latex(text: str) -> bool:
@@ -91,17 +96,22 @@ def _sqrt(args: list[str], index: str | None) -> str:
     return f" sqrt({args[0]})" if index is None else f"(({args[0]})**(1/({_convert(index)})))"
 
 
+def _closing_paren(text: str) -> int:
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index
+    raise ValueError("unbalanced parentheses")
+
+
 def _log_base(text: str) -> str:
     """``\\log_{b} x`` or ``\\log_b(x)`` → ``log(x, b)``."""
     while (start := text.find("\\log_")) >= 0:
         base, position = _group(text, start + len("\\log_"))
         rest = text[position:].lstrip()
         if rest.startswith("("):
-            depth, end = 0, 0
-            for end, char in enumerate(rest):
-                depth += {"(": 1, ")": -1}.get(char, 0)
-                if depth == 0:
-                    break
+            end = _closing_paren(rest)
             arg, tail = rest[1:end], rest[end + 1 :]
         else:
             arg, after = _group(rest, 0)
@@ -129,6 +139,18 @@ def _convert(text: str) -> str:
     return text.replace("{", "(").replace("}", ")")
 
 
+def _matrix(match: re.Match[str]) -> str:
+    """A matrix as nested tuples; a single row or column as one tuple."""
+    rows = [
+        [cell.strip() for cell in row.split("&")]
+        for row in match.group(1).split("\\\\")
+        if row.strip()
+    ]
+    if len(rows) == 1 or all(len(r) == 1 for r in rows):
+        return "(" + ", ".join(cell for row in rows for cell in row) + ")"
+    return "(" + ", ".join("(" + ", ".join(row) + ")" for row in rows) + ")"
+
+
 def latex_to_plain(text: str) -> str:
     """Convert a LaTeX answer to plain syntax (``\\frac{1}{2}`` → ``((1)/(2))``).
 
@@ -141,6 +163,10 @@ def latex_to_plain(text: str) -> str:
         text = boxed.group(1)
     text = _THOUSANDS.sub("", text)
     text = _DEGREES.sub("", text)
+    text = _UNITS.sub("", text)
+    text = _MATRIX.sub(_matrix, text)
+    text = _BARE_FUNC.sub(lambda m: f"\\{m.group(1)}({m.group(2)})", text)
+    text = re.sub(r"\\(pm|mp)(?![A-Za-z])", " ± ", text)
     text = _TEXT.sub(lambda m: f" {m.group(1)} ", text)
     text = _DROP.sub(" ", text)
     text = text.replace("\\%", "").replace("\\$", "").replace("%", "")

@@ -13,7 +13,7 @@ import sympy as sp
 from trifecta.specialists.math._expr import ExprError, parse_expr
 from trifecta.specialists.math._latex import is_latex, latex_to_plain
 
-__all__ = ["Outcome", "Value", "parse_value", "same", "same_value"]
+__all__ = ["Outcome", "Value", "parse_value", "same", "same_value", "to_plain"]
 
 _REL_TOL = 1e-9
 _POINTS = 8
@@ -75,7 +75,19 @@ def parse_value(text: str, *, latex: bool | None = None) -> Value:
     except ValueError as exc:
         raise ExprError(f"cannot read LaTeX: {exc}") from None
     plain = re.sub(r"^\s*[A-Za-z]\s*=(?!=)\s*", "", plain)
+    plain = _BASE.sub(_from_base, plain)
     return _structure(plain, latex)
+
+
+_BASE = re.compile(r"\b([0-9A-Fa-f]+)_\(?\{?\s*(\d{1,2})\s*\}?\)?")
+
+
+def _from_base(match: re.Match[str]) -> str:
+    """``52_8`` (a numeral in base 8) → its value, ``42``."""
+    try:
+        return str(int(match.group(1), int(match.group(2))))
+    except ValueError:
+        raise ExprError(f"{match.group(0)!r} is not a numeral in base {match.group(2)}") from None
 
 
 def _text_key(text: str) -> str:
@@ -88,10 +100,18 @@ def _structure(text: str, latex: bool) -> Value:
     if " U " in text:
         return Value("union", tuple(_structure(p.strip(), latex) for p in text.split(" U ")))
     if text[0] == "⦃" and text[-1] == "⦄" and _wraps(text):
-        return Value("set", tuple(_structure(p, latex) for p in _split_top(text[1:-1]) if p))
+        return _set([p for p in _split_top(text[1:-1]) if p], latex)
     parts = _split_top(text)
     if len(parts) > 1:
-        return Value("set", tuple(_structure(p, latex) for p in parts))
+        return _set(parts, latex)
+    if text.count("±") == 1:
+        left, right = text.split("±")
+        base = parse_expr(left, latex=latex) if left.strip() else sp.Integer(0)
+        delta = parse_expr(right, latex=latex)
+        return Value("set", (Value("expr", (base + delta,)), Value("expr", (base - delta,))))
+    if text.count("=") == 1 and "<" not in text and ">" not in text:
+        lhs, rhs = text.split("=")
+        return Value("equation", (parse_expr(lhs, latex=latex) - parse_expr(rhs, latex=latex),))
     if text[0] in "([" and text[-1] in ")]" and _wraps(text):
         inner = _split_top(text[1:-1])
         if len(inner) > 1:
@@ -99,6 +119,15 @@ def _structure(text: str, latex: bool) -> Value:
         if text[0] == "[" and text[-1] == "]":
             return Value("set", (_structure(inner[0], latex),) if inner[0] else ())
     return Value("expr", (parse_expr(text, latex=latex),))
+
+
+def _set(parts: list[str], latex: bool) -> Value:
+    """A set or list; an item written with ± contributes both of its values."""
+    items: list[Value] = []
+    for part in parts:
+        item = _structure(part, latex)
+        items += item.items if item.kind == "set" and part.count("±") == 1 else (item,)
+    return Value("set", tuple(items))
 
 
 def _bracketed(open_: str, close: str, inner: list[str], latex: bool) -> Value:
@@ -120,8 +149,14 @@ def same_value(left: Value, right: Value) -> Outcome:
         return _same_sequence(
             left.items, right.items
         )  # (a, b) reads as a point or an open interval
+    if {left.kind, right.kind} == {"text", "expr"}:
+        text, expr = (left, right) if left.kind == "text" else (right, left)
+        ok = text.items[0] == _text_key(sp.sstr(expr.items[0]))
+        return _verdict("verified" if ok else "rejected", "text", None if ok else "different text")
     if left.kind != right.kind:
         return _verdict("rejected", "structure", f"a {left.kind} is not a {right.kind}")
+    if left.kind == "equation":
+        return _same_equation(left.items[0], right.items[0])
     if left.kind == "expr":
         return same(left.items[0], right.items[0])
     if left.kind == "text":
@@ -135,6 +170,14 @@ def same_value(left: Value, right: Value) -> Outcome:
     if left.kind in ("set", "union"):
         return _same_unordered(left.items, right.items)
     return _same_sequence(left.items, right.items)
+
+
+def _same_equation(left: Any, right: Any) -> Outcome:
+    """Equations are equal when one side-difference is a nonzero constant multiple of the other."""
+    ratio = sp.simplify(left / right) if right != 0 else None
+    if ratio is not None and not ratio.free_symbols and ratio != 0 and ratio.is_finite:
+        return _verdict("verified", "equation (proportional)")
+    return _verdict("rejected", "equation", "the equations are not multiples of each other")
 
 
 def _same_sequence(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
@@ -177,6 +220,8 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
 def same(left: Any, right: Any, note: str = "") -> Outcome:
     """Decide left == right for SymPy expressions: exactly, symbolically, then at random points."""
     what = f"{note}: " if note else ""
+    if left == right:
+        return _verdict("verified", "identical")
     difference = left - right
     if not difference.free_symbols:
         return _same_number(left, right, what)
@@ -227,3 +272,23 @@ def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcom
         if tested == _POINTS:
             return _verdict("verified", f"numeric ({_POINTS} random points)")
     return _verdict("unverifiable", "numeric", f"{what}could not evaluate at enough points")
+
+
+def to_plain(value: Value) -> str:
+    """Render a value in plain SymPy syntax that `parse_value` reads back."""
+    if value.kind == "expr":
+        return sp.sstr(value.items[0])
+    if value.kind == "text":
+        return f"\\text{{{value.items[0]}}}"
+    if value.kind == "equation":
+        return f"{sp.sstr(value.items[0])} = 0"
+    inner = ", ".join(to_plain(v) for v in value.items)
+    if value.kind == "tuple":
+        return f"({inner})"
+    if value.kind == "interval":
+        open_, close = "(" if value.left_open else "[", ")" if value.right_open else "]"
+        prefix = "x \\in " if open_ == "[" and close == "]" else ""
+        return f"{prefix}{open_}{inner}{close}"
+    if value.kind == "union":
+        return " \\cup ".join(to_plain(v) for v in value.items)
+    return f"[{inner}]"
