@@ -21,6 +21,7 @@ import sys
 import time
 from collections import Counter
 from decimal import Decimal, getcontext
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,8 @@ def gsm8k_claims(path: Path, limit: int | None) -> list[dict[str, Any]]:
 def perturb(value: str) -> list[tuple[str, str]]:
     """(kind, perturbed value) pairs that are certainly different numbers."""
     try:
-        number = Decimal(value.replace(",", ""))
-    except ArithmeticError:
+        number = Fraction(value.replace(",", ""))
+    except (ValueError, ZeroDivisionError):
         return []
     out = [("+1", str(number + 1)), ("-1", str(number - 1))]
     if number != 0:

@@ -114,7 +114,9 @@ def _transform(op: str, expr: Any) -> Any:
         return sp.factor(expr)
     if op == "expand":
         return sp.expand(expr)
-    return sp.nsimplify(expr) if expr.is_number and not expr.has(sp.Float) else sp.simplify(expr)
+    if expr.is_number:
+        return sp.nsimplify(expr, rational=True)  # decimals as typed are exact: 12.5% of 64 is 8
+    return sp.simplify(expr)
 
 
 def check_claim(claim: dict[str, Any]) -> dict[str, Any]:

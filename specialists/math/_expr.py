@@ -53,7 +53,7 @@ _TOKEN = re.compile(
 _KNOWN = set(_FUNCTIONS) | set(_CONSTANTS) | {"binomial", "factorial"}
 
 
-def _tokens(text: str, latex: bool) -> list[tuple[str, str]]:
+def _tokens(text: str, latex: bool, imaginary: bool) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "other"
@@ -63,7 +63,7 @@ def _tokens(text: str, latex: bool) -> list[tuple[str, str]]:
         if kind == "name" and latex and value not in _KNOWN and not value.startswith("_"):
             out += [("name", "I" if ch == "i" else ch) for ch in value]
             continue
-        out.append((kind, value))
+        out.append((kind, "I" if imaginary and value == "i" else value))
     return out
 
 
@@ -84,7 +84,7 @@ class ExprError(ValueError):
         self.position = position
 
 
-def normalize(text: str, *, latex: bool = False) -> str:
+def normalize(text: str, *, latex: bool = False, imaginary: bool = False) -> str:
     """Unicode operators, `^` as power, `n!`, implicit multiplication (2x, 3(x+1), 2 sqrt(3));
     in LaTeX mode, multi-letter names are products of letters and `i` is the imaginary unit."""
     text = text.replace("^", "**").replace("×", "*").replace("÷", "/").replace("−", "-")
@@ -92,7 +92,7 @@ def normalize(text: str, *, latex: bool = False) -> str:
     text = re.sub(
         r"(\d+|\))\s*!", lambda m: f"factorial({m.group(1)})" if m.group(1) != ")" else ")!", text
     )
-    tokens = _tokens(text, latex)
+    tokens = _tokens(text, latex, imaginary)
     parts: list[str] = []
     for index, token in enumerate(tokens):
         if index and _needs_times(tokens[index - 1], token):
@@ -101,15 +101,18 @@ def normalize(text: str, *, latex: bool = False) -> str:
     return " ".join(parts)
 
 
-def parse_expr(text: str, *, latex: bool = False) -> Any:
+def parse_expr(text: str, *, latex: bool = False, imaginary: bool = False) -> Any:
     """Parse `text` into a SymPy expression through a whitelist of syntax.
+
+    `latex`: multi-letter names are products of letters and `i` is imaginary;
+    `imaginary`: a lone `i` is the imaginary unit (math answers).
 
     Raises:
         ExprError: unsupported syntax, unknown function, oversized input or numbers.
     """
     if len(text) > MAX_CHARS:
         raise ExprError(f"expression is {len(text)} characters; the limit is {MAX_CHARS}")
-    source = normalize(text, latex=latex)
+    source = normalize(text, latex=latex, imaginary=imaginary)
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:

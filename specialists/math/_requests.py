@@ -22,6 +22,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("limit", re.compile(
         rf"^(?:(?:find |compute )?(?:the )?limit of|lim)\s+(?P<expr>.+?)\s+as\s+{_V}\s*"
         r"(?:->|→|approaches|tends to|goes to)\s*(?P<point>.+)$")),
+    ("series", re.compile(
+        r"^(?:find |compute |give )?(?:the )?(?:taylor |maclaurin |power )?series (?:expansion )?(?:of|for)\s+(?P<expr>.+?)"
+        rf"(?:\s+(?:at|around|about|near)\s+{_V}\s*=\s*(?P<point>[^ ]+))?"
+        r"(?:\s+(?:to|up to|through)\s+order\s+(?P<order>\d+))?$")),
     ("solve", re.compile(rf"^solve\s+(?:for\s+{_V}\s*[:,]?\s*)?(?P<expr>.+?)(?:\s+for\s+{_V.replace('var', 'var2')})?$")),
     ("transform", re.compile(r"^(?P<op>simplify|factor|expand)\s+(?P<expr>.+)$")),
     ("percent", re.compile(
@@ -32,7 +36,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 MATH_WORDS = re.compile(
     r"\b(integrate|integral|antiderivative|derivative|differentiate|solve|simplify|factor|expand"
-    r"|limit|percent|sqrt|equation)\b|\d\s*%|\d\s*[-+*/^]\s*\d|\bx\s*\^",
+    r"|limit|percent|sqrt|equation|series|taylor)\b|\d\s*%|\d\s*[-+*/^]\s*\d|\bx\s*\^",
     re.IGNORECASE,
 )
 _FILLER = re.compile(r"^(?:please\s+|can you\s+|could you\s+)+", re.IGNORECASE)
@@ -63,5 +67,10 @@ def _claim(kind: str, groups: dict[str, str | None]) -> dict[str, Any]:
         return {"kind": "value", "expr": groups["expr"], "op": "simplify"}
     if kind == "transform":
         return {"kind": "equal", "expr": groups["expr"], "op": groups["op"]}
-    extra = {k: groups[k] for k in ("lower", "upper", "point") if groups.get(k)}
-    return {"kind": kind, "expr": groups["expr"], **base, **extra}
+    extra: dict[str, Any] = {k: groups[k] for k in ("lower", "upper", "point") if groups.get(k)}
+    if groups.get("order"):
+        extra["order"] = int(groups["order"] or 6)
+    expr: Any = groups["expr"]
+    if kind == "solve" and str(expr).count("=") > 1:
+        expr = [e.strip() for e in re.split(r"\s*(?:,|;|\band\b)\s*", str(expr)) if e.strip()]
+    return {"kind": kind, "expr": expr, **base, **extra}

@@ -3,8 +3,10 @@ deciding whether two of them are equal (exactly, symbolically, or numerically)."
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,7 @@ from trifecta.specialists.math._latex import is_latex, latex_to_plain
 __all__ = ["Outcome", "Value", "parse_value", "same", "same_value", "to_plain"]
 
 _REL_TOL = 1e-9
-_POINTS = 8
+_POINTS = 16
 _TEXT_ONLY = re.compile(r"\\(text|textbf|mbox|mathrm)\{")
 
 
@@ -38,7 +40,9 @@ def _verdict(status: str, method: str, error: str | None = None) -> Outcome:
 
 
 def _split_top(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         depth += 1 if char in "([⦃" else -1 if char in ")]⦄" else 0
         if char == "," and depth == 0:
@@ -106,8 +110,8 @@ def _structure(text: str, latex: bool) -> Value:
         return _set(parts, latex)
     if text.count("±") == 1:
         left, right = text.split("±")
-        base = parse_expr(left, latex=latex) if left.strip() else sp.Integer(0)
-        delta = parse_expr(right, latex=latex)
+        base = parse_expr(left, latex=latex, imaginary=True) if left.strip() else sp.Integer(0)
+        delta = parse_expr(right, latex=latex, imaginary=True)
         return Value("set", (Value("expr", (base + delta,)), Value("expr", (base - delta,))))
     if text.count("=") == 1 and "<" not in text and ">" not in text:
         lhs, rhs = text.split("=")
@@ -118,7 +122,7 @@ def _structure(text: str, latex: bool) -> Value:
             return _bracketed(text[0], text[-1], inner, latex)
         if text[0] == "[" and text[-1] == "]":
             return Value("set", (_structure(inner[0], latex),) if inner[0] else ())
-    return Value("expr", (parse_expr(text, latex=latex),))
+    return Value("expr", (parse_expr(text, latex=latex, imaginary=True),))
 
 
 def _set(parts: list[str], latex: bool) -> Value:
@@ -221,8 +225,15 @@ def same(left: Any, right: Any, note: str = "") -> Outcome:
     """Decide left == right for SymPy expressions: exactly, symbolically, then at random points."""
     what = f"{note}: " if note else ""
     if left == right:
-        return _verdict("verified", "identical")
+        return _verdict("verified", "exact")
     difference = left - right
+    if not difference.free_symbols and (left.free_symbols or right.free_symbols):
+        constant = sp.simplify(difference)
+        if constant == 0:
+            return _verdict("verified", "symbolic")
+        return _verdict(
+            "rejected", "symbolic", f"{what}they differ by the constant {sp.sstr(constant)}"
+        )
     if not difference.free_symbols:
         return _same_number(left, right, what)
     if sp.simplify(difference) == 0:
@@ -251,12 +262,28 @@ def _fmt(z: complex) -> str:
     return f"{z.real:.12g}" if abs(z.imag) < 1e-12 else f"{z:.12g}"
 
 
-def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcome:
+def _points(symbols: list[Any], count: int) -> Iterator[dict[Any, Any]]:
+    """Every sign pattern of the variables first (branch cuts hide in one quadrant),
+    then random points; magnitudes avoid 0 and small integers."""
     rng = random.Random(20240601)
+    patterns = list(itertools.product((1, -1), repeat=min(len(symbols), 4)))
+    for index in range(count):
+        signs = (
+            patterns[index % len(patterns)]
+            if index < 2 * len(patterns)
+            else [rng.choice((1, -1)) for _ in symbols]
+        )
+        yield {
+            s: sp.Rational(rng.randint(13, 300), 100)
+            * (signs[i] if i < len(signs) else rng.choice((1, -1)))
+            for i, s in enumerate(symbols)
+        }
+
+
+def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcome:
     symbols = sorted(difference.free_symbols, key=str)
     tested = 0
-    for _ in range(_POINTS * 3):
-        point = {s: sp.Rational(rng.randint(-300, 300), 100) for s in symbols}
+    for point in _points(symbols, _POINTS * 4):
         try:
             a, b = complex(sp.N(left.subs(point))), complex(sp.N(right.subs(point)))
         except (TypeError, ValueError, ZeroDivisionError):
@@ -270,14 +297,14 @@ def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcom
             )
         tested += 1
         if tested == _POINTS:
-            return _verdict("verified", f"numeric ({_POINTS} random points)")
+            return _verdict("verified", f"numeric ({_POINTS} points, every sign pattern)")
     return _verdict("unverifiable", "numeric", f"{what}could not evaluate at enough points")
 
 
 def to_plain(value: Value) -> str:
     """Render a value in plain SymPy syntax that `parse_value` reads back."""
     if value.kind == "expr":
-        return sp.sstr(value.items[0])
+        return str(sp.sstr(value.items[0]))
     if value.kind == "text":
         return f"\\text{{{value.items[0]}}}"
     if value.kind == "equation":
