@@ -11,7 +11,7 @@ from typing import Any
 import sympy as sp
 
 from trifecta.specialists.math._expr import ExprError, parse_expr
-from trifecta.specialists.math._values import Outcome, parse_value, same, same_value
+from trifecta.specialists.math._values import Outcome, Value, assume, parse_value, same, same_value
 
 __all__ = ["CLAIM_KINDS", "check_claim", "check_claims", "compute"]
 
@@ -147,10 +147,14 @@ def _check(claim: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown claim kind {kind!r}; expected one of {', '.join(CLAIM_KINDS)}")
     if kind == "solve":
         return _check_solve(claim)
+    assumptions = claim.get("assume") or {}
+    if not isinstance(assumptions, dict):
+        raise ValueError('"assume" must map variable names to assumptions, e.g. {"x": "positive"}')
     if kind in ("value", "equal"):
-        return same_value(parse_value(str(claim["expr"])), parse_value(str(claim["answer"])))
-    expr = parse_expr(claim["expr"])
-    answer = _expr_answer(claim["answer"])
+        left, right = parse_value(str(claim["expr"])), parse_value(str(claim["answer"]))
+        return same_value(assume(left, assumptions), assume(right, assumptions))
+    expr = _assumed(parse_expr(claim["expr"]), assumptions)
+    answer = _assumed(_expr_answer(claim["answer"]), assumptions)
     var = _var(claim, expr)
     if kind == "integral":
         return _check_integral(expr, var, claim, answer)
@@ -161,6 +165,10 @@ def _check(claim: dict[str, Any]) -> dict[str, Any]:
     if kind == "series":
         return same(_series(expr, var, claim), sp.expand(answer))
     return same(sp.limit(expr, var, parse_expr(claim["point"])), answer)
+
+
+def _assumed(expr: Any, assumptions: dict[str, str]) -> Any:
+    return assume(Value("expr", (expr,)), assumptions).items[0] if assumptions else expr
 
 
 def _check_integral(expr: Any, var: Any, claim: dict[str, Any], answer: Any) -> dict[str, Any]:

@@ -15,7 +15,18 @@ import sympy as sp
 from trifecta.specialists.math._expr import ExprError, parse_expr
 from trifecta.specialists.math._latex import is_latex, latex_to_plain
 
-__all__ = ["Outcome", "Value", "parse_value", "same", "same_value", "to_plain"]
+__all__ = [
+    "ASSUMPTIONS",
+    "Outcome",
+    "Value",
+    "assume",
+    "parse_value",
+    "same",
+    "same_value",
+    "to_plain",
+]
+
+ASSUMPTIONS = ("positive", "negative", "nonnegative", "nonpositive", "nonzero", "real", "integer")
 
 _REL_TOL = 1e-9
 _POINTS = 16
@@ -145,6 +156,27 @@ def _bracketed(open_: str, close: str, inner: list[str], latex: bool) -> Value:
     return Value("tuple", items)
 
 
+def assume(value: Value, assumptions: dict[str, str]) -> Value:
+    """Give the named symbols their assumptions (``{"x": "positive"}``) throughout `value`."""
+    for kind in assumptions.values():
+        if kind not in ASSUMPTIONS:
+            raise ExprError(
+                f"unknown assumption {kind!r}; expected one of {', '.join(ASSUMPTIONS)}"
+            )
+    mapping = {sp.Symbol(n): sp.Symbol(n, **{k: True}) for n, k in assumptions.items()}
+    return _map_value(value, lambda e: e.xreplace(mapping))
+
+
+def _map_value(value: Value, fn: Any) -> Value:
+    if value.kind in ("expr", "equation"):
+        return Value(value.kind, (fn(value.items[0]),), value.left_open, value.right_open)
+    if value.kind == "text":
+        return value
+    return Value(
+        value.kind, tuple(_map_value(v, fn) for v in value.items), value.left_open, value.right_open
+    )
+
+
 def same_value(left: Value, right: Value) -> Outcome:
     """Decide left == right; the outcome's method says how."""
     if (left.kind == "interval" and right.kind == "tuple") or (
@@ -263,21 +295,29 @@ def _fmt(z: complex) -> str:
 
 
 def _points(symbols: list[Any], count: int) -> Iterator[dict[Any, Any]]:
-    """Every sign pattern of the variables first (branch cuts hide in one quadrant),
-    then random points; magnitudes avoid 0 and small integers."""
+    """Every sign pattern of the free variables first (branch cuts hide in one quadrant),
+    then random points; assumptions (positive, integer, ...) are respected and
+    magnitudes avoid 0 and small integers."""
     rng = random.Random(20240601)
-    patterns = list(itertools.product((1, -1), repeat=min(len(symbols), 4)))
+    free = [
+        s
+        for s in symbols
+        if not (s.is_positive or s.is_negative or s.is_nonnegative or s.is_nonpositive)
+    ]
+    patterns = list(itertools.product((1, -1), repeat=min(len(free), 4))) or [()]
     for index in range(count):
-        signs = (
-            patterns[index % len(patterns)]
-            if index < 2 * len(patterns)
-            else [rng.choice((1, -1)) for _ in symbols]
-        )
+        fixed = patterns[index % len(patterns)] if index < 2 * len(patterns) else ()
+        signs = {s: fixed[i] if i < len(fixed) else rng.choice((1, -1)) for i, s in enumerate(free)}
         yield {
-            s: sp.Rational(rng.randint(13, 300), 100)
-            * (signs[i] if i < len(signs) else rng.choice((1, -1)))
-            for i, s in enumerate(symbols)
+            s: _magnitude(s, rng) * signs.get(s, -1 if s.is_negative or s.is_nonpositive else 1)
+            for s in symbols
         }
+
+
+def _magnitude(symbol: Any, rng: random.Random) -> Any:
+    if symbol.is_integer:
+        return sp.Integer(rng.randint(2, 9))
+    return sp.Rational(rng.randint(13, 300), 100)
 
 
 def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcome:
