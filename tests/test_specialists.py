@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes import plan, scripted
-from trifecta import Trifecta
-from trifecta.agents import ModelPlanner
 from trifecta.ledger import Ledger
 from trifecta.sandbox import IsolatedTimeout, run_isolated
 from trifecta.specialists import Candidate, Job, run_specialist
 from trifecta.specialists.math import math_specialist
 from trifecta.specialists.math._engine import check_claim
 from trifecta.specialists.rag import NOT_FOUND, rag_specialist
-from trifecta.specialists.sql import Database, SqlRuleError, check_sql, sql_specialist
 
 CLAIMS = json.loads((Path(__file__).parent / "fixtures" / "claims.json").read_text())
 
@@ -82,84 +76,6 @@ async def test_math_tier0_gives_up_on_an_overlong_computation_within_its_timeout
     )
     assert outcome.result["status"] == "unverifiable"
     assert "gave up after 0.5s" in outcome.result["errors"][0]["message"]
-
-
-SCHEMA = {
-    "orders": {"id": "INTEGER", "customer_id": "INTEGER", "total": "REAL"},
-    "customers": {"id": "INTEGER", "name": "TEXT"},
-}
-UNSAFE = [
-    ("DELETE FROM orders", "read_only"),
-    ("/* harmless */ dElEtE FROM orders", "read_only"),
-    ("UPDATE orders SET total = 0", "read_only"),
-    ("INSERT INTO orders VALUES (9, 1, 1)", "read_only"),
-    ("DROP TABLE orders", "read_only"),
-    ("CREATE TABLE x (a INT)", "read_only"),
-    ("ATTACH DATABASE 'x.db' AS x", "read_only"),
-    ("PRAGMA writable_schema = 1", "read_only"),
-    ("SELECT * INTO copy FROM orders", "read_only"),
-    ("SELECT load_extension('evil')", "read_only"),
-    ("SELECT 1; DROP TABLE orders", "single_statement"),
-    ("SELECT nope FROM orders", "resolve"),
-    ("SELECT * FROM secrets", "resolve"),
-    ("SELEC * FRM orders", "read_only"),
-    ("SELECT * FROM orders WHERE (", "parse"),
-]
-
-
-@pytest.mark.parametrize(("sql", "rule"), UNSAFE)
-def test_sql_checker_rejects(sql: str, rule: str) -> None:
-    with pytest.raises(SqlRuleError) as info:
-        check_sql(sql, SCHEMA)
-    assert info.value.rule == rule
-
-
-def test_sql_checker_adds_or_caps_a_limit() -> None:
-    assert check_sql("SELECT total FROM orders", SCHEMA, max_rows=50).final_sql.endswith("LIMIT 50")
-    assert check_sql("SELECT total FROM orders LIMIT 5", SCHEMA, max_rows=50).final_sql.endswith(
-        "LIMIT 5"
-    )
-    assert check_sql("SELECT total FROM orders LIMIT 999", SCHEMA, max_rows=50).final_sql.endswith(
-        "LIMIT 50"
-    )
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-async def test_sql_model_names_a_missing_column_then_repairs_and_nothing_is_written(
-    demo_data: tuple[str, Path],
-) -> None:
-    db, _ = demo_data
-    path = Path(db.removeprefix("sqlite:///"))
-    before = _digest(path)
-    model = scripted(
-        [
-            {"sql": "SELECT COUNT(*) FROM orders WHERE amount > 200"},
-            {"sql": "DELETE FROM orders"},
-            {"sql": "SELECT COUNT(*) FROM orders WHERE total > 200"},
-        ],
-        name="sql-model",
-    )
-    question = "Which orders were big spenders, above two hundred?"
-    planner = scripted([plan(("t1", "sql", question))])
-    result = await Trifecta([sql_specialist(db, [model])], planner=ModelPlanner(planner)).arun(
-        question
-    )
-    row = result.subtasks[0]
-    assert (row["status"], row["answer"], row["tier"], row["attempts"]) == ("checked", "2", 1, 4)
-    assert "amount" in model.calls[1][-1].content and "resolve" in model.calls[1][-1].content
-    assert "read_only" in model.calls[2][-1].content
-    assert _digest(path) == before
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (8,)
-
-
-def test_sqlite_connection_is_read_only(demo_data: tuple[str, Path]) -> None:
-    database = Database(demo_data[0])
-    with pytest.raises(Exception, match="readonly"):
-        database.execute("DELETE FROM orders")
 
 
 async def test_rag_refuses_when_nothing_is_relevant(demo_data: tuple[str, Path]) -> None:

@@ -19,7 +19,8 @@ from trifecta.specialists.base import (
     Specialist,
 )
 from trifecta.specialists.sql._check import RULES, CheckedSql, SqlRuleError, check_sql
-from trifecta.specialists.sql._db import Database, QueryResult, SqlExecutionError
+from trifecta.specialists.sql._db import Database, QueryResult, SqlExecutionError, connect
+from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 from trifecta.specialists.sql._writer import SQL_WORDS, find_table, write_sql
 from trifecta.verdict import Verdict, check_error
 
@@ -27,11 +28,16 @@ __all__ = [
     "RULES",
     "SQL_SCHEMA",
     "CheckedSql",
+    "Column",
     "Database",
+    "ForeignKey",
     "QueryResult",
+    "Schema",
     "SqlExecutionError",
     "SqlRuleError",
+    "Table",
     "check_sql",
+    "connect",
     "sql_specialist",
 ]
 
@@ -57,11 +63,8 @@ def sql_specialist(
         max_rows: the row cap added to every query.
         timeout: seconds per query.
     """
-    database = db if isinstance(db, Database) else Database(db)
-    schema_text = "\n".join(
-        f"{table}({', '.join(f'{c} {t}' for c, t in cols.items())})"
-        for table, cols in database.schema().items()
-    )
+    database = db if isinstance(db, Database) else connect(db)
+    schema_text = database.schema().describe()
     prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
     system = prompt.format(dialect=database.dialect, schema=schema_text)
     tiers: list[Solver] = [FunctionSolver(_tier0(database), name="rules")]
@@ -72,12 +75,12 @@ def sql_specialist(
 
     def affinity(clause: str) -> float:
         score = 0.5 if SQL_WORDS.search(clause) else 0.0
-        return score + (0.5 if find_table(clause, database.schema()) else 0.0)
+        return score + (0.5 if find_table(clause, database.schema().mapping()) else 0.0)
 
     return Specialist(
         name="sql",
         description="Questions answered from the database: counts, sums, averages, "
-        f"lists, filters. Tables: {', '.join(database.schema())}.",
+        f"lists, filters. Tables: {', '.join(database.schema().tables)}.",
         tiers=tiers,
         verify=verify,
         affinity=affinity,
@@ -86,7 +89,7 @@ def sql_specialist(
 
 def _tier0(database: Database) -> Any:
     def solve(job: Job) -> Candidate:
-        sql = write_sql(job.instruction, database.schema())
+        sql = write_sql(job.instruction, database.schema().mapping())
         if sql is None:
             raise CannotSolve("the rule-based writer does not cover this question")
         return Candidate(answer="", payload={"sql": sql})

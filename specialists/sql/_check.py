@@ -1,12 +1,14 @@
 """The SQL checker: a tuple of small rules run in order (sqlglot's optimizer style).
 
 Each rule takes the state so far and returns it, or raises `SqlRuleError` with the
-rule name, a message and a position a repair prompt can quote.
+rule name, a message and a position a repair prompt can quote:
+``parse → single_statement → read_only → resolve → limit``; the result is written in
+the target dialect (`CheckedSql.final_sql`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import sqlglot
@@ -14,12 +16,17 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
-__all__ = ["RULES", "CheckedSql", "SqlRuleError", "check_sql"]
+from trifecta.specialists.sql._schema import Schema
 
-_UNSAFE_FUNCTIONS = frozenset({
-    "pg_sleep", "sleep", "benchmark", "load_extension", "pg_read_file", "pg_ls_dir",
-    "lo_import", "lo_export", "dblink", "pg_terminate_backend", "set_config", "readfile",
-    "writefile", "edit",
+__all__ = ["RULES", "UNSAFE_FUNCTIONS", "CheckedSql", "SqlRuleError", "check_sql"]
+
+UNSAFE_FUNCTIONS = frozenset({
+    "pg_sleep", "pg_sleep_for", "pg_sleep_until", "sleep", "benchmark", "load_extension",
+    "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export",
+    "lo_unlink", "dblink", "dblink_exec", "pg_terminate_backend", "pg_cancel_backend", "set_config",
+    "nextval", "setval", "pg_advisory_lock", "pg_advisory_xact_lock", "pg_notify", "txid_current",
+    "load_file", "sys_exec", "sys_eval", "readfile", "writefile", "edit", "fts3_tokenizer",
+    "get_lock", "release_lock", "master_pos_wait", "query_to_xml", "pg_reload_conf",
 })  # fmt: skip
 _WRITES: tuple[type[exp.Expr], ...] = (
     exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter,
@@ -40,11 +47,15 @@ class SqlRuleError(Exception):
 
 @dataclass(frozen=True)
 class CheckedSql:
-    """State threaded through the rules; `tree` is set after `parse`."""
+    """State threaded through the rules; `trees` is set by `parse`.
+
+    `read` is the dialect the query is written in, `dialect` the database's.
+    """
 
     sql: str
+    read: str
     dialect: str
-    schema: Mapping[str, Mapping[str, str]]
+    schema: Schema
     max_rows: int
     trees: tuple[exp.Expr, ...] = ()
 
@@ -60,9 +71,9 @@ class CheckedSql:
 
 
 def parse(state: CheckedSql) -> CheckedSql:
-    """Parse in the target dialect."""
+    """Parse in the query's dialect."""
     try:
-        trees = sqlglot.parse(state.sql, read=state.dialect)
+        trees = sqlglot.parse(state.sql, read=state.read)
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         message = first.get("description") or str(exc)
@@ -81,7 +92,7 @@ def single_statement(state: CheckedSql) -> CheckedSql:
 
 
 def read_only(state: CheckedSql) -> CheckedSql:
-    """Only SELECT / WITH / set operations, no writes or side-effect functions."""
+    """Only SELECT / WITH / set operations; no writes, locks or side-effect functions."""
     tree = state.tree
     if not isinstance(tree, exp.Query):
         raise SqlRuleError("read_only", f"only SELECT queries are allowed, not {tree.key.upper()}")
@@ -90,8 +101,10 @@ def read_only(state: CheckedSql) -> CheckedSql:
             raise SqlRuleError(
                 "read_only", f"{node.key.upper()} is not allowed in a read-only query"
             )
-        if isinstance(node, exp.Func) and _function_name(node) in _UNSAFE_FUNCTIONS:
+        if isinstance(node, exp.Func) and _function_name(node) in UNSAFE_FUNCTIONS:
             raise SqlRuleError("read_only", f"function {_function_name(node)}() is not allowed")
+        if node.args.get("locks"):
+            raise SqlRuleError("read_only", "locking clauses (FOR UPDATE/SHARE) are not allowed")
     return state
 
 
@@ -100,24 +113,34 @@ def _function_name(node: exp.Func) -> str:
 
 
 def resolve(state: CheckedSql) -> CheckedSql:
-    """Every table and column resolves against the schema (sqlglot `qualify`)."""
+    """Every table and column resolves against the schema; names are rewritten to the
+    stored spelling and quoted, so case rules of the target database cannot bite."""
     tree = state.tree.copy()
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-    tables = {t.lower() for t in state.schema}
+    columns = {c.name.lower(): c.name for t in state.schema.tables.values() for c in t.columns}
     for table in tree.find_all(exp.Table):
-        name = table.name.lower()
-        if name and name not in tables and name not in ctes:
-            raise SqlRuleError(
-                "resolve",
-                f"unknown table {table.name!r}; tables: {', '.join(sorted(state.schema))}",
-            )
+        if not table.name or table.name.lower() in ctes:
+            continue
+        stored = state.schema.canonical(table.name)
+        if stored is None:
+            known = ", ".join(sorted(state.schema.tables))
+            raise SqlRuleError("resolve", f"unknown table {table.name!r}; tables: {known}")
+        table.set("this", exp.to_identifier(stored, quoted=True))
+    for column in tree.find_all(exp.Column):
+        stored_column = columns.get(column.name.lower())
+        if stored_column is not None:
+            column.set("this", exp.to_identifier(stored_column, quoted=True))
     try:
         qualify(
-            tree, schema=dict(state.schema), dialect=state.dialect, validate_qualify_columns=True
+            tree.copy(),
+            schema=state.schema.mapping(),
+            dialect=state.dialect,
+            validate_qualify_columns=True,
+            quote_identifiers=False,
         )
     except OptimizeError as exc:
         raise SqlRuleError("resolve", str(exc)) from None
-    return state
+    return replace(state, trees=(tree,))
 
 
 def limit(state: CheckedSql) -> CheckedSql:
@@ -143,13 +166,22 @@ RULES: tuple[Callable[[CheckedSql], CheckedSql], ...] = (
 
 def check_sql(
     sql: str,
-    schema: Mapping[str, Mapping[str, str]],
+    schema: Schema,
     *,
     dialect: str = "sqlite",
+    read: str | None = None,
     max_rows: int = 1000,
 ) -> CheckedSql:
-    """Run every rule; returns the checked state or raises the first `SqlRuleError`."""
-    state = CheckedSql(sql, dialect, schema, max_rows)
+    """Run every rule; returns the checked state or raises the first `SqlRuleError`.
+
+    Args:
+        sql: the query.
+        schema: the database's schema.
+        dialect: the database's dialect (the output is written in it).
+        read: the dialect the query is written in (default: `dialect`).
+        max_rows: the row limit added or enforced.
+    """
+    state = CheckedSql(sql, read or dialect, dialect, schema, max_rows)
     for rule in RULES:
         state = rule(state)
     return state

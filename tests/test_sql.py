@@ -1,0 +1,212 @@
+"""SQL checker fixtures, the three real databases, and proof that nothing is written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pymysql
+import pytest
+
+from tests.conftest import PG_URL
+from tests.fakes import plan, scripted
+from trifecta import Trifecta
+from trifecta.agents import ModelPlanner
+from trifecta.specialists.sql import (
+    Column,
+    Database,
+    Schema,
+    SqlExecutionError,
+    SqlRuleError,
+    Table,
+    check_sql,
+    connect,
+    sql_specialist,
+)
+
+CASES = json.loads((Path(__file__).parent / "fixtures" / "sql_checks.json").read_text())
+SCHEMA = Schema({
+    "orders": Table("orders", (Column("id", "INTEGER", True), Column("customer_id", "INTEGER"), Column("total", "REAL"))),
+    "customers": Table("customers", (Column("id", "INTEGER", True), Column("name", "TEXT"))),
+})  # fmt: skip
+MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
+SHOP = """
+CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id), total DECIMAL(10,2) NOT NULL);
+INSERT INTO customers VALUES (1, 'Ada'), (2, 'Alan'), (3, 'Grace');
+INSERT INTO orders VALUES (1, 1, 238.00), (2, 2, 49.00), (3, 3, 120.00), (4, 1, 19.98), (5, 3, 155.50);
+"""
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["sql"][:50] or "empty" for c in CASES])
+def test_checker_fixture(case: dict[str, Any]) -> None:
+    if "rule" in case:
+        with pytest.raises(SqlRuleError) as info:
+            check_sql(case["sql"], SCHEMA, dialect=case.get("dialect", "sqlite"))
+        assert info.value.rule == case["rule"], info.value
+        assert info.value.message
+    else:
+        assert check_sql(case["sql"], SCHEMA).final_sql == case["ok"]
+
+
+def test_parse_error_carries_a_position() -> None:
+    with pytest.raises(SqlRuleError) as info:
+        check_sql("SELECT total FROM orders WHERE (", SCHEMA)
+    assert info.value.position is not None and "line 1" in info.value.message
+
+
+def test_query_written_for_sqlite_is_transpiled_for_the_target() -> None:
+    checked = check_sql(
+        "SELECT SUBSTR(name, 1, 2) || '!' FROM customers", SCHEMA, read="sqlite", dialect="mysql"
+    )
+    assert (
+        checked.final_sql
+        == "SELECT CONCAT(SUBSTRING(`name`, 1, 2), '!') FROM `customers` LIMIT 1000"
+    )
+
+
+# --- the three real databases -------------------------------------------------
+
+
+def _digest(db: Database) -> str:
+    """Row counts and a checksum of every row of every table."""
+    parts = []
+    for name in sorted(db.schema(refresh=True).tables):
+        quote = "`" if db.dialect == "mysql" else '"'
+        rows = db.execute(f"SELECT * FROM {quote}{name}{quote}", max_rows=100_000).rows
+        parts.append(f"{name}:{len(rows)}:{sorted(map(repr, rows))}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+@pytest.fixture
+def sqlite_shop(tmp_path: Path) -> Iterator[str]:
+    path = tmp_path / "shop.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SHOP)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def postgres_shop() -> Iterator[str]:
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"SET search_path TO {schema}")
+        for statement in filter(str.strip, SHOP.split(";")):
+            conn.execute(statement)
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def mysql_shop() -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+        cur.execute(f"USE {name}")
+        for statement in filter(str.strip, SHOP.split(";")):
+            cur.execute(statement)
+    yield MYSQL_URL.replace("/test", f"/{name}")
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE {name}")
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+def shop(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_shop"))
+
+
+WRITES = [
+    "DELETE FROM orders",
+    "UPDATE orders SET total = 0",
+    "INSERT INTO customers VALUES (9, 'Eve')",
+    "DROP TABLE orders",
+    "CREATE TABLE evil (a INTEGER)",
+]
+
+
+def test_introspection_finds_tables_keys_and_samples(shop: str) -> None:
+    db = connect(shop)
+    schema = db.schema()
+    assert set(schema.tables) == {"customers", "orders"}
+    orders = schema.tables["orders"]
+    assert [c.name for c in orders.columns] == ["id", "customer_id", "total"]
+    assert orders.columns[0].primary_key
+    assert [(fk.column, fk.table, fk.ref_column) for fk in orders.foreign_keys] == [
+        ("customer_id", "customers", "id")
+    ]
+    assert schema.tables["customers"].columns[1].samples == ("Ada", "Alan", "Grace")
+    db.close()
+
+
+def test_database_refuses_writes_even_without_the_checker(shop: str) -> None:
+    db = connect(shop)
+    before = _digest(db)
+    for statement in WRITES:
+        with pytest.raises(SqlExecutionError):
+            db.execute(statement)
+    assert _digest(db) == before
+    db.close()
+
+
+def test_specialist_answers_and_writes_nothing(shop: str) -> None:
+    """A model proposes a write, then a wrong column, then the right query."""
+    db = connect(shop)
+    before = _digest(db)
+    model = scripted(
+        [
+            {"sql": "DELETE FROM orders"},
+            {"sql": "SELECT COUNT(*) FROM orders WHERE amount > 100"},
+            {"sql": "SELECT COUNT(*) FROM Orders WHERE Total > 100"},
+        ],
+        name="sql-model",
+    )
+    question = "Which purchases were big, above one hundred?"
+    app = Trifecta(
+        [sql_specialist(db, [model])],
+        planner=ModelPlanner(scripted([plan(("t1", "sql", question))])),
+    )
+    result = app.run(question)
+    row = result.subtasks[0]
+    assert (row["status"], row["answer"], row["tier"], row["attempts"]) == ("checked", "3", 1, 4)
+    assert "read_only" in model.calls[1][-1].content and "amount" in model.calls[2][-1].content
+    assert _digest(db) == before
+    db.close()
+
+
+def test_slow_query_is_cut_at_the_deadline(shop: str) -> None:
+    db = connect(shop)
+    slow = {
+        "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT COUNT(*) FROM n",
+        "postgres": "SELECT COUNT(*) FROM generate_series(1, 1000000000)",
+        "mysql": "SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, information_schema.columns c",
+    }[db.dialect]
+    with pytest.raises(SqlExecutionError, match=r"timed out after 0\.5s"):
+        db.execute(slow, timeout=0.5)
+    assert db.execute("SELECT COUNT(*) FROM orders").rows[0][0] == 5  # the connection still works
+    db.close()
+
+
+def test_row_cap_truncates(shop: str) -> None:
+    db = connect(shop)
+    result = db.execute("SELECT id FROM orders ORDER BY id", max_rows=2)
+    assert result.rows == [(1,), (2,)] and result.truncated
+    db.close()
+
+
+def test_bad_urls_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unsupported database URL scheme 'oracle'"):
+        connect("oracle://x")
+    with pytest.raises(FileNotFoundError, match="no SQLite database"):
+        connect(f"sqlite:///{tmp_path / 'missing.sqlite'}")
+    with pytest.raises(SqlExecutionError, match="cannot connect to PostgreSQL"):
+        connect("postgresql://postgres@127.0.0.1:1/none").schema()
