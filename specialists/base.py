@@ -86,6 +86,9 @@ class Specialist:
         verify: the deterministic check of a candidate.
         affinity: scores a request clause 0..1 for the offline planner.
         max_attempts: attempts per repairable tier (first try plus repairs).
+        agree: when set, a `checked` result is confirmed by one independent
+            generation from a later tier; if ``agree(first.data, second.data)``
+            the result becomes `verified` (e.g. two queries return the same rows).
     """
 
     name: str
@@ -94,6 +97,7 @@ class Specialist:
     verify: Verifier
     affinity: Callable[[str], float] | None = None
     max_attempts: int = 3
+    agree: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,8 @@ async def run_specialist(
         for tier, solver in enumerate(spec.tiers):
             accepted = await _run_tier(spec, subtask, instruction, tier, solver, ledger, trail)
             if accepted is not None:
+                if accepted["status"] == "checked" and spec.agree is not None:
+                    accepted = await _confirm(spec, accepted, ledger)
                 return Outcome(accepted)
     except BudgetExceeded as exc:
         trail.errors.append(check_error("budget", exc.reason))
@@ -250,6 +256,35 @@ async def _run_tier(
         trail.errors = list(verdict.errors)
         job = Job(subtask, spec.name, instruction, tier, attempt + 1, verdict.errors, candidate)
     return None
+
+
+async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
+    """One independent generation from the next tier that can answer; agreement
+    upgrades `checked` to `verified`. Budget stops propagate; other failures keep
+    the result as it was, with the reason in its evidence."""
+    assert spec.agree is not None and first["tier"] is not None
+    for tier in range(first["tier"] + 1, len(spec.tiers)):
+        solver = spec.tiers[tier]
+        job = Job(first["id"], spec.name, first["instruction"], tier, 1)
+        label = f"confirmation by tier {tier} ({solver.name})"
+        try:
+            candidate = await solver.solve(job, ledger)
+        except BudgetExceeded:
+            raise
+        except Exception as exc:  # CannotSolve, model errors: try the next tier
+            first["evidence"].append(f"{label}: no answer: {exc}")
+            continue
+        verdict = await _verify(spec, job, candidate, ledger)
+        if verdict.accepted and spec.agree(first["data"], verdict.data):
+            first["evidence"].append(f"{label}: independent generation agrees")
+            return {
+                **first,
+                "status": "verified",
+                "method": f"{first['method']} + agreement with tier {tier}",
+            }
+        first["evidence"].append(f"{label}: {verdict.status}, does not agree")
+        return first
+    return first
 
 
 async def _verify(spec: Specialist, job: Job, candidate: Candidate, ledger: Ledger) -> Verdict:

@@ -108,6 +108,10 @@ async def test_whole_run_over_http_from_config(tmp_path: Path, demo_data: tuple[
                     )
                 )
             )
+        if schema == "sql_query":  # the SQL specialist's confirmation by the model tier
+            return Scripted(
+                completion(json.dumps({"sql": "SELECT COUNT(*) FROM orders WHERE total > 100"}))
+            )
         return Scripted(completion("15% of 80 is 12 [t1]; 4 orders are over 100 dollars [t2]."))
 
     with serve(reply) as server:
@@ -122,8 +126,12 @@ async def test_whole_run_over_http_from_config(tmp_path: Path, demo_data: tuple[
         result = await Trifecta.from_config(config).arun("15% of 80, and orders over 100 dollars?")
     assert result.ok
     assert result.answer == "15% of 80 is 12 [t1]; 4 orders are over 100 dollars [t2]."
-    assert [r["answer"] for r in result.subtasks] == ["12", "4"]
-    assert result.report["model_calls"] == 2 and result.report["cost_usd"] == pytest.approx(
-        2 * 18 / 1e6
+    assert [(r["answer"], r["status"]) for r in result.subtasks] == [
+        ("12", "verified"),
+        ("4", "verified"),
+    ]
+    assert "agreement with tier 1" in result.subtasks[1]["method"]
+    assert result.report["model_calls"] == 3 and result.report["cost_usd"] == pytest.approx(
+        3 * 18 / 1e6
     )
     assert {r["model"] for r in server.requests} == {"tiny"}

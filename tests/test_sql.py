@@ -67,7 +67,7 @@ def test_query_written_for_sqlite_is_transpiled_for_the_target() -> None:
     )
     assert (
         checked.final_sql
-        == "SELECT CONCAT(SUBSTRING(`name`, 1, 2), '!') FROM `customers` LIMIT 1000"
+        == "SELECT CONCAT(SUBSTRING(`name`, 1, 2), '!') FROM `customers` LIMIT 1001"
     )
 
 
@@ -210,3 +210,84 @@ def test_bad_urls_are_clear_errors(tmp_path: Path) -> None:
         connect(f"sqlite:///{tmp_path / 'missing.sqlite'}")
     with pytest.raises(SqlExecutionError, match="cannot connect to PostgreSQL"):
         connect("postgresql://postgres@127.0.0.1:1/none").schema()
+
+
+async def test_execution_agreement_between_tiers_verifies(sqlite_shop: str) -> None:
+    question = "How many orders are over 100?"
+    agreeing = scripted([{"sql": "SELECT COUNT(id) FROM orders WHERE total > 100.0"}], name="model")
+    app = Trifecta([sql_specialist(sqlite_shop, [agreeing])])
+    row = (await app.arun(question)).subtasks[0]
+    assert (row["status"], row["answer"], row["tier"]) == ("verified", "3", 0)
+    assert row["evidence"][-1] == "confirmation by tier 1 (model): independent generation agrees"
+
+    disagreeing = scripted(
+        [{"sql": "SELECT COUNT(*) FROM orders WHERE total >= 19.98"}], name="model"
+    )
+    row = (await Trifecta([sql_specialist(sqlite_shop, [disagreeing])]).arun(question)).subtasks[0]
+    assert (row["status"], row["answer"]) == ("checked", "3")
+    assert row["evidence"][-1] == "confirmation by tier 1 (model): checked, does not agree"
+
+
+async def test_without_a_second_tier_a_result_stays_checked(sqlite_shop: str) -> None:
+    row = (
+        await Trifecta([sql_specialist(sqlite_shop)]).arun("How many orders are over 100?")
+    ).subtasks[0]
+    assert (row["status"], row["answer"]) == ("checked", "3")
+
+
+def test_same_rows_ignores_order_and_numeric_type() -> None:
+    from decimal import Decimal
+
+    from trifecta.specialists.sql import same_rows
+
+    assert same_rows(
+        {"rows": [[1, "a"], [Decimal("2.50"), "b"]]}, {"rows": [[2.5, "b"], [1.0, "a"]]}
+    )
+    assert not same_rows({"rows": [[1], [1]]}, {"rows": [[1]]})
+
+
+def test_check_sql_command_against_postgres(postgres_shop: str) -> None:
+    import subprocess
+    import sys
+
+    lines = "\n".join(
+        json.dumps(x)
+        for x in [
+            {"id": "a", "sql": "SELECT name FROM customers WHERE id = 2"},
+            {"id": "b", "sql": "DROP TABLE orders"},
+            {"id": "c", "sql": "SELECT substr(name, 1, 2) FROM customers ORDER BY id"},
+        ]
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "trifecta.cli",
+            "check",
+            "sql",
+            "--db",
+            postgres_shop,
+            "--dialect",
+            "sqlite",
+            "--max-rows",
+            "2",
+        ],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(o["id"], o["status"]) for o in out] == [
+        ("a", "checked"),
+        ("b", "rejected"),
+        ("c", "checked"),
+    ]
+    assert out[0]["rows"] == [["Alan"]] and out[1]["errors"][0]["rule"] == "read_only"
+    assert (
+        out[2]["rows"] == [["Ad"], ["Al"]]
+        and out[2]["truncated"]
+        and "SUBSTRING" in out[2]["sql_executed"]
+    )

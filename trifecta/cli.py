@@ -90,6 +90,20 @@ def _check_parser(commands: Any) -> None:
     )
     math.add_argument("--timeout", type=float, default=2.0, help="seconds per claim (default 2)")
     math.add_argument("--workers", type=int, help="claims checked at once (default: one per core)")
+    sql = kinds.add_parser(
+        "sql",
+        help="check SQL queries and run them read-only",
+        description='Each line is {"id", "sql"}; each output line is {"id", "status": "checked" | "rejected", '
+        '"errors": [{"rule", "message"}], "columns", "rows", "row_count", "truncated", "sql_executed"}.',
+    )
+    sql.add_argument("--db", required=True, help="sqlite:///file, postgresql://… or mysql://…")
+    sql.add_argument(
+        "--dialect", help="dialect the queries are written in (default: the database's)"
+    )
+    sql.add_argument(
+        "--max-rows", type=int, default=1000, help="row cap added to every query (default 1000)"
+    )
+    sql.add_argument("--timeout", type=float, default=5.0, help="seconds per query (default 5)")
 
 
 def _read_json_lines(stream: Any) -> Iterator[Any]:
@@ -103,12 +117,25 @@ def _read_json_lines(stream: Any) -> Iterator[Any]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from trifecta.specialists.math import check_math
+    lines = _read_json_lines(sys.stdin)
+    if args.checker == "math":
+        from trifecta.specialists.math import check_math
 
-    for verdict in check_math(
-        _read_json_lines(sys.stdin), timeout=args.timeout, workers=args.workers
-    ):
-        print(json.dumps(verdict), flush=True)
+        verdicts = check_math(lines, timeout=args.timeout, workers=args.workers)
+    else:
+        from trifecta.specialists.sql import check_queries, connect
+
+        try:
+            database = connect(args.db)
+            database.schema()
+        except (ValueError, OSError, RuntimeError) as exc:
+            _err.print(f"[red]error:[/red] {exc}", highlight=False)
+            return 2
+        verdicts = check_queries(
+            database, lines, read=args.dialect, max_rows=args.max_rows, timeout=args.timeout
+        )
+    for verdict in verdicts:
+        print(json.dumps(verdict, default=str), flush=True)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -20,9 +21,10 @@ from trifecta.specialists.base import (
 )
 from trifecta.specialists.sql._check import RULES, CheckedSql, SqlRuleError, check_sql
 from trifecta.specialists.sql._db import Database, QueryResult, SqlExecutionError, connect
+from trifecta.specialists.sql._run import SqlOutcome, check_queries, run_checked
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 from trifecta.specialists.sql._writer import SQL_WORDS, find_table, write_sql
-from trifecta.verdict import Verdict, check_error
+from trifecta.verdict import Verdict
 
 __all__ = [
     "RULES",
@@ -34,10 +36,14 @@ __all__ = [
     "QueryResult",
     "Schema",
     "SqlExecutionError",
+    "SqlOutcome",
     "SqlRuleError",
     "Table",
+    "check_queries",
     "check_sql",
     "connect",
+    "run_checked",
+    "same_rows",
     "sql_specialist",
 ]
 
@@ -54,14 +60,20 @@ def sql_specialist(
     *,
     max_rows: int = 1000,
     timeout: float = 5.0,
+    confirm: bool = True,
 ) -> Specialist:
     """The SQL specialist over one database.
+
+    A query that passes every rule and runs is `checked`; with `confirm`, a later
+    tier writes the query again independently and the same result set makes it
+    `verified` (execution agreement; one extra generation per subtask).
 
     Args:
         db: a database URL (``sqlite:///shop.sqlite``) or an open `Database`.
         models: model tiers after the rule-based writer, cheapest first.
         max_rows: the row cap added to every query.
         timeout: seconds per query.
+        confirm: seek execution agreement from a later tier.
     """
     database = db if isinstance(db, Database) else connect(db)
     schema_text = database.schema().describe()
@@ -78,6 +90,7 @@ def sql_specialist(
         return score + (0.5 if find_table(clause, database.schema().mapping()) else 0.0)
 
     return Specialist(
+        agree=same_rows if confirm else None,
         name="sql",
         description="Questions answered from the database: counts, sums, averages, "
         f"lists, filters. Tables: {', '.join(database.schema().tables)}.",
@@ -104,38 +117,50 @@ def _candidate(data: Any) -> Candidate:
 
 
 def _verify(database: Database, candidate: Candidate, max_rows: int, timeout: float) -> Verdict:
-    sql = str(candidate.payload.get("sql", ""))
-    try:
-        checked = check_sql(sql, database.schema(), dialect=database.dialect, max_rows=max_rows)
-        result = database.execute(checked.final_sql, max_rows=max_rows, timeout=timeout)
-    except SqlRuleError as exc:
+    outcome = run_checked(
+        database, str(candidate.payload.get("sql", "")), max_rows=max_rows, timeout=timeout
+    )
+    if outcome.status != "checked":
+        rule = outcome.errors[0]["rule"]
         return Verdict(
             "rejected",
-            f"sqlglot: {exc.rule}",
-            errors=(check_error(exc.rule, exc.message, exc.position),),
+            "execution" if rule == "execute" else f"sqlglot: {rule}",
+            errors=tuple(outcome.errors),
         )
-    except SqlExecutionError as exc:
-        return Verdict("rejected", "execution", errors=(check_error("execute", str(exc)),))
     evidence = (
         f"query passed {len(RULES)} rules: {', '.join(r.__name__ for r in RULES)}",
-        f"ran read-only on {database.dialect}: {checked.final_sql}",
-        f"{len(result.rows)} row(s){' (truncated)' if result.truncated else ''}",
+        f"ran read-only on {database.dialect}: {outcome.sql_executed}",
+        f"{len(outcome.rows)} row(s){' (truncated)' if outcome.truncated else ''}",
     )
-    data = {
-        "sql": checked.final_sql,
-        "columns": result.columns,
-        "rows": [list(r) for r in result.rows],
-    }
+    data = {"sql": outcome.sql_executed, "columns": outcome.columns, "rows": outcome.rows}
     return Verdict(
         "checked",
         "sqlglot rules + read-only execution",
         evidence,
-        answer=_answer(result),
+        answer=_answer(outcome),
         data=data,
     )
 
 
-def _answer(result: QueryResult) -> str:
+def _normal(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        return round(float(value), 9)
+    return str(value)
+
+
+def same_rows(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether two query results hold the same rows (as multisets; numbers compared
+    as floats to 9 decimals, so 4 == 4.0 and Decimal('1.50') == 1.5)."""
+    rows = [
+        sorted(map(repr, (tuple(map(_normal, r)) for r in d.get("rows", []))))
+        for d in (first, second)
+    ]
+    return rows[0] == rows[1]
+
+
+def _answer(result: SqlOutcome) -> str:
     if not result.rows:
         return "no rows"
     if len(result.rows) == 1 and len(result.columns) == 1:

@@ -133,7 +133,7 @@ def resolve(state: CheckedSql) -> CheckedSql:
     try:
         qualify(
             tree.copy(),
-            schema=state.schema.mapping(),
+            schema=dict(state.schema.mapping()),
             dialect=state.dialect,
             validate_qualify_columns=True,
             quote_identifiers=False,
@@ -144,14 +144,16 @@ def resolve(state: CheckedSql) -> CheckedSql:
 
 
 def limit(state: CheckedSql) -> CheckedSql:
-    """Add a row limit when absent; cap one that is larger."""
+    """Add a row limit when absent and cap one that is larger. The limit is one over the
+    row cap so the executor can tell a complete result from a truncated one."""
     tree = state.tree
+    cap = state.max_rows + 1
     current = tree.args.get("limit")
     value = current.expression if isinstance(current, exp.Limit) else None
-    if isinstance(value, exp.Literal) and value.is_int and int(value.this) <= state.max_rows:
+    if isinstance(value, exp.Literal) and value.is_int and int(value.this) <= cap:
         return state
     if isinstance(tree, exp.Select | exp.SetOperation):
-        return replace(state, trees=(tree.limit(state.max_rows, copy=True),))
+        return replace(state, trees=(tree.limit(cap, copy=True),))
     return state
 
 

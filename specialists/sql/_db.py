@@ -229,14 +229,7 @@ class MySQLDatabase(Database):
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        parts = urlparse(url)
-        self._params = {
-            "host": parts.hostname or "127.0.0.1",
-            "port": parts.port or 3306,
-            "user": unquote(parts.username or "root"),
-            "password": unquote(parts.password or ""),
-            "database": parts.path.lstrip("/") or None,
-        }
+        self._parts = urlparse(url)
         self._conn: Any = None
         self._limit_sql = ""
 
@@ -245,7 +238,16 @@ class MySQLDatabase(Database):
 
         if self._conn is None or not self._conn.open:
             try:
-                self._conn = pymysql.connect(**self._params, connect_timeout=10, autocommit=False)
+                parts = self._parts
+                self._conn = pymysql.connect(
+                    host=parts.hostname or "127.0.0.1",
+                    port=parts.port or 3306,
+                    user=unquote(parts.username or "root"),
+                    password=unquote(parts.password or ""),
+                    database=parts.path.lstrip("/") or None,
+                    connect_timeout=10,
+                    autocommit=False,
+                )
             except pymysql.Error as exc:
                 raise SqlExecutionError(f"cannot connect to MySQL/MariaDB: {exc}") from exc
             with self._conn.cursor() as cur:
