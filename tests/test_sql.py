@@ -52,7 +52,10 @@ def test_checker_fixture(case: dict[str, Any]) -> None:
         assert info.value.rule == case["rule"], info.value
         assert info.value.message
     else:
-        assert check_sql(case["sql"], SCHEMA).final_sql == case["ok"]
+        checked = check_sql(
+            case["sql"], SCHEMA, dialect=case.get("dialect", "sqlite"), read=case.get("read")
+        )
+        assert checked.final_sql == case["ok"]
 
 
 def test_parse_error_carries_a_position() -> None:

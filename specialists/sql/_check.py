@@ -2,8 +2,8 @@
 
 Each rule takes the state so far and returns it, or raises `SqlRuleError` with the
 rule name, a message and a position a repair prompt can quote:
-``parse → single_statement → read_only → resolve → limit``; the result is written in
-the target dialect (`CheckedSql.final_sql`).
+``parse → single_statement → read_only → resolve → limit → transpile``; the result is
+written in the target dialect (`CheckedSql.final_sql`).
 """
 
 from __future__ import annotations
@@ -116,6 +116,8 @@ def resolve(state: CheckedSql) -> CheckedSql:
     """Every table and column resolves against the schema; names are rewritten to the
     stored spelling and quoted, so case rules of the target database cannot bite."""
     tree = state.tree.copy()
+    if state.read == "sqlite":
+        _lower_aliases(tree)
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     columns = {c.name.lower(): c.name for t in state.schema.tables.values() for c in t.columns}
     for table in tree.find_all(exp.Table):
@@ -126,10 +128,13 @@ def resolve(state: CheckedSql) -> CheckedSql:
             known = ", ".join(sorted(state.schema.tables))
             raise SqlRuleError("resolve", f"unknown table {table.name!r}; tables: {known}")
         table.set("this", exp.to_identifier(stored, quoted=True))
-    for column in tree.find_all(exp.Column):
+    aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
+    for column in list(tree.find_all(exp.Column)):
         stored_column = columns.get(column.name.lower())
         if stored_column is not None:
             column.set("this", exp.to_identifier(stored_column, quoted=True))
+        elif _sqlite_string(column, state.read, aliases):
+            column.replace(exp.Literal.string(column.name))
     try:
         qualify(
             tree.copy(),
@@ -141,6 +146,31 @@ def resolve(state: CheckedSql) -> CheckedSql:
     except OptimizeError as exc:
         raise SqlRuleError("resolve", str(exc)) from None
     return replace(state, trees=(tree,))
+
+
+def _lower_aliases(tree: exp.Expr) -> None:
+    """SQLite matches table aliases case-insensitively (`AS t2` ... `T2.id`); MySQL does
+    not, so unquoted aliases and the qualifiers that use them are lower-cased."""
+    for alias in tree.find_all(exp.TableAlias):
+        if isinstance(alias.this, exp.Identifier) and not alias.this.args.get("quoted"):
+            alias.set("this", exp.to_identifier(alias.this.name.lower()))
+    for column in tree.find_all(exp.Column):
+        qualifier = column.args.get("table")
+        if isinstance(qualifier, exp.Identifier) and not qualifier.args.get("quoted"):
+            column.set("table", exp.to_identifier(qualifier.name.lower()))
+
+
+def _sqlite_string(column: exp.Column, read: str, aliases: set[str]) -> bool:
+    """SQLite reads a double-quoted name that matches no column as a string literal
+    ("JetBlue Airways"); keep that meaning when the query is SQLite's."""
+    identifier = column.this
+    return (
+        read == "sqlite"
+        and not column.table
+        and isinstance(identifier, exp.Identifier)
+        and bool(identifier.args.get("quoted"))
+        and column.name.lower() not in aliases
+    )
 
 
 def limit(state: CheckedSql) -> CheckedSql:
@@ -157,13 +187,54 @@ def limit(state: CheckedSql) -> CheckedSql:
     return state
 
 
+def transpile(state: CheckedSql) -> CheckedSql:
+    """Adapt SQLite semantics PostgreSQL lacks. A grouped SQLite query may select a
+    column that is neither grouped nor aggregated (SQLite takes it from some row of the
+    group); PostgreSQL refuses it, so it becomes MIN(column), the same value whenever the
+    column is determined by the group (the usual case: a name grouped by its id).
+    SQLite's LIKE ignores case, so it becomes ILIKE."""
+    if state.read != "sqlite" or state.dialect != "postgres":
+        return state
+    tree = state.tree.copy()
+    for select in tree.find_all(exp.Select):
+        group = select.args.get("group")
+        if group:
+            _wrap_bare_columns(select, {k.sql() for k in group.expressions})
+    for like in list(tree.find_all(exp.Like)):  # SQLite's LIKE ignores ASCII case
+        like.replace(exp.ILike(this=like.this, expression=like.expression))
+    return replace(state, trees=(tree,))
+
+
+def _wrap_bare_columns(select: exp.Select, keys: set[str]) -> None:
+    aliases = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias)}
+
+    def bare(node: exp.Expr) -> bool:
+        columns = list(node.find_all(exp.Column))
+        return (
+            bool(columns)
+            and node.sql() not in keys
+            and node.find(exp.AggFunc) is None
+            and not any(c.name.lower() in aliases and not c.table for c in columns)
+            and all(c.sql() not in keys for c in columns)
+        )
+
+    projections = []
+    for projection in select.expressions:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if bare(inner):
+            name = projection.alias_or_name
+            projection = exp.alias_(exp.Min(this=inner.copy()), name, quoted=True)
+        projections.append(projection)
+    select.set("expressions", projections)
+    order = select.args.get("order")
+    for ordered in order.expressions if order else []:
+        if bare(ordered.this):
+            ordered.set("this", exp.Min(this=ordered.this.copy()))
+
+
 RULES: tuple[Callable[[CheckedSql], CheckedSql], ...] = (
-    parse,
-    single_statement,
-    read_only,
-    resolve,
-    limit,
-)
+    parse, single_statement, read_only, resolve, limit, transpile,
+)  # fmt: skip
 
 
 def check_sql(
