@@ -294,3 +294,23 @@ def test_check_sql_command_against_postgres(postgres_shop: str) -> None:
         and out[2]["truncated"]
         and "SUBSTRING" in out[2]["sql_executed"]
     )
+
+
+def test_model_prompt_carries_only_the_relevant_tables(tmp_path: Path) -> None:
+    path = tmp_path / "wide.sqlite"
+    with sqlite3.connect(path) as conn:
+        for i in range(30):
+            conn.execute(f"CREATE TABLE filler_{i} (id INTEGER, note TEXT)")
+        conn.executescript(SHOP)
+    model = scripted([{"sql": "SELECT name FROM customers ORDER BY name"}], name="m")
+    spec = sql_specialist(f"sqlite:///{path}", [model], confirm=False, tables=3)
+    app = Trifecta(
+        [spec],
+        planner=ModelPlanner(
+            scripted([plan(("t1", "sql", "Which customers do we have, by name?"))])
+        ),
+    )
+    assert app.run("q").subtasks[0]["answer"].startswith("name: Ada; Alan; Grace")
+    prompt = model.calls[0][1].content
+    assert "name VARCHAR(40) e.g. 'Ada', 'Alan', 'Grace'" in prompt and "orders(" in prompt
+    assert prompt.count("filler_") <= 3

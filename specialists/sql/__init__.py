@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -61,6 +62,7 @@ def sql_specialist(
     max_rows: int = 1000,
     timeout: float = 5.0,
     confirm: bool = True,
+    tables: int = 8,
 ) -> Specialist:
     """The SQL specialist over one database.
 
@@ -74,13 +76,15 @@ def sql_specialist(
         max_rows: the row cap added to every query.
         timeout: seconds per query.
         confirm: seek execution agreement from a later tier.
+        tables: schemas with more tables are narrowed to this many (plus the tables
+            they reference) before prompting, by lexical match with the question.
     """
     database = db if isinstance(db, Database) else connect(db)
-    schema_text = database.schema().describe()
     prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
-    system = prompt.format(dialect=database.dialect, schema=schema_text)
+    system = prompt.format(dialect=database.dialect)
     tiers: list[Solver] = [FunctionSolver(_tier0(database), name="rules")]
-    tiers += [ModelSolver(m, system, SQL_SCHEMA, _candidate) for m in models]
+    context = partial(_schema_context, database, tables)
+    tiers += [ModelSolver(m, system, SQL_SCHEMA, _candidate, context=context) for m in models]
 
     async def verify(job: Job, candidate: Candidate) -> Verdict:
         return await asyncio.to_thread(_verify, database, candidate, max_rows, timeout)
@@ -98,6 +102,11 @@ def sql_specialist(
         verify=verify,
         affinity=affinity,
     )
+
+
+def _schema_context(database: Database, tables: int, job: Job) -> str:
+    schema = database.schema()
+    return "Schema:\n" + schema.describe(schema.narrow(job.instruction, tables))
 
 
 def _tier0(database: Database) -> Any:
