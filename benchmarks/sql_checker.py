@@ -127,7 +127,7 @@ def gold_and_predictions(
         (
             "checker time p50 / p99",
             quantiles(check_ms),
-            "parse, single statement, read-only, resolve, limit; target p50 < 5 ms",
+            "all six rules, SQLite; target p50 < 5 ms",
         )
     )
     total = pred["checked:total"] + pred["rejected:total"]
