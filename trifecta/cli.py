@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trifecta import __version__
+from trifecta._cli_docs import add_commands, run_ingest, run_search
 from trifecta.config import Config, ConfigError, load_config
 from trifecta.demo import DEMO_REQUEST, build_demo_data
 from trifecta.ledger import Budget
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("thread", help="the thread id of the run")
     _common(resume)
     _check_parser(commands)
+    add_commands(commands)
     return parser
 
 
@@ -137,6 +139,17 @@ def _check(args: argparse.Namespace) -> int:
     for verdict in verdicts:
         print(json.dumps(verdict, default=str), flush=True)
     return 0
+
+
+def _tool(args: argparse.Namespace) -> int:
+    from trifecta.specialists.rag import DocumentError, EmbeddingsUnavailable
+
+    runners = {"check": _check, "ingest": run_ingest, "search": run_search}
+    try:
+        return runners[args.command](args)
+    except (EmbeddingsUnavailable, DocumentError, ValueError, OSError) as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
@@ -225,11 +238,11 @@ def _overrides(config: Config) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 unverified parts, 2 bad input)."""
     args = _parser().parse_args(argv)
-    if args.command == "check":
-        return _check(args)
+    if args.command in ("check", "ingest", "search"):
+        return _tool(args)
     try:
         result = asyncio.run(_execute(args))
-    except (RequestError, ConfigError, FileNotFoundError, ValueError) as exc:
+    except (RequestError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
         _err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         return 2
     _print(result, args.json)

@@ -141,7 +141,9 @@ class Trifecta:
             )
         models = [model] if model else []
         return cls(
-            default_specialists(db=config.db, docs=config.docs, models=models),
+            default_specialists(
+                db=config.db, docs=config.docs, models=models, data_dir=config.data_dir
+            ),
             planner=ModelPlanner(model, max_attempts=config.limits.max_plan_attempts)
             if model
             else None,

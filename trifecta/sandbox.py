@@ -32,8 +32,19 @@ class IsolatedError(RuntimeError):
     """The call raised, ran out of memory, or its worker died."""
 
 
+def _address_space() -> int:
+    """This process's current virtual size in bytes (Linux), 0 where unknown."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _serve(conn: Connection, memory_mb: int) -> None:
-    limit = memory_mb * 1024 * 1024
+    # A forked worker inherits the parent's address space (large once chromadb or
+    # onnxruntime are loaded), so the cap is what it has now plus the allowance.
+    limit = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
@@ -75,7 +86,7 @@ class _Worker:
 
 
 class WorkerPool:
-    """Up to `size` worker processes, each with an address-space cap of `memory_mb`.
+    """Up to `size` worker processes, each allowed `memory_mb` beyond what it inherits.
 
     `run` is blocking and thread-safe; call it from threads (or `asyncio.to_thread`)
     to use several workers at once.

@@ -1,0 +1,89 @@
+"""Text helpers shared by retrieval and verification: terms and sentences."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["STOPWORDS", "sentences", "terms"]
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "that",
+        "the",
+        "their",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+_TOKEN = re.compile(r"[a-z0-9]+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, lightly stemmed content words."""
+    return [_stem(w) for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
+
+
+def sentences(text: str) -> list[str]:
+    """Split a chunk into sentences: headings stand alone, wrapped lines are joined."""
+    out: list[str] = []
+    paragraph: list[str] = []
+    for line in [*text.splitlines(), ""]:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            paragraph.append(stripped)
+            continue
+        out += [s for s in _SENTENCE.split(" ".join(paragraph)) if s]
+        paragraph = []
+        if stripped:
+            out.append(stripped.lstrip("# "))
+    return out
