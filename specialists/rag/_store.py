@@ -63,6 +63,17 @@ class IngestReport:
     skipped: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Plan:
+    """What ingesting one document will change."""
+
+    source: str
+    chunks: list[tuple[Chunk, dict[str, Any]]]
+    stale: list[str]
+    fresh: list[tuple[Chunk, dict[str, Any]]]
+    kept: list[tuple[Chunk, dict[str, Any]]]
+
+
 class _Lexical:
     """BM25 over the sidecar's chunks, with an inverted index rebuilt when it changes."""
 
@@ -211,46 +222,55 @@ class DocumentStore:
         on_progress: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
         """Add or refresh documents: unchanged files are skipped, changed files have their
-        old chunks replaced, unreadable files are reported in `skipped`."""
+        old chunks replaced, unreadable files are reported in `skipped`. New chunks are
+        embedded in batches that span files."""
         report = IngestReport()
         files = walk([Path(p) for p in paths])
+        pending: list[_Plan] = []
         for done, path in enumerate(files, 1):
             try:
-                self._ingest_file(path, report)
+                plan = self._plan_file(path, report)
             except (DocumentError, OSError) as exc:
                 report.skipped.append(f"{path}: {exc}")
+                plan = None
+            if plan is not None:
+                pending.append(plan)
+                report.updated_files.append(plan.source)
+            if sum(len(p.fresh) for p in pending) >= BATCH * 4:
+                self._apply(pending, report)
+                pending = []
             if on_progress:
                 on_progress(done, len(files), str(path))
+        self._apply(pending, report)
+        return report
+
+    def add_texts(self, items: Sequence[tuple[str, str]]) -> IngestReport:
+        """Store documents given as ``(text, source)`` pairs, replacing what each source had."""
+        report = IngestReport()
+        plans = [
+            self._plan(
+                text, source, hashlib.sha256(text.encode()).hexdigest(), self._existing(source)
+            )
+            for text, source in items
+        ]
+        self._apply(plans, report)
+        report.updated_files += [p.source for p in plans]
         return report
 
     def _existing(self, source: str) -> dict[str, dict[str, Any]]:
         found = self.collection.get(where={"source": source}, include=["metadatas"])
         return dict(zip(found["ids"], found["metadatas"] or [], strict=True))
 
-    def _ingest_file(self, path: Path, report: IngestReport) -> None:
+    def _plan_file(self, path: Path, report: IngestReport) -> _Plan | None:
         source, sha = str(path), _file_sha(path)
         existing = self._existing(source)
         if existing and all(m.get("file_sha") == sha for m in existing.values()):
             report.unchanged_files.append(source)
-            return
-        self.add_text(read_document(path), source, sha=sha, existing=existing, report=report)
-        report.updated_files.append(source)
+            return None
+        return self._plan(read_document(path), source, sha, existing)
 
-    def add_text(
-        self,
-        text: str,
-        source: str,
-        *,
-        sha: str | None = None,
-        title: str | None = None,
-        existing: Mapping[str, Any] | None = None,
-        report: IngestReport | None = None,
-    ) -> list[Chunk]:
-        """Chunk and store one document's text under `source`, replacing what was there."""
-        report = report or IngestReport()
-        sha = sha or hashlib.sha256(text.encode()).hexdigest()
-        existing = self._existing(source) if existing is None else existing
-        chunks = chunk_text(text, source, title)
+    def _plan(self, text: str, source: str, sha: str, existing: Mapping[str, Any]) -> _Plan:
+        chunks = chunk_text(text, source)
         metadatas = [
             {
                 "source": source,
@@ -261,12 +281,22 @@ class DocumentStore:
             }
             for c in chunks
         ]
-        stale = [i for i in existing if i not in {c.id for c in chunks}]
+        ids = {c.id for c in chunks}
+        pairs = list(zip(chunks, metadatas, strict=True))
+        return _Plan(
+            source=source,
+            chunks=pairs,
+            stale=[i for i in existing if i not in ids],
+            fresh=[(c, m) for c, m in pairs if c.id not in existing],
+            kept=[(c, m) for c, m in pairs if c.id in existing],
+        )
+
+    def _apply(self, plans: Sequence[_Plan], report: IngestReport) -> None:
+        stale = [i for p in plans for i in p.stale]
         if stale:
             self.collection.delete(ids=stale)
             self.lexical.delete(stale)
-        fresh = [(c, m) for c, m in zip(chunks, metadatas, strict=True) if c.id not in existing]
-        kept = [(c, m) for c, m in zip(chunks, metadatas, strict=True) if c.id in existing]
+        fresh = [pair for p in plans for pair in p.fresh]
         for start in range(0, len(fresh), BATCH):
             batch = fresh[start : start + BATCH]
             self.collection.add(
@@ -274,12 +304,14 @@ class DocumentStore:
                 documents=[c.text for c, _ in batch],
                 metadatas=[m for _, m in batch],
             )
+        kept = [pair for p in plans for pair in p.kept]
         if kept:
             self.collection.update(ids=[c.id for c, _ in kept], metadatas=[m for _, m in kept])
-        self.lexical.upsert(chunks, metadatas)
+        every = [pair for p in plans for pair in p.chunks]
+        if every:
+            self.lexical.upsert([c for c, _ in every], [m for _, m in every])
         report.added += len(fresh)
         report.removed += len(stale)
-        return chunks
 
     def search(
         self,
