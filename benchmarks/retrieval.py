@@ -5,7 +5,7 @@
 - Ingestion throughput (chunks per second, model embeddings, 2 cores), query latency
   p50/p99 at 1,400 chunks, store size on disk.
 - 100,000 synthetic chunks (Cranfield vocabulary; random unit vectors in place of model
-  embeddings, which would take about 25 minutes to compute here): insert rate, hybrid query
+  embeddings, which would take about an hour to compute here): insert rate, hybrid query
   latency p50/p99 (the query itself is embedded by the model) and size on disk.
 
 Run: .venv/bin/python benchmarks/retrieval.py [--data-dir ../shared/data] [--synthetic 100000]
