@@ -73,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     _common(resume)
     _check_parser(commands)
     add_commands(commands)
+    serve = commands.add_parser(
+        "serve",
+        help="serve an OpenAI-compatible chat endpoint",
+        description="POST /v1/chat/completions (plain and streaming), GET /v1/models, GET /healthz.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--db", help="database URL for the SQL specialist")
+    serve.add_argument("--docs", help="folder of documents for the RAG specialist")
+    _common(serve)
     return parser
 
 
@@ -138,6 +148,20 @@ def _check(args: argparse.Namespace) -> int:
         )
     for verdict in verdicts:
         print(json.dumps(verdict, default=str), flush=True)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from trifecta.server import create_app
+
+    try:
+        config = _config(args, db=args.db, docs=args.docs)
+    except ConfigError as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
     return 0
 
 
@@ -240,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("check", "ingest", "search"):
         return _tool(args)
+    if args.command == "serve":
+        return _serve(args)
     try:
         result = asyncio.run(_execute(args))
     except (RequestError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:

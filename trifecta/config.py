@@ -12,7 +12,7 @@ from typing import Any
 from trifecta.ledger import Budget
 from trifecta.models import Price
 
-__all__ = ["Config", "ConfigError", "Limits", "default_data_dir", "load_config"]
+__all__ = ["Config", "ConfigError", "Limits", "ServerSettings", "default_data_dir", "load_config"]
 
 
 class ConfigError(ValueError):
@@ -27,6 +27,17 @@ class Limits:
     max_replans: int = 1
     max_plan_attempts: int = 3
     max_request_chars: int = 100_000
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Limits and keys for `trifecta serve`."""
+
+    api_keys: tuple[str, ...] = ()
+    max_body_bytes: int = 1_000_000
+    max_messages: int = 100
+    deadline_s: float = 120.0
+    model_name: str = "trifecta"
 
 
 def default_data_dir() -> Path:
@@ -54,6 +65,7 @@ class Config:
         docs: folder of documents for the RAG specialist.
         budget: per-run token, cost and time limits.
         limits: plan and request bounds.
+        server: API keys and limits of `trifecta serve` (``TRIFECTA_API_KEYS``, comma-separated).
     """
 
     model: str | None = None
@@ -68,6 +80,7 @@ class Config:
     docs: str | None = None
     budget: Budget = field(default_factory=Budget)
     limits: Limits = field(default_factory=Limits)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     @property
     def checkpoint_url(self) -> str:
@@ -94,6 +107,9 @@ def load_config(
     env = os.environ if env is None else env
     values = _from_file(_config_path(path, env))
     values.update({k: env[v] for k, v in _ENV.items() if env.get(v)})
+    if env.get("TRIFECTA_API_KEYS"):
+        keys = tuple(k.strip() for k in env["TRIFECTA_API_KEYS"].split(",") if k.strip())
+        values["server"] = {**values.get("server", {}), "api_keys": keys}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return _build(values)
 
@@ -130,9 +146,11 @@ def _build(values: dict[str, Any]) -> Config:
                 else Price(float(p.get("input", 0)), float(p.get("output", 0)))
                 for name, p in values["prices"].items()
             }
-        for key, kind in (("budget", Budget), ("limits", Limits)):
+        for key, kind in (("budget", Budget), ("limits", Limits), ("server", ServerSettings)):
             if isinstance(values.get(key), dict):
                 values[key] = kind(**values[key])
+        if isinstance(values.get("server"), ServerSettings):
+            values["server"] = replace(values["server"], api_keys=tuple(values["server"].api_keys))
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"]).expanduser()
         return replace(Config(), **values)

@@ -103,8 +103,8 @@ class Trifecta:
         merger: defaults to the offline `TemplateMerger`.
         limits: plan and request bounds.
         budget: default per-run budget.
-        checkpoint: ``memory`` (kept by this instance), ``sqlite:///file`` or
-            ``postgresql://…``.
+        checkpoint: ``memory`` (kept by this instance), ``sqlite:///file``,
+            ``postgresql://…``, or an open LangGraph checkpointer (a server keeps one).
     """
 
     def __init__(
@@ -115,7 +115,7 @@ class Trifecta:
         merger: Merger | None = None,
         limits: Limits | None = None,
         budget: Budget | None = None,
-        checkpoint: str = "memory",
+        checkpoint: str | BaseCheckpointSaver[str] = "memory",
     ) -> None:
         self.specialists = list(specialists)
         self.planner = planner or RulePlanner()
@@ -123,10 +123,30 @@ class Trifecta:
         self.limits = limits or Limits()
         self.budget = budget or Budget()
         self.checkpoint = checkpoint
-        self._memory = InMemorySaver() if checkpoint == "memory" else None
+        self._saver_instance: BaseCheckpointSaver[str] | None = (
+            InMemorySaver()
+            if checkpoint == "memory"
+            else checkpoint
+            if not isinstance(checkpoint, str)
+            else None
+        )
+
+    async def state(self, thread_id: str) -> tuple[bool, RunResult | None]:
+        """(pending, result if finished) for a thread; (False, None) when it does not exist."""
+        config: Any = {"configurable": {"thread_id": thread_id}}
+        async with self._saver() as saver:
+            snapshot = await self.graph().compile(checkpointer=saver).aget_state(config)
+        if not snapshot.values:
+            return False, None
+        if snapshot.next:
+            return True, None
+        values = cast(RunState, snapshot.values)
+        return False, _result(values, thread_id, Ledger(entries=values.get("ledger", [])))
 
     @classmethod
-    def from_config(cls, config: Config) -> Trifecta:
+    def from_config(
+        cls, config: Config, *, checkpoint: BaseCheckpointSaver[str] | None = None
+    ) -> Trifecta:
         """Build from a `Config`: with a model, it plans, merges and backs every
         specialist; without one, tier 0 runs offline."""
         model: ChatModel | None = None
@@ -150,7 +170,7 @@ class Trifecta:
             merger=ModelMerger(model) if model else None,
             limits=config.limits,
             budget=config.budget,
-            checkpoint=config.checkpoint_url,
+            checkpoint=checkpoint or config.checkpoint_url,
         )
 
     def register(self, specialist: Specialist) -> None:
@@ -214,9 +234,10 @@ class Trifecta:
 
     @asynccontextmanager
     async def _saver(self) -> AsyncIterator[BaseCheckpointSaver[str]]:
-        if self._memory is not None:
-            yield self._memory
+        if self._saver_instance is not None:
+            yield self._saver_instance
         else:
+            assert isinstance(self.checkpoint, str)
             async with open_checkpointer(self.checkpoint) as saver:
                 yield saver
 
@@ -245,15 +266,19 @@ class Trifecta:
                 state = cast(RunState, snapshot.values)
             else:
                 state = cast(RunState, await app.ainvoke(payload, config, context=context))
-        return RunResult(
-            answer=state.get("answer", ""),
-            subtasks=_subtask_rows(state),
-            report=ledger.report(),
-            thread_id=thread_id,
-            error=state.get("error"),
-            stopped=state.get("stopped"),
-            ledger=list(state.get("ledger", [])),
-        )
+        return _result(state, thread_id, ledger)
+
+
+def _result(state: RunState, thread_id: str, ledger: Ledger) -> RunResult:
+    return RunResult(
+        answer=state.get("answer", ""),
+        subtasks=_subtask_rows(state),
+        report=ledger.report(),
+        thread_id=thread_id,
+        error=state.get("error"),
+        stopped=state.get("stopped"),
+        ledger=list(state.get("ledger", [])),
+    )
 
 
 def _check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:
