@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.fakes import plan
-from tests.openai_server import Scripted, completion, error, serve
 from trifecta import Trifecta, load_config
 from trifecta.agents import PLAN_SCHEMA
 from trifecta.models import (
@@ -20,6 +19,8 @@ from trifecta.models import (
     OpenAIChatModel,
     Price,
 )
+from trifecta.testing import Scripted, completion, error
+from trifecta.testing import serve_openai as serve
 
 HELLO = [Message("user", "hi")]
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -60,6 +61,32 @@ class RunResult:
             not self.error
             and not self.stopped
             and all(s["status"] in ("verified", "checked") for s in self.subtasks)
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter view: the answer, a table of subtasks, the totals."""
+        colors = {
+            "verified": "#1a7f37",
+            "checked": "#0969da",
+            "rejected": "#cf222e",
+            "unverifiable": "#9a6700",
+        }
+        rows = "".join(
+            f"<tr><td>{escape(s['id'])}</td><td>{escape(s['specialist'])}</td>"
+            f"<td style='color:{colors.get(s['status'], '#000')}'><b>{escape(s['status'])}</b></td>"
+            f"<td>{escape(str(s['answer']))}</td><td>{'-' if s['tier'] is None else s['tier']}"
+            f" ({escape(str(s['solver']))})</td><td>{s['elapsed_s']:.3f}s</td><td>${s['cost_usd']:.6f}</td></tr>"
+            for s in self.subtasks
+        )
+        r = self.report
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("id", "specialist", "status", "answer", "tier", "time", "cost")
+        )
+        return (
+            f"<div><pre>{escape(self.answer)}</pre><table><tr>{head}</tr>{rows}</table>"
+            f"<p>tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f} · {r['wall_s']:.2f}s"
+            f" · thread {escape(self.thread_id)}</p></div>"
         )
 
     def to_dict(self) -> dict[str, Any]:
