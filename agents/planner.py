@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from trifecta.agents._prompts import prompt
 from trifecta.ledger import Ledger
-from trifecta.models import ChatModel, Message, ModelOutputError, OutputSchema
+from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
 from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec, parse_plan, validate_plan
 from trifecta.specialists.base import Specialist
 from trifecta.verdict import ACCEPTED, Result
@@ -149,13 +149,33 @@ class ModelPlanner:
         model: the generalist model.
         max_attempts: plans asked for before giving up (invalid ones are sent back
             with their errors).
+        fallback: a planner to use when the model cannot produce a valid plan or
+            fails (e.g. the offline `RulePlanner`); its errors are added to the model's.
     """
 
-    def __init__(self, model: ChatModel, *, max_attempts: int = 3) -> None:
+    def __init__(
+        self, model: ChatModel, *, max_attempts: int = 3, fallback: Planner | None = None
+    ) -> None:
         self.model = model
         self.max_attempts = max_attempts
+        self.fallback = fallback
 
     async def plan(self, request: PlanRequest, ledger: Ledger) -> list[SubtaskSpec]:
+        """Ask the model; on failure, the fallback planner (if any)."""
+        try:
+            return await self._plan(request, ledger)
+        except (PlanError, ModelError) as exc:
+            if self.fallback is None:
+                raise
+            model_errors = (
+                exc.errors if isinstance(exc, PlanError) else [f"planner model failed: {exc}"]
+            )
+        try:
+            return await self.fallback.plan(request, ledger)
+        except PlanError as exc:
+            raise PlanError([*model_errors, *(f"fallback: {e}" for e in exc.errors)]) from exc
+
+    async def _plan(self, request: PlanRequest, ledger: Ledger) -> list[SubtaskSpec]:
         """Ask the model for a plan, repairing invalid ones."""
         messages = _plan_messages(request)
         errors: list[str] = []

@@ -250,3 +250,42 @@ async def test_solver_exception_escalates_to_the_next_tier() -> None:
         'tier 0 (broken) attempt 1: solver error: ValueError("bug in a user\'s solver")',
         "tier 1 (fallback) attempt 1: verified (ok)",
     ]
+
+
+async def test_planner_falls_back_to_rules_when_the_model_cannot_plan() -> None:
+    planner = ModelPlanner(scripted(["prose"] * 3), fallback=RulePlanner())
+    result = await Trifecta([math_specialist()], planner=planner).arun("What is 2^10 + 3?")
+    assert result.ok and result.subtasks[0]["answer"] == "1027"
+    failing = ModelPlanner(scripted(["prose"] * 3), fallback=RulePlanner())
+    broken = await Trifecta([math_specialist()], planner=failing).arun("Bonjour tout le monde")
+    assert (
+        broken.error is not None
+        and "not JSON" in broken.error
+        and "fallback: no specialist recognises" in broken.error
+    )
+
+
+async def test_a_merger_that_invents_a_number_is_not_used() -> None:
+    planner = by_schema(
+        {
+            "plan": lambda m, i: plan(("t1", "upper", "ship 12 boxes")),
+            None: lambda m, i: "[t1] You must ship 80 boxes.",
+        }
+    )
+    app = Trifecta([upper_specialist()], planner=ModelPlanner(planner), merger=ModelMerger(planner))
+    result = await app.arun("ship them")
+    assert result.answer.startswith("ship 12 boxes → SHIP 12 BOXES [t1: verified]")
+    assert "the number 80 is in no verified result" in result.answer
+
+
+async def test_a_merger_that_drops_a_verified_result_is_not_used() -> None:
+    planner = by_schema(
+        {
+            "plan": lambda m, i: plan(("t1", "upper", "a"), ("t2", "upper", "b")),
+            None: lambda m, i: "Only [t1] matters.",
+        }
+    )
+    result = await Trifecta(
+        [upper_specialist()], planner=ModelPlanner(planner), merger=ModelMerger(planner)
+    ).arun("x")
+    assert "does not cite [t2]" in result.answer and "b → B [t2: verified]" in result.answer

@@ -57,6 +57,9 @@ class Config:
         api_key: its key (``OPENAI_API_KEY``).
         timeout_s: seconds per model call attempt.
         max_retries: retries with backoff per call.
+        structured_output: how JSON is requested: ``json_schema`` (OpenAI, vLLM, Ollama),
+            ``json_object`` (llama.cpp's server) or ``tool``.
+        max_output_tokens: a cap on each model reply.
         prices: model name → USD per million tokens.
         data_dir: where checkpoints and demo data live.
         checkpoint: ``sqlite:///file``, ``postgresql://…`` or ``memory``; default a
@@ -73,6 +76,8 @@ class Config:
     api_key: str | None = None
     timeout_s: float = 60.0
     max_retries: int = 2
+    structured_output: str = "json_schema"
+    max_output_tokens: int | None = None
     prices: Mapping[str, Price] = field(default_factory=dict)
     data_dir: Path = field(default_factory=default_data_dir)
     checkpoint: str | None = None

@@ -20,7 +20,7 @@ from trifecta.checkpoint import open_checkpointer
 from trifecta.config import Config, Limits
 from trifecta.graphs import build_orchestrator
 from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
-from trifecta.models import ChatModel, OpenAIChatModel
+from trifecta.models import ChatModel, OpenAIChatModel, StructuredMode
 from trifecta.specialists import Specialist, default_specialists
 from trifecta.state import Event, RunContext, RunState
 
@@ -185,13 +185,17 @@ class Trifecta:
                 timeout=config.timeout_s,
                 max_retries=config.max_retries,
                 price=config.prices.get(config.model),
+                structured=cast(StructuredMode, config.structured_output),
+                max_tokens=config.max_output_tokens,
             )
         models = [model] if model else []
         return cls(
             default_specialists(
                 db=config.db, docs=config.docs, models=models, data_dir=config.data_dir
             ),
-            planner=ModelPlanner(model, max_attempts=config.limits.max_plan_attempts)
+            planner=ModelPlanner(
+                model, max_attempts=config.limits.max_plan_attempts, fallback=RulePlanner()
+            )
             if model
             else None,
             merger=ModelMerger(model) if model else None,

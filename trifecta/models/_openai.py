@@ -44,6 +44,7 @@ class OpenAIChatModel(ModelBase):
             ``tool`` (a forced function call) or ``json_object`` (JSON mode plus
             the schema in the prompt).
         temperature: sampling temperature; None leaves the server default.
+        max_tokens: a cap on each reply's length; None leaves the server default.
     """
 
     def __init__(
@@ -57,10 +58,12 @@ class OpenAIChatModel(ModelBase):
         price: Price | None = None,
         structured: StructuredMode = "json_schema",
         temperature: float | None = 0.0,
+        max_tokens: int | None = None,
     ) -> None:
         super().__init__(model, price)
         self._structured = structured
         self._temperature = temperature
+        self._max_tokens = max_tokens
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or ("not-needed" if base_url else None),
@@ -92,6 +95,8 @@ class OpenAIChatModel(ModelBase):
         kwargs: dict[str, Any] = {"model": self._name, "messages": wire}
         if self._temperature is not None:
             kwargs["temperature"] = self._temperature
+        if self._max_tokens is not None:
+            kwargs["max_tokens"] = self._max_tokens
         if schema is None:
             return kwargs
         if self._structured == "tool":
