@@ -101,3 +101,40 @@ def test_cli_reads_json_lines_and_answers_in_order() -> None:
     ]
     assert "line 2: invalid JSON" in out[1]["errors"][0]
     assert all(set(o) == {"id", "status", "method", "errors", "elapsed_ms"} for o in out)
+
+
+def test_workers_exit_when_their_parent_is_killed() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import os, threading, time\n"
+        "from trifecta.sandbox import WorkerPool\n"
+        "pool = WorkerPool(2)\n"
+        "threads = [threading.Thread(target=pool.run, args=(time.sleep, 0.3), kwargs={'timeout': 5}) for _ in range(2)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(os.getpid(), flush=True); time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline()) if parent.stdout else 0
+    workers = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert len(workers) == 2
+    os.kill(pid, signal.SIGKILL)
+    parent.wait()
+
+    def alive(worker: str) -> bool:
+        try:
+            with open(f"/proc/{worker}/status") as status:
+                return "State:\tZ" not in status.read()
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 15
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(w) for w in workers)

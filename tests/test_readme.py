@@ -27,3 +27,14 @@ def test_readme_starts_with_the_two_commands() -> None:
         "make demo   # creates .venv, installs, runs a three-part request offline",
         "make test   # creates .venv, installs dev tools, starts PostgreSQL/MariaDB if down, runs ruff, mypy, pytest",
     ]
+
+
+def test_readme_config_example_loads(tmp_path: Path) -> None:
+    from trifecta import load_config
+
+    [example] = re.findall(r"```toml\n(.*?)```", README, re.DOTALL)
+    path = tmp_path / "trifecta.toml"
+    path.write_text(example)
+    config = load_config(path, env={})
+    assert config.model == "gpt-4o-mini" and config.structured_output == "json_schema"
+    assert config.server.api_keys == ("change-me",) and config.limits.max_subtasks == 64

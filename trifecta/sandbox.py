@@ -14,6 +14,7 @@ import os
 import queue
 import resource
 import threading
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -41,13 +42,23 @@ def _address_space() -> int:
         return 0
 
 
-def _serve(conn: Connection, memory_mb: int) -> None:
+_parent_ends: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+def _serve(conn: Connection, memory_mb: int, parent: int) -> None:
+    # A fork inherits the parent's pipe ends to the other workers; close them so each
+    # worker sees EOF when the parent goes away.
+    for end in list(_parent_ends):
+        end.close()
     # A forked worker inherits the parent's address space (large once chromadb or
     # onnxruntime are loaded), so the cap is what it has now plus the allowance.
     limit = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
+            while not conn.poll(5):
+                if os.getppid() != parent:  # orphaned: the parent died without closing
+                    return
             fn, args = conn.recv()
         except (EOFError, OSError):
             return
@@ -66,9 +77,12 @@ def _serve(conn: Connection, memory_mb: int) -> None:
 class _Worker:
     def __init__(self, memory_mb: int) -> None:
         self.conn, child = _CTX.Pipe()
-        self.process = _CTX.Process(target=_serve, args=(child, memory_mb), daemon=True)
+        self.process = _CTX.Process(
+            target=_serve, args=(child, memory_mb, os.getpid()), daemon=True
+        )
         self.process.start()
         child.close()
+        _parent_ends.add(self.conn)
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
         self.conn.send((fn, args))

@@ -1,0 +1,169 @@
+"""Serve benchmark: `trifecta serve` (offline tiers) driven by the openai client on loopback.
+
+- Requests per second and latency p50/p99 at 1, 8 and 64 concurrent clients.
+- Time to first streamed byte (the role chunk) and to the first content chunk.
+- Server memory (RSS) at start, after warm-up and after 10,000 requests.
+
+Run: .venv/bin/python benchmarks/serve.py [--requests 10000]
+Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import httpx
+import openai
+
+Row = tuple[str, str, str]
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _p(ms: list[float]) -> str:
+    ms = sorted(ms)
+    return f"p50 {statistics.median(ms):.1f} / p99 {ms[int(0.99 * (len(ms) - 1))]:.1f} ms"
+
+
+async def load(
+    api: openai.AsyncOpenAI, clients: int, total: int, offset: int
+) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(offset + i)
+
+    async def worker() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            start = time.perf_counter()
+            reply = await api.chat.completions.create(
+                model="trifecta", messages=[{"role": "user", "content": f"What is {i} + 17?"}]
+            )
+            latencies.append((time.perf_counter() - start) * 1000)
+            assert f"→ {i + 17} " in (reply.choices[0].message.content or "")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return total / (time.perf_counter() - start), latencies
+
+
+async def first_bytes(url: str, n: int = 50) -> tuple[list[float], list[float]]:
+    role, content = [], []
+    async with httpx.AsyncClient(timeout=60) as http:
+        for i in range(n):
+            body = {
+                "model": "trifecta",
+                "stream": True,
+                "messages": [{"role": "user", "content": f"What is {i} * 3?"}],
+            }
+            start = time.perf_counter()
+            async with http.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
+                seen_role = False
+                async for line in response.aiter_lines():
+                    if line.startswith("data: ") and not seen_role:
+                        role.append((time.perf_counter() - start) * 1000)
+                        seen_role = True
+                    if '"content": "What' in line:
+                        content.append((time.perf_counter() - start) * 1000)
+                        break
+    return role, content
+
+
+async def run(url: str, pid: int, requests: int) -> list[Row]:
+    api = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=120)
+    start_rss = rss_mib(pid)
+    await load(api, 8, 200, 0)  # warm-up: worker pool, checkpointer, code paths
+    warm_rss = rss_mib(pid)
+    rows: list[Row] = []
+    offset = 1000
+    for clients in (1, 8, 64):
+        total = max(100, clients * 10)
+        rate, latencies = await load(api, clients, total, offset)
+        offset += total
+        rows.append(
+            (
+                f"{clients} concurrent client(s)",
+                f"{rate:.1f} req/s",
+                f"{_p(latencies)}; {total} requests",
+            )
+        )
+    role, content = await first_bytes(url)
+    rows.append(("time to first streamed byte", _p(role), f"first content chunk {_p(content)}"))
+    done = offset - 1000 + 200
+    middle = None
+    while done < requests:
+        batch = min(2000, requests - done)
+        await load(api, 16, batch, offset)
+        offset += batch
+        done += batch
+        if middle is None and done >= requests // 2:
+            middle = rss_mib(pid)
+    end_rss = rss_mib(pid)
+    rows.append(
+        (
+            "server RSS: start / warm / half / end",
+            f"{start_rss:.0f} / {warm_rss:.0f} / {middle or end_rss:.0f} / {end_rss:.0f} MiB",
+            f"after {done:,} requests",
+        )
+    )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=10_000)
+    args = parser.parse_args()
+    port = _port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "TRIFECTA_DATA_DIR": tmp}
+        for variable in ("OPENAI_BASE_URL", "TRIFECTA_MODEL", "OPENAI_API_KEY"):
+            env.pop(variable, None)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "trifecta.cli", "serve", "--port", str(port)], env=env
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            rows = asyncio.run(run(url, server.pid, args.requests))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    width, value_width = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
+    print(f"{'measure':<{width}} | {'value':<{value_width}} | note")
+    print(f"{'-' * width}-|-{'-' * value_width}-|-----")
+    for name, value, note in rows:
+        print(f"{name:<{width}} | {value:<{value_width}} | {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
