@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import sympy as sp
+from _table import print_table
 
 from trifecta.specialists.math import check_math
 from trifecta.specialists.math._values import Value, parse_value, to_plain
@@ -267,12 +268,7 @@ def main() -> int:
         print(f"skipped: no math data under {args.data_dir} (pass --data-dir)", file=sys.stderr)
         return 0
     rows = run(args.data_dir, args.limit, args.timeout)
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print(f"{'measure':<{width}} | {'value':<{value_width}} | note")
-    print(f"{'-' * width}-|-{'-' * value_width}-|-----")
-    for name, value, note in rows:
-        print(f"{name:<{width}} | {value:<{value_width}} | {note}")
+    print_table(rows)
     return 0
 
 

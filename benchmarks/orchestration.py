@@ -22,6 +22,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from _table import print_table
+
 from trifecta import Limits, Trifecta
 from trifecta.agents import ModelMerger, ModelPlanner
 from trifecta.models import Message, OutputSchema
@@ -180,11 +182,7 @@ def main() -> None:
         ]
 
     rows = asyncio.run(run())
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}} | {'value':>18} | note")
-    print(f"{'-' * width}-|-{'-' * 18}-|-----")
-    for name, value, note in rows:
-        print(f"{name:<{width}} | {value:>18} | {note}")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _table import percentiles, print_table
 
 from trifecta.specialists.rag import DocumentStore
 from trifecta.specialists.rag._documents import Chunk
@@ -124,16 +125,11 @@ def cranfield_rows(data: Path, workdir: Path) -> list[Row]:
     rows.append(
         (
             "hybrid query latency, 1,400 docs",
-            _p(latencies),
+            percentiles(latencies),
             f"k=10; store {du(workdir / 'cranfield'):.1f} MiB on disk",
         )
     )
     return rows
-
-
-def _p(ms: list[float]) -> str:
-    ms = sorted(ms)
-    return f"p50 {statistics.median(ms):.1f} / p99 {ms[int(0.99 * (len(ms) - 1))]:.1f} ms"
 
 
 def synthetic_rows(data: Path, workdir: Path, n: int) -> list[Row]:
@@ -181,7 +177,7 @@ def synthetic_rows(data: Path, workdir: Path, n: int) -> list[Row]:
         ),
         (
             f"hybrid query latency, {n:,} chunks",
-            _p(latencies),
+            percentiles(latencies),
             f"100 queries, k=10; store {du(workdir / 'synthetic'):.0f} MiB on disk",
         ),
     ]
@@ -205,11 +201,7 @@ def main() -> int:
         rows = cranfield_rows(args.data_dir, Path(tmp))
         if args.synthetic:
             rows += synthetic_rows(args.data_dir, Path(tmp), args.synthetic)
-    width, value_width = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
-    print(f"{'measure':<{width}} | {'value':<{value_width}} | note")
-    print(f"{'-' * width}-|-{'-' * value_width}-|-----")
-    for name, value, note in rows:
-        print(f"{name:<{width}} | {value:<{value_width}} | {note}")
+    print_table(rows)
     return 0
 
 

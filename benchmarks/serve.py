@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,14 +21,9 @@ import urllib.request
 
 import httpx
 import openai
+from _table import free_port, percentiles, print_table
 
 Row = tuple[str, str, str]
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mib(pid: int) -> float:
@@ -39,11 +32,6 @@ def rss_mib(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def _p(ms: list[float]) -> str:
-    ms = sorted(ms)
-    return f"p50 {statistics.median(ms):.1f} / p99 {ms[int(0.99 * (len(ms) - 1))]:.1f} ms"
 
 
 async def load(
@@ -106,11 +94,17 @@ async def run(url: str, pid: int, requests: int) -> list[Row]:
             (
                 f"{clients} concurrent client(s)",
                 f"{rate:.1f} req/s",
-                f"{_p(latencies)}; {total} requests",
+                f"{percentiles(latencies)}; {total} requests",
             )
         )
     role, content = await first_bytes(url)
-    rows.append(("time to first streamed byte", _p(role), f"first content chunk {_p(content)}"))
+    rows.append(
+        (
+            "time to first streamed byte",
+            percentiles(role),
+            f"first content chunk {percentiles(content)}",
+        )
+    )
     done = offset - 1000 + 200
     middle = None
     while done < requests:
@@ -137,7 +131,7 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=10_000)
     args = parser.parse_args()
-    port = _port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "TRIFECTA_DATA_DIR": tmp}
         for variable in ("OPENAI_BASE_URL", "TRIFECTA_MODEL", "OPENAI_API_KEY"):
@@ -157,11 +151,7 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    width, value_width = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
-    print(f"{'measure':<{width}} | {'value':<{value_width}} | note")
-    print(f"{'-' * width}-|-{'-' * value_width}-|-----")
-    for name, value, note in rows:
-        print(f"{name:<{width}} | {value:<{value_width}} | {note}")
+    print_table(rows)
     return 0
 
 

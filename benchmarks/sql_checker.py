@@ -15,7 +15,6 @@ Prints one table.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ from typing import Any
 
 import sqlglot
 from _spider import load_mysql, load_postgres, questions, run_sqlite, same_result, sqlite_path
+from _table import percentiles, print_table
 from sqlglot import exp
 
 from trifecta.specialists.sql import (
@@ -81,11 +81,6 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return value, (time.perf_counter() - start) * 1000
 
 
-def quantiles(ms: list[float]) -> str:
-    ms = sorted(ms)
-    return f"{statistics.median(ms):.2f} / {ms[int(0.99 * (len(ms) - 1))]:.2f} ms"
-
-
 def gold_and_predictions(
     items: list[dict[str, Any]], dbs: dict[str, Database], data: Path
 ) -> list[Row]:
@@ -126,7 +121,7 @@ def gold_and_predictions(
     rows.append(
         (
             "checker time p50 / p99",
-            quantiles(check_ms),
+            percentiles(check_ms, digits=2),
             "all six rules, SQLite; target p50 < 5 ms",
         )
     )
@@ -266,7 +261,7 @@ def tier0_rows(items: list[dict[str, Any]], dbs: dict[str, Database], data: Path
         ),
         (
             "end-to-end per question p50 / p99",
-            quantiles(e2e),
+            percentiles(e2e, digits=2),
             "tier 0: write + check + execute on SQLite",
         ),
     ]
@@ -324,11 +319,7 @@ def main() -> int:
     rows += tier0_rows(items, dbs, args.data_dir) + narrowing_rows(items, dbs)
     if not args.no_dialects:
         rows += dialect_rows(items, args.data_dir)
-    width, value_width = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
-    print(f"{'measure':<{width}} | {'value':<{value_width}} | note")
-    print(f"{'-' * width}-|-{'-' * value_width}-|-----")
-    for name, value, note in rows:
-        print(f"{name:<{width}} | {value:<{value_width}} | {note}")
+    print_table(rows)
     return 0
 
 

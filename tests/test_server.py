@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,16 +21,11 @@ import pytest
 import uvicorn
 
 from tests.conftest import PG_URL
+from tests.net import free_port, wait_until_up
 from trifecta.config import ServerSettings, load_config
 from trifecta.server import create_app
 
 SLOW = "integrate exp(x**2)*sin(x**3)/log(x) from 2 to 3"  # SymPy gives up after its 2 s timeout
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve(tmp_path: Path, **server: object) -> Iterator[str]:
@@ -39,7 +33,7 @@ def _serve(tmp_path: Path, **server: object) -> Iterator[str]:
         env={}, data_dir=tmp_path, checkpoint=f"sqlite:///{tmp_path / 'cp.sqlite'}"
     )
     config = replace(config, server=ServerSettings(**server))  # type: ignore[arg-type]
-    port = _port()
+    port = free_port()
     runner = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -186,21 +180,11 @@ async def test_fifty_concurrent_requests_none_lost_or_mixed(server: str) -> None
     assert len({text for _, text in answers}) == 50
 
 
-def _wait_healthy(url: str) -> None:
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not start")
-
-
 def test_two_server_processes_share_conversations_through_postgres(tmp_path: Path) -> None:
     urls, processes = [], []
     env = {**os.environ, "TRIFECTA_DATA_DIR": str(tmp_path)}
     for _ in range(2):
-        port = _port()
+        port = free_port()
         command = [
             sys.executable,
             "-m",
@@ -217,7 +201,7 @@ def test_two_server_processes_share_conversations_through_postgres(tmp_path: Pat
         urls.append(f"http://127.0.0.1:{port}")
     try:
         for url in urls:
-            _wait_healthy(url)
+            wait_until_up(f"{url}/healthz")
         conversation = f"shared-{uuid.uuid4().hex[:8]}"
         first = [{"role": "user", "content": "What is 12.5% of 64?"}]
         on_a = client(urls[0]).chat.completions.create(
