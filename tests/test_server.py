@@ -229,3 +229,19 @@ def test_two_server_processes_share_conversations_through_postgres(tmp_path: Pat
         for process in processes:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_a_run_past_its_deadline_is_cut(tmp_path: Path) -> None:
+    for url in _serve(tmp_path, deadline_s=0.2):
+        response = httpx.post(
+            f"{url}/v1/chat/completions",
+            json={
+                "model": "trifecta",
+                "messages": [{"role": "user", "content": f"{SLOW}. {SLOW} again"}],
+            },
+            timeout=30,
+        )
+        assert (
+            response.status_code == 504 and response.json()["error"]["code"] == "deadline_exceeded"
+        )
+        assert httpx.get(f"{url}/healthz").json()["active_runs"] == 0

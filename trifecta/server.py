@@ -221,10 +221,22 @@ class _Run:
 
     async def _guarded(self) -> RunResult:
         self.stats.active += 1
+        hard = (
+            self.budget.max_wall_s or 0
+        ) + 1.0  # the budget stops a run cleanly; this cuts one that cannot stop
         try:
-            result = await self._execute()
+            async with asyncio.timeout(hard if self.budget.max_wall_s else None):
+                result = await self._execute()
             self.stats.completed += 1
             return result
+        except TimeoutError:
+            self.stats.cancelled += 1
+            raise ApiError(
+                504,
+                f"The run passed its deadline of {self.budget.max_wall_s:g}s.",
+                "timeout",
+                "deadline_exceeded",
+            ) from None
         except asyncio.CancelledError:
             self.stats.cancelled += 1
             raise
