@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from trifecta.ledger import BudgetExceeded, Ledger
 from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
-from trifecta.verdict import CheckError, Result, Verdict, check_error
+from trifecta.verdict import CheckError, Result, Status, Verdict, check_error
 
 __all__ = [
     "Candidate",
@@ -335,6 +335,7 @@ def _success(
 
 
 def _failure(spec: Specialist, subtask: str, instruction: str, trail: _Trail) -> Result:
+    status: Status
     if trail.last is None:
         status, answer, method, tier, solver, data = "unverifiable", "", "no solver", None, None, {}
         if not trail.errors:
@@ -354,7 +355,7 @@ def _failure(spec: Specialist, subtask: str, instruction: str, trail: _Trail) ->
         id=subtask,
         specialist=spec.name,
         instruction=instruction,
-        status=status,  # type: ignore[typeddict-item]
+        status=status,
         answer=answer,
         method=method,
         evidence=trail.evidence,

@@ -6,6 +6,7 @@ A string transform only: the result is parsed by `_expr.parse_expr`, never evalu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 __all__ = ["is_latex", "latex_to_plain"]
 
@@ -72,7 +73,9 @@ def _group(text: str, start: int) -> tuple[str, int]:
     raise ValueError("unbalanced braces")
 
 
-def _replace_command(text: str, name: str, arity: int, render: object) -> str:
+def _replace_command(
+    text: str, name: str, arity: int, render: Callable[[list[str], str | None], str]
+) -> str:
     pattern = re.compile(rf"\\{name}(?![A-Za-z])")
     while match := pattern.search(text):
         position, args = match.end(), []
@@ -83,7 +86,7 @@ def _replace_command(text: str, name: str, arity: int, render: object) -> str:
         for _ in range(arity):
             arg, position = _group(text, position)
             args.append(_convert(arg))
-        rendered = render(args, option)  # type: ignore[operator]
+        rendered = render(args, option)
         text = text[: match.start()] + rendered + text[position:]
     return text
 
