@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--db", help="database URL for the SQL specialist (sqlite:///shop.sqlite)")
     run.add_argument("--docs", help="folder of documents for the RAG specialist")
     run.add_argument("--thread", help="thread id to store the run under (default: new)")
+    run.add_argument("--audit-log", help="append the run's hash-chained audit records to this file")
+    run.add_argument(
+        "--audit-content", action="store_true", help="store prompts and responses in the audit log"
+    )
     _common(run)
     demo = commands.add_parser(
         "demo",
@@ -73,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     _common(resume)
     _check_parser(commands)
     add_commands(commands)
+    audit = commands.add_parser("audit", help="check an audit log", description="Audit-log tools.")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = audit_commands.add_parser(
+        "verify",
+        help="verify the hash chain",
+        description="Exit 0 when intact; 1 listing every edited, removed, reordered or truncated record.",
+    )
+    verify.add_argument("file")
     serve = commands.add_parser(
         "serve",
         help="serve an OpenAI-compatible chat endpoint",
@@ -149,6 +161,20 @@ def _check(args: argparse.Namespace) -> int:
     for verdict in verdicts:
         print(json.dumps(verdict, default=str), flush=True)
     return 0
+
+
+def _audit_verify(path: str) -> int:
+    from trifecta.audit import verify_audit
+
+    try:
+        problems = verify_audit(path)
+    except OSError as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
+    for problem in problems:
+        print(problem)
+    print("intact" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -244,7 +270,15 @@ async def _execute(args: argparse.Namespace) -> RunResult:
         return await app.arun(DEMO_REQUEST, on_event=on_event)
     if args.command == "resume":
         return await Trifecta.from_config(_config(args)).aresume(args.thread, on_event=on_event)
-    app = Trifecta.from_config(_config(args, db=args.db, docs=args.docs))
+    app = Trifecta.from_config(
+        _config(
+            args,
+            db=args.db,
+            docs=args.docs,
+            audit_log=args.audit_log,
+            audit_content=args.audit_content or None,
+        )
+    )
     request = sys.stdin.read() if args.request == "-" else args.request
     return await app.arun(request, thread_id=args.thread, on_event=on_event)
 
@@ -266,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _tool(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "audit":
+        return _audit_verify(args.file)
     try:
         result = asyncio.run(_execute(args))
     except (RequestError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:

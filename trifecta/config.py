@@ -69,6 +69,8 @@ class Config:
         budget: per-run token, cost and time limits.
         limits: plan and request bounds.
         server: API keys and limits of `trifecta serve` (``TRIFECTA_API_KEYS``, comma-separated).
+        audit_log: append every run's hash-chained audit records to this JSON-lines file.
+        audit_content: also store prompts and responses in it (they may be sensitive).
     """
 
     model: str | None = None
@@ -86,6 +88,8 @@ class Config:
     budget: Budget = field(default_factory=Budget)
     limits: Limits = field(default_factory=Limits)
     server: ServerSettings = field(default_factory=ServerSettings)
+    audit_log: str | None = None
+    audit_content: bool = False
 
     @property
     def checkpoint_url(self) -> str:

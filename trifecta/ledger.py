@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -74,8 +74,14 @@ class Ledger:
     entries they produce also travel in the graph state (and its checkpoints).
     """
 
-    def __init__(self, budget: Budget | None = None, entries: Iterable[LedgerEntry] = ()) -> None:
+    def __init__(
+        self,
+        budget: Budget | None = None,
+        entries: Iterable[LedgerEntry] = (),
+        on_call: Callable[[LedgerEntry, Sequence[Message], ModelReply | None], None] | None = None,
+    ) -> None:
         self.budget = budget or Budget()
+        self.on_call = on_call
         self.entries: list[LedgerEntry] = []
         self._tokens_in = self._tokens_out = self._model_calls = self._checks = 0
         self._cost = 0.0
@@ -192,21 +198,22 @@ class Ledger:
             raise
         finally:
             usage = reply.usage if reply else Usage()
-            self.record(
-                LedgerEntry(
-                    kind="model",
-                    node=node,
-                    specialist=specialist,
-                    subtask=subtask,
-                    model=reply.model if reply else model.name,
-                    tokens_in=usage.input_tokens,
-                    tokens_out=usage.output_tokens,
-                    cost_usd=price.cost(usage) if price else 0.0,
-                    latency_s=time.monotonic() - started,
-                    verdict=None,
-                    detail=detail,
-                )
+            entry = LedgerEntry(
+                kind="model",
+                node=node,
+                specialist=specialist,
+                subtask=subtask,
+                model=reply.model if reply else model.name,
+                tokens_in=usage.input_tokens,
+                tokens_out=usage.output_tokens,
+                cost_usd=price.cost(usage) if price else 0.0,
+                latency_s=time.monotonic() - started,
+                verdict=None,
+                detail=detail,
             )
+            self.record(entry)
+            if self.on_call is not None:
+                self.on_call(entry, messages, reply)
 
     def report(self) -> Report:
         """Totals so far."""

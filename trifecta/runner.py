@@ -16,11 +16,12 @@ from langgraph.graph import StateGraph
 
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
 from trifecta.agents.merger import not_run_reason
+from trifecta.audit import AuditLog, sha256_text
 from trifecta.checkpoint import open_checkpointer
 from trifecta.config import Config, Limits
 from trifecta.graphs import build_orchestrator
 from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
-from trifecta.models import ChatModel, OpenAIChatModel, StructuredMode
+from trifecta.models import ChatModel, Message, ModelReply, OpenAIChatModel, StructuredMode
 from trifecta.specialists import Specialist, default_specialists
 from trifecta.state import Event, RunContext, RunState
 
@@ -132,6 +133,7 @@ class Trifecta:
         budget: default per-run budget.
         checkpoint: ``memory`` (kept by this instance), ``sqlite:///file``,
             ``postgresql://…``, or an open LangGraph checkpointer (a server keeps one).
+        audit: a hash-chained audit log written for every run (see `trifecta.audit`).
     """
 
     def __init__(
@@ -143,6 +145,7 @@ class Trifecta:
         limits: Limits | None = None,
         budget: Budget | None = None,
         checkpoint: str | BaseCheckpointSaver[str] = "memory",
+        audit: AuditLog | None = None,
     ) -> None:
         self.specialists = list(specialists)
         self.planner = planner or RulePlanner()
@@ -150,6 +153,7 @@ class Trifecta:
         self.limits = limits or Limits()
         self.budget = budget or Budget()
         self.checkpoint = checkpoint
+        self.audit = audit
         self._saver_instance: BaseCheckpointSaver[str] | None = (
             InMemorySaver()
             if checkpoint == "memory"
@@ -202,6 +206,9 @@ class Trifecta:
             limits=config.limits,
             budget=config.budget,
             checkpoint=checkpoint or config.checkpoint_url,
+            audit=AuditLog(config.audit_log, store_content=config.audit_content)
+            if config.audit_log
+            else None,
         )
 
     def register(self, specialist: Specialist) -> None:
@@ -291,13 +298,70 @@ class Trifecta:
             app = self.graph().compile(checkpointer=saver)
             snapshot = await app.aget_state(config)
             _check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
-            ledger = Ledger(budget or self.budget, entries=snapshot.values.get("ledger", []))
-            context = RunContext(ledger, on_event)
+            trail = _Audit(self.audit, thread_id, on_event) if self.audit else None
+            ledger = Ledger(
+                budget or self.budget,
+                entries=snapshot.values.get("ledger", []),
+                on_call=trail.call if trail else None,
+            )
+            context = RunContext(ledger, trail.event if trail else on_event)
             if resume and not snapshot.next:
                 state = cast(RunState, snapshot.values)
             else:
+                if trail:
+                    trail.start(payload["request"] if payload else None, resume)
                 state = cast(RunState, await app.ainvoke(payload, config, context=context))
-        return _result(state, thread_id, ledger)
+        result = _result(state, thread_id, ledger)
+        if trail and not (resume and not snapshot.next):
+            trail.end(result)
+        return result
+
+
+class _Audit:
+    """Writes one run's records: start, plan, each model call, each verdict, end."""
+
+    def __init__(self, log: AuditLog, run: str, on_event: Callable[[Event], None] | None) -> None:
+        self.log, self.run, self.on_event = log, run, on_event
+
+    def start(self, request: str | None, resume: bool) -> None:
+        content = {"request": request} if self.log.store_content and request else {}
+        digest = sha256_text(request) if request else None
+        self.log.write("run_start", self.run, request_sha256=digest, resumed=resume, **content)
+
+    def event(self, event: Event) -> None:
+        if event.kind == "planned":
+            self.log.write("plan", self.run, subtasks=event.data)
+        elif event.kind == "subtask":
+            r = event.data
+            self.log.write(
+                "verdict", self.run, subtask=r["id"], specialist=r["specialist"], status=r["status"],
+                method=r["method"], tier=r["tier"], solver=r["solver"], attempts=r["attempts"],
+                evidence=r["evidence"], errors=r["errors"],
+            )  # fmt: skip
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def call(
+        self, entry: LedgerEntry, messages: Sequence[Message], reply: ModelReply | None
+    ) -> None:
+        prompt = "\n".join(f"{m.role}: {m.content}" for m in messages)
+        content = (
+            {"prompt": prompt, "response": reply.text if reply else None}
+            if self.log.store_content
+            else {}
+        )
+        self.log.write(
+            "call", self.run, node=entry["node"], subtask=entry["subtask"], model=entry["model"],
+            tokens_in=entry["tokens_in"], tokens_out=entry["tokens_out"], cost_usd=entry["cost_usd"],
+            latency_s=round(entry["latency_s"], 6), outcome=entry["detail"], prompt_sha256=sha256_text(prompt),
+            response_sha256=sha256_text(reply.text) if reply else None, **content,
+        )  # fmt: skip
+
+    def end(self, result: RunResult) -> None:
+        self.log.write(
+            "run_end", self.run, answer_sha256=sha256_text(result.answer), report=dict(result.report),
+            error=result.error, stopped=result.stopped,
+        )  # fmt: skip
 
 
 def _result(state: RunState, thread_id: str, ledger: Ledger) -> RunResult:
