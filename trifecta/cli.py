@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--audit-content", action="store_true", help="store prompts and responses in the audit log"
     )
+    run.add_argument(
+        "--sensitive", action="store_true", help="never send this request to a cloud model"
+    )
     _common(run)
     demo = commands.add_parser(
         "demo",
@@ -280,7 +283,9 @@ async def _execute(args: argparse.Namespace) -> RunResult:
         )
     )
     request = sys.stdin.read() if args.request == "-" else args.request
-    return await app.arun(request, thread_id=args.thread, on_event=on_event)
+    return await app.arun(
+        request, thread_id=args.thread, on_event=on_event, sensitive=args.sensitive
+    )
 
 
 def _overrides(config: Config) -> dict[str, Any]:

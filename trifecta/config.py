@@ -71,6 +71,9 @@ class Config:
         server: API keys and limits of `trifecta serve` (``TRIFECTA_API_KEYS``, comma-separated).
         audit_log: append every run's hash-chained audit records to this JSON-lines file.
         audit_content: also store prompts and responses in it (they may be sensitive).
+        privacy: ``local`` if the configured model runs where sensitive data may go.
+        sensitive_patterns: regular expressions that make a request sensitive (besides
+            e-mail addresses, card numbers and IBANs).
     """
 
     model: str | None = None
@@ -90,6 +93,8 @@ class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     audit_log: str | None = None
     audit_content: bool = False
+    privacy: str = "cloud"
+    sensitive_patterns: tuple[str, ...] = ()
 
     @property
     def checkpoint_url(self) -> str:
@@ -160,6 +165,8 @@ def _build(values: dict[str, Any]) -> Config:
                 values[key] = kind(**values[key])
         if isinstance(values.get("server"), ServerSettings):
             values["server"] = replace(values["server"], api_keys=tuple(values["server"].api_keys))
+        if "sensitive_patterns" in values:
+            values["sensitive_patterns"] = tuple(values["sensitive_patterns"])
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"]).expanduser()
         return replace(Config(), **values)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
+from trifecta.privacy import PrivacyViolation
 
 __all__ = [
     "Budget",
@@ -79,9 +80,11 @@ class Ledger:
         budget: Budget | None = None,
         entries: Iterable[LedgerEntry] = (),
         on_call: Callable[[LedgerEntry, Sequence[Message], ModelReply | None], None] | None = None,
+        sensitive: Sequence[str] = (),
     ) -> None:
         self.budget = budget or Budget()
         self.on_call = on_call
+        self.sensitive = list(sensitive)
         self.entries: list[LedgerEntry] = []
         self._tokens_in = self._tokens_out = self._model_calls = self._checks = 0
         self._cost = 0.0
@@ -180,7 +183,17 @@ class Ledger:
         schema: OutputSchema | None = None,
         timeout: float | None = None,
     ) -> ModelReply:
-        """Call `model` within the budget and record the call (also when it fails)."""
+        """Call `model` within the budget and record the call (also when it fails).
+
+        Raises:
+            PrivacyViolation: the run is sensitive and the model is not ``local``.
+            BudgetExceeded: the call would break the budget.
+        """
+        if self.sensitive and getattr(model, "privacy", "cloud") != "local":
+            kinds = ", ".join(self.sensitive)
+            raise PrivacyViolation(
+                f"{model.name} is a cloud model and this run is sensitive ({kinds})"
+            )
         estimate = Usage(input_tokens=sum(len(m.content) for m in messages) // 4 + 1)
         price = model.price
         self.check(tokens=estimate.input_tokens, cost_usd=price.cost(estimate) if price else 0.0)

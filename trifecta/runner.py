@@ -21,7 +21,8 @@ from trifecta.checkpoint import open_checkpointer
 from trifecta.config import Config, Limits
 from trifecta.graphs import build_orchestrator
 from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
-from trifecta.models import ChatModel, Message, ModelReply, OpenAIChatModel, StructuredMode
+from trifecta.models import ChatModel, Message, ModelReply, OpenAIChatModel, Privacy, StructuredMode
+from trifecta.privacy import find_sensitive
 from trifecta.specialists import Specialist, default_specialists
 from trifecta.state import Event, RunContext, RunState
 
@@ -134,6 +135,7 @@ class Trifecta:
         checkpoint: ``memory`` (kept by this instance), ``sqlite:///file``,
             ``postgresql://…``, or an open LangGraph checkpointer (a server keeps one).
         audit: a hash-chained audit log written for every run (see `trifecta.audit`).
+        sensitive_patterns: extra regular expressions that make a request sensitive.
     """
 
     def __init__(
@@ -146,6 +148,7 @@ class Trifecta:
         budget: Budget | None = None,
         checkpoint: str | BaseCheckpointSaver[str] = "memory",
         audit: AuditLog | None = None,
+        sensitive_patterns: Sequence[str] = (),
     ) -> None:
         self.specialists = list(specialists)
         self.planner = planner or RulePlanner()
@@ -154,6 +157,7 @@ class Trifecta:
         self.budget = budget or Budget()
         self.checkpoint = checkpoint
         self.audit = audit
+        self.sensitive_patterns = list(sensitive_patterns)
         self._saver_instance: BaseCheckpointSaver[str] | None = (
             InMemorySaver()
             if checkpoint == "memory"
@@ -191,6 +195,7 @@ class Trifecta:
                 price=config.prices.get(config.model),
                 structured=cast(StructuredMode, config.structured_output),
                 max_tokens=config.max_output_tokens,
+                privacy=cast(Privacy, config.privacy),
             )
         models = [model] if model else []
         return cls(
@@ -209,6 +214,7 @@ class Trifecta:
             audit=AuditLog(config.audit_log, store_content=config.audit_content)
             if config.audit_log
             else None,
+            sensitive_patterns=config.sensitive_patterns,
         )
 
     def register(self, specialist: Specialist) -> None:
@@ -244,15 +250,21 @@ class Trifecta:
         thread_id: str | None = None,
         budget: Budget | None = None,
         on_event: Callable[[Event], None] | None = None,
+        sensitive: bool = False,
     ) -> RunResult:
-        """Run one request to its answer.
+        """Run one request to its answer. A `sensitive` run, or one whose request contains
+        sensitive data (e-mail, card number, IBAN, configured patterns), never reaches a
+        model whose privacy is ``cloud``.
 
         Raises:
             RequestError: empty or oversized request, or a thread id already used.
         """
         text = self._check_request(request)
+        found = find_sensitive(text, self.sensitive_patterns)
+        kinds = found or (["requested"] if sensitive else [])
+        payload = RunState(request=text, sensitive=kinds)
         return await self._invoke(
-            RunState(request=text), thread_id or uuid.uuid4().hex, budget, on_event, resume=False
+            payload, thread_id or uuid.uuid4().hex, budget, on_event, resume=False
         )
 
     async def aresume(
@@ -303,6 +315,7 @@ class Trifecta:
                 budget or self.budget,
                 entries=snapshot.values.get("ledger", []),
                 on_call=trail.call if trail else None,
+                sensitive=(payload or snapshot.values).get("sensitive", []),
             )
             context = RunContext(ledger, trail.event if trail else on_event)
             if resume and not snapshot.next:

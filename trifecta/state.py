@@ -23,6 +23,7 @@ class RunState(TypedDict, total=False):
     """State of one run (one LangGraph thread)."""
 
     request: str
+    sensitive: list[str]
     subtasks: Annotated[list[SubtaskSpec], operator.add]
     results: Annotated[dict[str, Result], merge_results]
     ledger: Annotated[list[LedgerEntry], operator.add]

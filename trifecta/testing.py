@@ -29,6 +29,7 @@ from trifecta.models import (
     ModelTimeout,
     OutputSchema,
     Price,
+    Privacy,
     Usage,
     parse_json,
 )
@@ -78,8 +79,9 @@ class FunctionModel(ModelBase):
         name: str = "function-model",
         price: Price | None = None,
         latency: float = 0.0,
+        privacy: Privacy = "local",
     ) -> None:
-        super().__init__(name, price)
+        super().__init__(name, price, privacy)
         self.fn = fn
         self.latency = latency
         self.calls: list[list[Message]] = []

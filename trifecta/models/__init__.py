@@ -10,6 +10,7 @@ from trifecta.models._base import (
     ModelTimeout,
     OutputSchema,
     Price,
+    Privacy,
     Usage,
     parse_json,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "OpenAIChatModel",
     "OutputSchema",
     "Price",
+    "Privacy",
     "StructuredMode",
     "Usage",
     "parse_json",

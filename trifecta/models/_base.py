@@ -18,6 +18,7 @@ __all__ = [
     "ModelTimeout",
     "OutputSchema",
     "Price",
+    "Privacy",
     "Usage",
     "parse_json",
 ]
@@ -116,12 +117,19 @@ class ChatModel(Protocol):
         ...
 
 
-class ModelBase:
-    """The `name` and `price` every `ChatModel` implementation carries."""
+Privacy = Literal["local", "cloud"]
 
-    def __init__(self, name: str, price: Price | None = None) -> None:
+
+class ModelBase:
+    """The `name`, `price` and `privacy` every `ChatModel` implementation carries.
+
+    `privacy` is ``local`` for a model that runs where the data may go, ``cloud``
+    otherwise (the default: a sensitive run never reaches it)."""
+
+    def __init__(self, name: str, price: Price | None = None, privacy: Privacy = "cloud") -> None:
         self._name = name
         self._price = price
+        self.privacy: Privacy = privacy
 
     @property
     def name(self) -> str:

@@ -17,6 +17,7 @@ from trifecta.models._base import (
     ModelTimeout,
     OutputSchema,
     Price,
+    Privacy,
     Usage,
     parse_json,
 )
@@ -40,12 +41,19 @@ class LangChainChatModel(ModelBase):
         model: any `BaseChatModel`.
         name: the name for the ledger (default: the model's own identifier).
         price: USD per million tokens.
+        privacy: ``local`` if the model runs where sensitive data may go.
     """
 
     def __init__(
-        self, model: BaseChatModel, *, name: str | None = None, price: Price | None = None
+        self,
+        model: BaseChatModel,
+        *,
+        name: str | None = None,
+        price: Price | None = None,
+        privacy: Privacy = "cloud",
     ):
-        super().__init__(name or str(getattr(model, "model_name", None) or model.get_name()), price)
+        name = name or str(getattr(model, "model_name", None) or model.get_name())
+        super().__init__(name, price, privacy)
         self._model = model
 
     async def complete(

@@ -18,6 +18,7 @@ from trifecta.models._base import (
     ModelTimeout,
     OutputSchema,
     Price,
+    Privacy,
     Usage,
     parse_json,
 )
@@ -45,6 +46,7 @@ class OpenAIChatModel(ModelBase):
             the schema in the prompt).
         temperature: sampling temperature; None leaves the server default.
         max_tokens: a cap on each reply's length; None leaves the server default.
+        privacy: ``local`` if the endpoint runs where sensitive data may go.
     """
 
     def __init__(
@@ -59,8 +61,9 @@ class OpenAIChatModel(ModelBase):
         structured: StructuredMode = "json_schema",
         temperature: float | None = 0.0,
         max_tokens: int | None = None,
+        privacy: Privacy = "cloud",
     ) -> None:
-        super().__init__(model, price)
+        super().__init__(model, price, privacy)
         self._structured = structured
         self._temperature = temperature
         self._max_tokens = max_tokens

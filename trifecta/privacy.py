@@ -1,0 +1,41 @@
+"""Privacy pinning: what counts as sensitive, and the error raised instead of sending it
+to a cloud model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from trifecta.models import ModelError
+
+__all__ = ["PrivacyViolation", "find_sensitive"]
+
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b")
+
+
+class PrivacyViolation(ModelError):
+    """A sensitive run tried to reach a model marked ``cloud``."""
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def find_sensitive(text: str, patterns: Iterable[str] = ()) -> list[str]:
+    """The kinds of sensitive data found in `text`: ``email``, ``card`` (Luhn-valid 13-19
+    digits), ``iban``, and ``pattern:<p>`` for each configured regular expression."""
+    found = []
+    if _EMAIL.search(text):
+        found.append("email")
+    if any(_luhn(re.sub(r"\D", "", m.group())) for m in _CARD.finditer(text)):
+        found.append("card")
+    if _IBAN.search(text):
+        found.append("iban")
+    found += [f"pattern:{p}" for p in patterns if re.search(p, text)]
+    return found
