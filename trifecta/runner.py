@@ -318,14 +318,15 @@ class Trifecta:
                 sensitive=(payload or snapshot.values).get("sensitive", []),
             )
             context = RunContext(ledger, trail.event if trail else on_event)
-            if resume and not snapshot.next:
+            finished = resume and not snapshot.next  # resuming a finished run returns it as it is
+            if finished:
                 state = cast(RunState, snapshot.values)
             else:
                 if trail:
                     trail.start(payload["request"] if payload else None, resume)
                 state = cast(RunState, await app.ainvoke(payload, config, context=context))
         result = _result(state, thread_id, ledger)
-        if trail and not (resume and not snapshot.next):
+        if trail and not finished:
             trail.end(result)
         return result
 
