@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from trifecta.models import ChatModel
@@ -40,6 +40,7 @@ def default_specialists(
     docs: str | Path | None = None,
     models: Sequence[ChatModel] = (),
     data_dir: Path | None = None,
+    chains: Callable[[str], Sequence[ChatModel]] | None = None,
 ) -> list[Specialist]:
     """Math always; SQL when `db` is given; RAG when `docs` is given.
 
@@ -49,16 +50,17 @@ def default_specialists(
             ``data_dir/stores``).
         models: model tiers for every specialist, cheapest first.
         data_dir: the data dir (default: `default_data_dir()`).
+        chains: the model tiers of a specialist by name (overrides `models`).
     """
     from trifecta.specialists.math import math_specialist
     from trifecta.specialists.rag import rag_specialist
     from trifecta.specialists.sql import sql_specialist
 
-    found = [math_specialist(models)]
+    tiers = chains or (lambda name: models)
+    found = [math_specialist(tiers("math"))]
     if db:
-        found.append(sql_specialist(db, models))
+        found.append(sql_specialist(db, tiers("sql")))
     if docs:
-        found.append(
-            rag_specialist(docs, models, store_root=data_dir / "stores" if data_dir else None)
-        )
+        root = data_dir / "stores" if data_dir else None
+        found.append(rag_specialist(docs, tiers("rag"), store_root=root))
     return found

@@ -12,7 +12,15 @@ from typing import Any
 from trifecta.ledger import Budget
 from trifecta.models import Price
 
-__all__ = ["Config", "ConfigError", "Limits", "ServerSettings", "default_data_dir", "load_config"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Limits",
+    "ModelSpec",
+    "ServerSettings",
+    "default_data_dir",
+    "load_config",
+]
 
 
 class ConfigError(ValueError):
@@ -38,6 +46,35 @@ class ServerSettings:
     max_messages: int = 100
     deadline_s: float = 120.0
     model_name: str = "trifecta"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the registry (``[models.<name>]`` in the config file).
+
+    Attributes:
+        model: the name sent to the server (default: the registry key).
+        base_url: the OpenAI-compatible endpoint (None: OpenAI's).
+        api_key_env: the environment variable holding its key.
+        price: USD per million input and output tokens.
+        privacy: ``local`` or ``cloud``.
+        context_window: tokens, for reference and routing.
+        latency_s: expected latency, for reference and routing.
+        structured_output: ``json_schema``, ``json_object`` or ``tool``.
+        max_output_tokens: a cap on each reply.
+        timeout_s: seconds per call attempt.
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    price: Price = field(default_factory=Price)
+    privacy: str = "cloud"
+    context_window: int | None = None
+    latency_s: float | None = None
+    structured_output: str = "json_schema"
+    max_output_tokens: int | None = None
+    timeout_s: float = 60.0
 
 
 def default_data_dir() -> Path:
@@ -74,6 +111,9 @@ class Config:
         privacy: ``local`` if the configured model runs where sensitive data may go.
         sensitive_patterns: regular expressions that make a request sensitive (besides
             e-mail addresses, card numbers and IBANs).
+        models: the model registry (``[models.<name>]``); when set, it replaces `model`.
+        routing: chains of registry names, cheapest first, per role: ``planner``,
+            ``merger``, a specialist's name, or ``specialists`` for the rest.
     """
 
     model: str | None = None
@@ -95,6 +135,8 @@ class Config:
     audit_content: bool = False
     privacy: str = "cloud"
     sensitive_patterns: tuple[str, ...] = ()
+    models: Mapping[str, ModelSpec] = field(default_factory=dict)
+    routing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def checkpoint_url(self) -> str:
@@ -146,6 +188,23 @@ def _from_file(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
 
 
+def _model_spec(spec: Any) -> ModelSpec:
+    if isinstance(spec, ModelSpec):
+        return spec
+    fields_ = dict(spec)
+    price = fields_.pop("price", None)
+    if isinstance(price, dict):
+        fields_["price"] = Price(float(price.get("input", 0)), float(price.get("output", 0)))
+    return ModelSpec(**fields_)
+
+
+def _check_routing(routing: Mapping[str, tuple[str, ...]], models: Mapping[str, Any]) -> None:
+    unknown = sorted({name for chain in routing.values() for name in chain if name not in models})
+    if unknown:
+        known = ", ".join(sorted(models)) or "none"
+        raise ConfigError(f"routing names unknown models: {', '.join(unknown)} (registry: {known})")
+
+
 def _build(values: dict[str, Any]) -> Config:
     known = {f.name for f in fields(Config)}
     unknown = sorted(set(values) - known)
@@ -165,6 +224,14 @@ def _build(values: dict[str, Any]) -> Config:
                 values[key] = kind(**values[key])
         if isinstance(values.get("server"), ServerSettings):
             values["server"] = replace(values["server"], api_keys=tuple(values["server"].api_keys))
+        if "models" in values:
+            values["models"] = {name: _model_spec(spec) for name, spec in values["models"].items()}
+        if "routing" in values:
+            values["routing"] = {
+                role: (c,) if isinstance(c, str) else tuple(c)
+                for role, c in values["routing"].items()
+            }
+            _check_routing(values["routing"], values.get("models", {}))
         if "sensitive_patterns" in values:
             values["sensitive_patterns"] = tuple(values["sensitive_patterns"])
         if "data_dir" in values:

@@ -216,7 +216,7 @@ class Ledger:
                 node=node,
                 specialist=specialist,
                 subtask=subtask,
-                model=reply.model if reply else model.name,
+                model=model.name,
                 tokens_in=usage.input_tokens,
                 tokens_out=usage.output_tokens,
                 cost_usd=price.cost(usage) if price else 0.0,

@@ -21,8 +21,9 @@ from trifecta.checkpoint import open_checkpointer
 from trifecta.config import Config, Limits
 from trifecta.graphs import build_orchestrator
 from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
-from trifecta.models import ChatModel, Message, ModelReply, OpenAIChatModel, Privacy, StructuredMode
+from trifecta.models import Message, ModelReply
 from trifecta.privacy import find_sensitive
+from trifecta.registry import build_chains
 from trifecta.specialists import Specialist, default_specialists
 from trifecta.state import Event, RunContext, RunState
 
@@ -182,32 +183,24 @@ class Trifecta:
     def from_config(
         cls, config: Config, *, checkpoint: BaseCheckpointSaver[str] | None = None
     ) -> Trifecta:
-        """Build from a `Config`: with a model, it plans, merges and backs every
-        specialist; without one, tier 0 runs offline."""
-        model: ChatModel | None = None
-        if config.model:
-            model = OpenAIChatModel(
-                config.model,
-                base_url=config.base_url,
-                api_key=config.api_key,
-                timeout=config.timeout_s,
-                max_retries=config.max_retries,
-                price=config.prices.get(config.model),
-                structured=cast(StructuredMode, config.structured_output),
-                max_tokens=config.max_output_tokens,
-                privacy=cast(Privacy, config.privacy),
-            )
-        models = [model] if model else []
+        """Build from a `Config`: the model registry's chains (``[models]``,
+        ``[routing]``), or the single `model` for every role, or tier 0 offline."""
+        chains = build_chains(config)
+        planner = chains.planner[0] if chains.planner else None
+        merger = chains.merger[0] if chains.merger else None
         return cls(
             default_specialists(
-                db=config.db, docs=config.docs, models=models, data_dir=config.data_dir
+                db=config.db,
+                docs=config.docs,
+                data_dir=config.data_dir,
+                chains=chains.for_specialist,
             ),
             planner=ModelPlanner(
-                model, max_attempts=config.limits.max_plan_attempts, fallback=RulePlanner()
+                planner, max_attempts=config.limits.max_plan_attempts, fallback=RulePlanner()
             )
-            if model
+            if planner
             else None,
-            merger=ModelMerger(model) if model else None,
+            merger=ModelMerger(merger) if merger else None,
             limits=config.limits,
             budget=config.budget,
             checkpoint=checkpoint or config.checkpoint_url,
@@ -368,6 +361,7 @@ class _Audit:
             "call", self.run, node=entry["node"], subtask=entry["subtask"], model=entry["model"],
             tokens_in=entry["tokens_in"], tokens_out=entry["tokens_out"], cost_usd=entry["cost_usd"],
             latency_s=round(entry["latency_s"], 6), outcome=entry["detail"], prompt_sha256=sha256_text(prompt),
+            served_model=reply.model if reply else None,
             response_sha256=sha256_text(reply.text) if reply else None, **content,
         )  # fmt: skip
 

@@ -1,0 +1,80 @@
+"""The model registry: chains per role from TOML, cheapest first, escalation on failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trifecta import ConfigError, Trifecta, load_config
+from trifecta.testing import Scripted, completion, serve_openai
+
+PROBLEM = "Tom has 3 boxes of 12 apples and eats 5. How many apples are left?"
+
+
+def _claims(answer: str) -> Scripted:
+    claims = [{"id": "s1", "kind": "value", "expr": "3*12 - 5", "answer": answer}]
+    return Scripted(completion(json.dumps({"answer": answer, "claims": claims})))
+
+
+def _big(body: dict[str, Any]) -> Scripted:
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("name")
+    if schema == "plan":
+        return Scripted(
+            completion(
+                json.dumps(
+                    {"subtasks": [{"id": "t1", "specialist": "math", "instruction": PROBLEM}]}
+                )
+            )
+        )
+    if schema == "math_answer":
+        return _claims("31")
+    return Scripted(completion("Tom has 31 apples left [t1]."))
+
+
+async def test_cheap_model_escalates_to_the_expensive_one(tmp_path: Path) -> None:
+    with serve_openai(lambda body: _claims("30")) as cheap, serve_openai(_big) as big:
+        (tmp_path / "trifecta.toml").write_text(f"""
+checkpoint = "memory"
+[models.cheap]
+model = "small-1b"
+base_url = "{cheap.url}"
+privacy = "local"
+price = {{input = 0.1, output = 0.2}}
+[models.big]
+base_url = "{big.url}"
+price = {{input = 10.0, output = 30.0}}
+[routing]
+planner = "big"
+merger = "big"
+math = ["cheap", "big"]
+""")
+        config = load_config(tmp_path / "trifecta.toml", env={}, data_dir=tmp_path)
+        app = Trifecta.from_config(config)
+        assert [t.name for t in app.specialists[0].tiers] == ["sympy", "small-1b", "big"]
+        result = await app.arun(PROBLEM)
+    row = result.subtasks[0]
+    assert (row["status"], row["solver"], row["tier"], row["answer"]) == ("checked", "big", 2, "31")
+    assert any("tier 1 (small-1b) attempt 3: rejected" in e for e in row["evidence"])
+    calls = [(e["model"], e["node"]) for e in result.ledger if e["kind"] == "model"]
+    assert calls == [
+        ("big", "plan"),
+        ("small-1b", "math"),
+        ("small-1b", "math"),
+        ("small-1b", "math"),
+        ("big", "math"),
+        ("big", "merge"),
+    ]
+    cheap_cost = sum(e["cost_usd"] for e in result.ledger if e["model"] == "small-1b")
+    assert 0 < cheap_cost < row["cost_usd"] and result.answer == "Tom has 31 apples left [t1]."
+
+
+def test_routing_to_an_unknown_model_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "trifecta.toml"
+    path.write_text(
+        '[models.big]\nbase_url = "http://127.0.0.1:9/v1"\n[routing]\nmath = ["tiny", "big"]\n'
+    )
+    with pytest.raises(ConfigError, match=r"routing names unknown models: tiny \(registry: big\)"):
+        load_config(path, env={})

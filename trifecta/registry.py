@@ -1,0 +1,70 @@
+"""Models from the configuration: the registry and the chain of each role."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import cast
+
+from trifecta.config import Config, ModelSpec
+from trifecta.models import ChatModel, OpenAIChatModel, Privacy, StructuredMode
+
+__all__ = ["Chains", "build_chains"]
+
+
+@dataclass(frozen=True)
+class Chains:
+    """Models per role, cheapest first: the planner's, the merger's, each specialist's."""
+
+    planner: list[ChatModel] = field(default_factory=list)
+    merger: list[ChatModel] = field(default_factory=list)
+    specialists: dict[str, list[ChatModel]] = field(default_factory=dict)
+    default: list[ChatModel] = field(default_factory=list)
+
+    def for_specialist(self, name: str) -> list[ChatModel]:
+        """The chain of one specialist (its own, else the default)."""
+        return self.specialists.get(name, self.default)
+
+
+def _from_spec(name: str, spec: ModelSpec, config: Config) -> ChatModel:
+    return OpenAIChatModel(
+        spec.model or name,
+        base_url=spec.base_url,
+        api_key=os.environ.get(spec.api_key_env),
+        timeout=spec.timeout_s,
+        max_retries=config.max_retries,
+        price=spec.price,
+        structured=cast(StructuredMode, spec.structured_output),
+        max_tokens=spec.max_output_tokens,
+        privacy=cast(Privacy, spec.privacy),
+    )
+
+
+def _single(config: Config) -> ChatModel:
+    assert config.model
+    return OpenAIChatModel(
+        config.model,
+        base_url=config.base_url,
+        api_key=config.api_key,
+        timeout=config.timeout_s,
+        max_retries=config.max_retries,
+        price=config.prices.get(config.model),
+        structured=cast(StructuredMode, config.structured_output),
+        max_tokens=config.max_output_tokens,
+        privacy=cast(Privacy, config.privacy),
+    )
+
+
+def build_chains(config: Config) -> Chains:
+    """The registry's chains (``[models]`` and ``[routing]``), else the single `model`
+    for every role, else no models (offline)."""
+    if config.models:
+        registry = {name: _from_spec(name, spec, config) for name, spec in config.models.items()}
+        routes = {role: [registry[n] for n in chain] for role, chain in config.routing.items()}
+        default = routes.pop("specialists", list(registry.values()))
+        planner, merger = routes.pop("planner", default[-1:]), routes.pop("merger", default[-1:])
+        return Chains(planner, merger, routes, default)
+    if config.model:
+        model = _single(config)
+        return Chains([model], [model], {}, [model])
+    return Chains()
