@@ -39,9 +39,8 @@ async def test_a_run_records_plan_calls_verdicts_and_totals(tmp_path: Path) -> N
     ) == []
     start, call, _, verdict, _, end = records[:6]
     assert start["request_sha256"] == sha256_text("first request") and "request" not in start
-    assert (
-        call["model"] == "router" and len(str(call["prompt_sha256"])) == 64 and "prompt" not in call
-    )
+    assert call["model"] == call["served_model"] == "router"
+    assert len(str(call["prompt_sha256"])) == 64 and "prompt" not in call
     assert (verdict["subtask"], verdict["status"], verdict["tier"]) == ("t1", "verified", 0)
     assert end["report"]["model_calls"] == 2  # type: ignore[index]
     assert "secret words" not in (tmp_path / "audit.jsonl").read_text().split('"plan"')[0]

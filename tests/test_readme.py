@@ -38,3 +38,5 @@ def test_readme_config_example_loads(tmp_path: Path) -> None:
     config = load_config(path, env={})
     assert config.model == "gpt-4o-mini" and config.structured_output == "json_schema"
     assert config.server.api_keys == ("change-me",) and config.limits.max_subtasks == 64
+    assert config.routing["specialists"] == ("local-small", "cloud-big")
+    assert config.models["local-small"].privacy == "local"
