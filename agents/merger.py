@@ -52,18 +52,28 @@ def _ok(result: Result) -> bool:
     return result["status"] in ACCEPTED
 
 
-def flagged(merge_input: MergeInput) -> list[str]:
-    """One line per subtask that has no accepted result (failed or never run)."""
-    lines = []
+def _flags(merge_input: MergeInput) -> list[tuple[str, str]]:
+    """(subtask id, line) for each subtask that has no accepted result."""
+    out = []
     for spec in merge_input.subtasks:
         result = merge_input.results.get(spec["id"])
         if result is None:
             reason = not_run_reason(spec, merge_input.results, merge_input.stopped)
-            lines.append(f"- [{spec['id']}] {spec['instruction']}: not run ({reason})")
+            out.append((spec["id"], f"- [{spec['id']}] {spec['instruction']}: not run ({reason})"))
         elif not _ok(result):
             reason = "; ".join(e["message"] for e in result["errors"][:2]) or result["method"]
-            lines.append(f"- [{spec['id']}] {spec['instruction']}: {result['status']} ({reason})")
-    return lines
+            out.append(
+                (
+                    spec["id"],
+                    f"- [{spec['id']}] {spec['instruction']}: {result['status']} ({reason})",
+                )
+            )
+    return out
+
+
+def flagged(merge_input: MergeInput) -> list[str]:
+    """One line per subtask that has no accepted result (failed or never run)."""
+    return [line for _, line in _flags(merge_input)]
 
 
 def not_run_reason(spec: SubtaskSpec, results: Mapping[str, Result], stopped: str | None) -> str:
@@ -163,7 +173,7 @@ def _messages(merge_input: MergeInput) -> list[Message]:
 
 
 def _with_flags(text: str, merge_input: MergeInput) -> str:
-    missing = [line for line in flagged(merge_input) if line.split("]")[0][3:] not in text]
+    missing = [line for subtask, line in _flags(merge_input) if subtask not in text]
     lines = [*_preamble(merge_input), text]
     if missing:
         lines += ["Not verified (do not rely on these):", *missing]

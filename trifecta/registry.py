@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from trifecta.config import Config, ModelSpec
-from trifecta.models import ChatModel, OpenAIChatModel, Privacy, StructuredMode
+from trifecta.models import ChatModel, OpenAIChatModel, Price, Privacy, StructuredMode
 
 __all__ = ["Chains", "build_chains"]
 
@@ -26,11 +26,11 @@ class Chains:
         return self.specialists.get(name, self.default)
 
 
-def _from_spec(name: str, spec: ModelSpec, config: Config) -> ChatModel:
+def _from_spec(name: str, spec: ModelSpec, config: Config, api_key: str | None = None) -> ChatModel:
     return OpenAIChatModel(
         spec.model or name,
         base_url=spec.base_url,
-        api_key=os.environ.get(spec.api_key_env),
+        api_key=api_key or os.environ.get(spec.api_key_env),
         timeout=spec.timeout_s,
         max_retries=config.max_retries,
         price=spec.price,
@@ -41,18 +41,17 @@ def _from_spec(name: str, spec: ModelSpec, config: Config) -> ChatModel:
 
 
 def _single(config: Config) -> ChatModel:
+    """The top-level `model` settings, as a registry entry."""
     assert config.model
-    return OpenAIChatModel(
-        config.model,
+    spec = ModelSpec(
         base_url=config.base_url,
-        api_key=config.api_key,
-        timeout=config.timeout_s,
-        max_retries=config.max_retries,
-        price=config.prices.get(config.model),
-        structured=cast(StructuredMode, config.structured_output),
-        max_tokens=config.max_output_tokens,
-        privacy=cast(Privacy, config.privacy),
+        price=config.prices.get(config.model) or Price(),
+        privacy=config.privacy,
+        structured_output=config.structured_output,
+        max_output_tokens=config.max_output_tokens,
+        timeout_s=config.timeout_s,
     )
+    return _from_spec(config.model, spec, config, api_key=config.api_key)
 
 
 def build_chains(config: Config) -> Chains:
