@@ -121,11 +121,13 @@ async def _plan(
 
 
 async def _dispatch(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ledger = runtime.context.ledger
+    update: dict[str, Any] = {"wall_s": ledger.thread_wall_s()}
     try:
-        runtime.context.ledger.check()
+        ledger.check()
     except BudgetExceeded as exc:
-        return {"stopped": exc.reason}
-    return {}
+        update["stopped"] = exc.reason
+    return update
 
 
 async def _run_subtask(
@@ -133,9 +135,15 @@ async def _run_subtask(
 ) -> dict[str, Any]:
     ctx = runtime.context
     with ctx.ledger.capture() as entries:
-        outcome = await run_specialist(spec, task["id"], task["instruction"], ctx.ledger)
+        outcome = await run_specialist(
+            spec, task["id"], task["instruction"], ctx.ledger, ctx.router
+        )
     ctx.emit("subtask", outcome.result)
-    update: dict[str, Any] = {"results": {task["id"]: outcome.result}, "ledger": entries}
+    update: dict[str, Any] = {
+        "results": {task["id"]: outcome.result},
+        "ledger": entries,
+        "wall_s": ctx.ledger.thread_wall_s(),
+    }
     if outcome.stopped:
         update["stopped"] = outcome.stopped
     return update
@@ -153,4 +161,4 @@ async def _merge(merger: Merger, state: RunState, runtime: Runtime[RunContext]) 
     with ctx.ledger.capture() as entries:
         answer = await merger.merge(merge_input, ctx.ledger)
     ctx.emit("merged", answer)
-    return {"answer": answer, "ledger": entries}
+    return {"answer": answer, "ledger": entries, "wall_s": ctx.ledger.thread_wall_s()}

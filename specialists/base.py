@@ -11,6 +11,15 @@ from typing import Any, Protocol
 
 from trifecta.ledger import BudgetExceeded, Ledger
 from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
+from trifecta.routing import (
+    Attempt,
+    Route,
+    RouteContext,
+    Router,
+    TierInfo,
+    chain_info,
+    cheapest_first,
+)
 from trifecta.verdict import CheckError, Result, Status, Verdict, check_error
 
 __all__ = [
@@ -190,26 +199,84 @@ class _Trail:
 
 
 async def run_specialist(
-    spec: Specialist, subtask: str, instruction: str, ledger: Ledger
+    spec: Specialist,
+    subtask: str,
+    instruction: str,
+    ledger: Ledger,
+    router: Router | None = None,
 ) -> Outcome:
     """Run the tiers of `spec` on one instruction until a verdict is accepted.
 
-    Per tier: solve, verify; on failure feed the errors back (repairable tiers
-    only, at most `spec.max_attempts` times), then escalate to the next tier.
-    Solver and verifier exceptions become labelled failures, never crashes.
+    The router (default `cheapest_first`) picks each tier; its decision and reason are
+    recorded. Per tier: solve, verify; on failure feed the errors back (repairable
+    tiers only, at most `spec.max_attempts` times), then ask the router again.
+    Solver, verifier and router exceptions become labelled failures, never crashes.
     """
     trail = _Trail()
+    route = router or cheapest_first
+    tiers = chain_info(spec.tiers)
+    history: list[Attempt] = []
     try:
-        for tier, solver in enumerate(spec.tiers):
-            accepted = await _run_tier(spec, subtask, instruction, tier, solver, ledger, trail)
-            if accepted is not None:
-                if accepted["status"] == "checked" and spec.agree is not None:
-                    accepted = await _confirm(spec, accepted, ledger)
-                return Outcome(accepted)
+        while True:
+            ctx = RouteContext(
+                spec.name, subtask, instruction, tiers, tuple(history), tuple(ledger.sensitive)
+            )
+            decision = _decide(route, ctx, trail)
+            if decision is None:
+                break
+            solver = spec.tiers[decision.tier]
+            ledger.record_route(
+                specialist=spec.name, subtask=subtask, tier=decision.tier,
+                solver=solver.name, reason=decision.reason,
+            )  # fmt: skip
+            done = await _run_tier(spec, subtask, instruction, decision.tier, solver, ledger, trail)
+            if isinstance(done, Attempt):
+                history.append(done)
+                continue
+            if done["status"] == "checked" and spec.agree is not None:
+                done = await _confirm(spec, done, ledger)
+            return Outcome(done)
     except BudgetExceeded as exc:
         trail.errors.append(check_error("budget", exc.reason))
         return Outcome(_failure(spec, subtask, instruction, trail), stopped=exc.reason)
+    _explain_privacy(tiers, history, ledger.sensitive, trail)
     return Outcome(_failure(spec, subtask, instruction, trail))
+
+
+def _decide(route: Router, ctx: RouteContext, trail: _Trail) -> Route | None:
+    """Ask the router; a router that fails or picks an invalid or already-tried tier
+    ends the loop with the reason in the evidence."""
+    try:
+        decision = route(ctx)
+    except Exception as exc:  # a broken router labels the result, never crashes the run
+        trail.evidence.append(f"router error: {exc!r}")
+        trail.errors.append(check_error("router", repr(exc)))
+        return None
+    if decision is None:
+        return None
+    tried = {a.tier for a in ctx.history}
+    if not 0 <= decision.tier < len(ctx.tiers) or decision.tier in tried:
+        problem = "does not exist" if decision.tier not in range(len(ctx.tiers)) else "already ran"
+        message = f"the router chose tier {decision.tier}, which {problem}"
+        trail.evidence.append(message)
+        trail.errors.append(check_error("router", message))
+        return None
+    return decision
+
+
+def _explain_privacy(
+    tiers: Sequence[TierInfo], history: list[Attempt], sensitive: Sequence[str], trail: _Trail
+) -> None:
+    """When a sensitive run ran out of tiers while cloud tiers were never tried, say so."""
+    tried = {a.tier for a in history}
+    skipped = [t.name for t in tiers if t.index not in tried and t.privacy != "local"]
+    if sensitive and skipped:
+        message = (
+            f"this run is sensitive ({', '.join(sensitive)}) and no local tier could serve it; "
+            f"cloud models not used: {', '.join(skipped)}"
+        )
+        trail.evidence.append(message)
+        trail.errors.append(check_error("privacy", message))
 
 
 async def _run_tier(
@@ -220,7 +287,7 @@ async def _run_tier(
     solver: Solver,
     ledger: Ledger,
     trail: _Trail,
-) -> Result | None:
+) -> Result | Attempt:
     limit = spec.max_attempts if solver.repairable else 1
     job = Job(subtask, spec.name, instruction, tier, 1)
     for attempt in range(1, limit + 1):
@@ -232,20 +299,21 @@ async def _run_tier(
             raise
         except CannotSolve as exc:
             trail.evidence.append(f"{label}: not applicable: {exc}")
-            return None
+            return Attempt(tier, "not applicable", str(exc))
         except ModelOutputError as exc:
             trail.evidence.append(f"{label}: unusable reply: {exc}")
             trail.errors = [check_error("output", str(exc))]
             job = Job(subtask, spec.name, instruction, tier, attempt + 1, tuple(trail.errors))
             continue
         except (ModelError, TimeoutError) as exc:
-            trail.evidence.append(f"{label}: model failed: {exc}")
-            trail.errors = [check_error("model", str(exc) or type(exc).__name__)]
-            return None
+            detail = str(exc) or type(exc).__name__
+            trail.evidence.append(f"{label}: model failed: {detail}")
+            trail.errors = [check_error("model", detail)]
+            return Attempt(tier, "error", detail)
         except Exception as exc:  # a broken solver escalates, never crashes the run
             trail.evidence.append(f"{label}: solver error: {exc!r}")
             trail.errors = [check_error("solver", repr(exc))]
-            return None
+            return Attempt(tier, "error", repr(exc))
         verdict = await _verify(spec, job, candidate, ledger)
         trail.evidence.append(f"{label}: {verdict.status} ({verdict.method})")
         if verdict.accepted:
@@ -255,7 +323,8 @@ async def _run_tier(
         trail.last = (verdict, candidate, tier, solver.name)
         trail.errors = list(verdict.errors)
         job = Job(subtask, spec.name, instruction, tier, attempt + 1, verdict.errors, candidate)
-    return None
+    first = trail.errors[0]["message"] if trail.errors else "no accepted answer"
+    return Attempt(tier, "rejected", f"{limit} attempt(s), last: {first}")
 
 
 async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
@@ -263,10 +332,17 @@ async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
     upgrades `checked` to `verified`. Budget stops propagate; other failures keep
     the result as it was, with the reason in its evidence."""
     assert spec.agree is not None and first["tier"] is not None
+    tiers = chain_info(spec.tiers)
     for tier in range(first["tier"] + 1, len(spec.tiers)):
         solver = spec.tiers[tier]
+        if ledger.sensitive and tiers[tier].privacy != "local":
+            continue
         job = Job(first["id"], spec.name, first["instruction"], tier, 1)
         label = f"confirmation by tier {tier} ({solver.name})"
+        ledger.record_route(
+            specialist=spec.name, subtask=first["id"], tier=tier, solver=solver.name,
+            reason=f"confirmation: independent generation to check tier {first['tier']}'s checked result",
+        )  # fmt: skip
         try:
             candidate = await solver.solve(job, ledger)
         except BudgetExceeded:

@@ -33,11 +33,13 @@ async def _two_runs(path: Path, store_content: bool = False) -> list[dict[str, o
 async def test_a_run_records_plan_calls_verdicts_and_totals(tmp_path: Path) -> None:
     records = await _two_runs(tmp_path / "audit.jsonl")
     kinds = [r["kind"] for r in records]
-    assert kinds == ["run_start", "call", "plan", "verdict", "call", "run_end"] * 2
-    assert [r["seq"] for r in records] == list(range(12)) and verify_audit(
+    assert kinds == ["run_start", "call", "plan", "route", "verdict", "call", "run_end"] * 2
+    assert [r["seq"] for r in records] == list(range(14)) and verify_audit(
         tmp_path / "audit.jsonl"
     ) == []
-    start, call, _, verdict, _, end = records[:6]
+    start, call, _, route, verdict, _, end = records[:7]
+    assert (route["subtask"], route["solver"]) == ("t1", "upper")
+    assert route["reason"] == "tier 0: cheapest tier first"
     assert start["request_sha256"] == sha256_text("first request") and "request" not in start
     assert call["model"] == call["served_model"] == "router"
     assert len(str(call["prompt_sha256"])) == 64 and "prompt" not in call

@@ -115,7 +115,7 @@ async def test_timeout_escalates_to_the_next_tier() -> None:
     row = result.subtasks[0]
     assert (row["status"], row["solver"], row["tier"]) == ("checked", "big", 2)
     assert "tier 1 (small) attempt 1: model failed: small: timed out after 30s" in row["evidence"]
-    failed = [e for e in result.ledger if e["model"] == "small"]
+    failed = [e for e in result.ledger if e["model"] == "small" and e["kind"] == "model"]
     assert failed and failed[0]["detail"].startswith("error: small: timed out")
 
 

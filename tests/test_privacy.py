@@ -48,9 +48,12 @@ async def test_sensitive_subtask_with_only_cloud_models_fails_clearly() -> None:
     assert cloud.calls == []
     row = result.subtasks[0]
     assert row["status"] == "unverifiable"
-    assert "cloud-big is a cloud model and this run is sensitive (email)" in " ".join(
-        e["message"] for e in row["errors"]
+    assert row["errors"][-1]["message"] == (
+        "this run is sensitive (email) and no local tier could serve it; "
+        "cloud models not used: cloud-big"
     )
+    routes = [e["model"] for e in result.ledger if e["kind"] == "route"]
+    assert routes == ["sympy"]  # the cloud tier was never chosen
 
 
 async def test_sensitive_subtask_goes_to_the_local_model() -> None:

@@ -255,6 +255,14 @@ def _print(result: RunResult, as_json: bool) -> None:
     out = Console()
     out.print(result.answer, markup=False, highlight=False, soft_wrap=True)
     out.print(_table(result))
+    routing = result.routing
+    if routing and routing["reference_model"]:
+        out.print(
+            f"routing: ${routing['cost_usd']:.6f} spent; all {routing['reference_model']}: "
+            f"${routing['all_expensive_usd']:.6f} (estimated); saved ${routing['saving_usd']:.6f}",
+            markup=False,
+            highlight=False,
+        )
     r = result.report
     out.print(
         f"tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f} · {r['wall_s']:.2f}s"

@@ -104,6 +104,8 @@ class Config:
         db: database URL for the SQL specialist.
         docs: folder of documents for the RAG specialist.
         budget: per-run token, cost and time limits.
+        thread_budget: the same limits for everything spent on one thread (a run
+            and its resumes).
         limits: plan and request bounds.
         server: API keys and limits of `trifecta serve` (``TRIFECTA_API_KEYS``, comma-separated).
         audit_log: append every run's hash-chained audit records to this JSON-lines file.
@@ -129,6 +131,7 @@ class Config:
     db: str | None = None
     docs: str | None = None
     budget: Budget = field(default_factory=Budget)
+    thread_budget: Budget = field(default_factory=Budget)
     limits: Limits = field(default_factory=Limits)
     server: ServerSettings = field(default_factory=ServerSettings)
     audit_log: str | None = None
@@ -219,7 +222,13 @@ def _build(values: dict[str, Any]) -> Config:
                 else Price(float(p.get("input", 0)), float(p.get("output", 0)))
                 for name, p in values["prices"].items()
             }
-        for key, kind in (("budget", Budget), ("limits", Limits), ("server", ServerSettings)):
+        sections = (
+            ("budget", Budget),
+            ("thread_budget", Budget),
+            ("limits", Limits),
+            ("server", ServerSettings),
+        )
+        for key, kind in sections:
             if isinstance(values.get(key), dict):
                 values[key] = kind(**values[key])
         if isinstance(values.get("server"), ServerSettings):

@@ -24,7 +24,7 @@ __all__ = [
 class LedgerEntry(TypedDict):
     """One model call or one check."""
 
-    kind: Literal["model", "check"]
+    kind: Literal["model", "check", "route"]
     node: str
     specialist: str | None
     subtask: str | None
@@ -50,7 +50,8 @@ class Report(TypedDict):
 
 @dataclass(frozen=True)
 class Budget:
-    """Limits for one run; None means unlimited."""
+    """Token, cost and wall-time limits; None means unlimited. The same type serves
+    for one run (one `arun` or `aresume`) and for a thread (every run on it)."""
 
     max_tokens: int | None = None
     max_cost_usd: float | None = None
@@ -69,10 +70,13 @@ _capture: ContextVar[list[LedgerEntry] | None] = ContextVar("trifecta_ledger_cap
 
 
 class Ledger:
-    """Records a run's calls and enforces its budget.
+    """Records a run's calls and enforces its budgets.
 
-    One ledger lives for one run. Graph nodes wrap their work in `capture()` so the
-    entries they produce also travel in the graph state (and its checkpoints).
+    One ledger lives for one run (an `arun`, or an `aresume` of the same thread).
+    `entries` and `thread_wall_s` are what earlier runs on the thread spent: they
+    count against `thread_budget`, not against `budget`. Graph nodes wrap their work
+    in `capture()` so the entries they produce also travel in the graph state (and
+    its checkpoints).
     """
 
     def __init__(
@@ -81,16 +85,24 @@ class Ledger:
         entries: Iterable[LedgerEntry] = (),
         on_call: Callable[[LedgerEntry, Sequence[Message], ModelReply | None], None] | None = None,
         sensitive: Sequence[str] = (),
+        on_route: Callable[[LedgerEntry], None] | None = None,
+        thread_budget: Budget | None = None,
+        thread_wall_s: float = 0.0,
     ) -> None:
         self.budget = budget or Budget()
+        self.thread_budget = thread_budget or Budget()
         self.on_call = on_call
+        self.on_route = on_route
         self.sensitive = list(sensitive)
         self.entries: list[LedgerEntry] = []
         self._tokens_in = self._tokens_out = self._model_calls = self._checks = 0
         self._cost = 0.0
-        self._started = time.monotonic()
         for entry in entries:
             self.record(entry)
+        self._prior_tokens = self._tokens_in + self._tokens_out
+        self._prior_cost = self._cost
+        self._prior_wall = thread_wall_s
+        self._started = time.monotonic()
 
     @contextmanager
     def capture(self) -> Iterator[list[LedgerEntry]]:
@@ -125,52 +137,47 @@ class Ledger:
         detail: str,
     ) -> None:
         """Record one deterministic check."""
-        self.record(
-            LedgerEntry(
-                kind="check",
-                node=node,
-                specialist=specialist,
-                subtask=subtask,
-                model=None,
-                tokens_in=0,
-                tokens_out=0,
-                cost_usd=0.0,
-                latency_s=latency_s,
-                verdict=verdict,
-                detail=detail,
-            )
-        )
+        self.record(_free("check", node, specialist, subtask, None, verdict, latency_s, detail))
+
+    def record_route(
+        self, *, specialist: str, subtask: str, tier: int, solver: str, reason: str
+    ) -> None:
+        """Record one routing decision: `tier` (`solver`) runs next, because `reason`."""
+        detail = f"tier {tier}: {reason}"
+        entry = _free("route", specialist, specialist, subtask, solver, None, 0.0, detail)
+        self.record(entry)
+        if self.on_route is not None:
+            self.on_route(entry)
 
     def elapsed(self) -> float:
         """Seconds since the run started."""
         return time.monotonic() - self._started
 
+    def thread_wall_s(self) -> float:
+        """Wall seconds spent on the thread: earlier runs plus this one so far."""
+        return self._prior_wall + self.elapsed()
+
     def remaining_s(self) -> float | None:
-        """Seconds left in the wall-time budget, or None when unlimited."""
-        if self.budget.max_wall_s is None:
-            return None
-        return max(0.0, self.budget.max_wall_s - self.elapsed())
+        """Seconds left before a wall-time budget (run or thread), or None when unlimited."""
+        left = [
+            limit - spent
+            for limit, spent in (
+                (self.budget.max_wall_s, self.elapsed()),
+                (self.thread_budget.max_wall_s, self.thread_wall_s()),
+            )
+            if limit is not None
+        ]
+        return max(0.0, min(left)) if left else None
 
     def check(self, *, tokens: int = 0, cost_usd: float = 0.0) -> None:
-        """Raise `BudgetExceeded` if spending `tokens`/`cost_usd` more breaks a limit."""
-        totals = self.report()
-        budget = self.budget
-        used = totals["tokens_in"] + totals["tokens_out"]
-        if budget.max_tokens is not None and used + tokens > budget.max_tokens:
-            raise BudgetExceeded(
-                f"token budget exhausted: {used} used, ~{tokens} more needed, "
-                f"limit {budget.max_tokens}"
-            )
-        if budget.max_cost_usd is not None and totals["cost_usd"] + cost_usd > budget.max_cost_usd:
-            raise BudgetExceeded(
-                f"cost budget exhausted: ${totals['cost_usd']:.6f} spent, "
-                f"limit ${budget.max_cost_usd:.6f}"
-            )
-        if budget.max_wall_s is not None and totals["wall_s"] >= budget.max_wall_s:
-            raise BudgetExceeded(
-                f"time budget exhausted: {totals['wall_s']:.2f}s elapsed, "
-                f"limit {budget.max_wall_s:.2f}s"
-            )
+        """Raise `BudgetExceeded` if spending `tokens`/`cost_usd` more breaks a run or
+        thread limit."""
+        used = self._tokens_in + self._tokens_out
+        run_used, run_cost = used - self._prior_tokens, self._cost - self._prior_cost
+        _check_one("", self.budget, run_used, run_cost, self.elapsed(), tokens, cost_usd)
+        _check_one(
+            "thread ", self.thread_budget, used, self._cost, self.thread_wall_s(), tokens, cost_usd
+        )
 
     async def call(
         self,
@@ -229,12 +236,48 @@ class Ledger:
                 self.on_call(entry, messages, reply)
 
     def report(self) -> Report:
-        """Totals so far."""
+        """Totals so far for the whole thread (a resumed run includes the earlier ones)."""
         return Report(
             tokens_in=self._tokens_in,
             tokens_out=self._tokens_out,
             cost_usd=round(self._cost, 8),
-            wall_s=round(self.elapsed(), 4),
+            wall_s=round(self.thread_wall_s(), 4),
             model_calls=self._model_calls,
             checks=self._checks,
         )
+
+
+def _check_one(
+    scope: str, budget: Budget, used: int, spent: float, wall: float, tokens: int, cost: float
+) -> None:
+    if budget.max_tokens is not None and used + tokens > budget.max_tokens:
+        raise BudgetExceeded(
+            f"{scope}token budget exhausted: {used} used, ~{tokens} more needed, "
+            f"limit {budget.max_tokens}"
+        )
+    if budget.max_cost_usd is not None and spent + cost > budget.max_cost_usd:
+        raise BudgetExceeded(
+            f"{scope}cost budget exhausted: ${spent:.6f} spent, ~${cost:.6f} more needed, "
+            f"limit ${budget.max_cost_usd:.6f}"
+        )
+    if budget.max_wall_s is not None and wall >= budget.max_wall_s:
+        raise BudgetExceeded(
+            f"{scope}time budget exhausted: {wall:.2f}s elapsed, limit {budget.max_wall_s:.2f}s"
+        )
+
+
+def _free(
+    kind: Literal["check", "route"],
+    node: str,
+    specialist: str,
+    subtask: str,
+    model: str | None,
+    verdict: str | None,
+    latency_s: float,
+    detail: str,
+) -> LedgerEntry:
+    """An entry that spends no tokens."""
+    return LedgerEntry(
+        kind=kind, node=node, specialist=specialist, subtask=subtask, model=model,
+        tokens_in=0, tokens_out=0, cost_usd=0.0, latency_s=latency_s, verdict=verdict, detail=detail,
+    )  # fmt: skip

@@ -21,9 +21,11 @@ from trifecta.checkpoint import open_checkpointer
 from trifecta.config import Config, Limits
 from trifecta.graphs import build_orchestrator
 from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
-from trifecta.models import Message, ModelReply
+from trifecta.models import Message, ModelReply, Price
 from trifecta.privacy import find_sensitive
 from trifecta.registry import build_chains
+from trifecta.routing import Router
+from trifecta.savings import RoutingTable, most_expensive, routing_table
 from trifecta.specialists import Specialist, default_specialists
 from trifecta.state import Event, RunContext, RunState
 
@@ -46,7 +48,9 @@ class RunResult:
         thread_id: the LangGraph thread, for `Trifecta.resume`.
         error: why the run could not be planned, if so.
         stopped: the budget that stopped it, if any.
-        ledger: every model call and check.
+        ledger: every model call, check and routing decision.
+        routing: per subtask, the tier that answered and its cost, against sending
+            everything to the most expensive configured model (`trifecta.savings`).
     """
 
     answer: str
@@ -56,6 +60,7 @@ class RunResult:
     error: str | None = None
     stopped: str | None = None
     ledger: list[LedgerEntry] = field(default_factory=list)
+    routing: RoutingTable | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,13 +87,20 @@ class RunResult:
             for s in self.subtasks
         )
         r = self.report
+        saving = ""
+        if self.routing and self.routing["reference_model"]:
+            t = self.routing
+            saving = (
+                f" · all {escape(str(t['reference_model']))}: ${t['all_expensive_usd']:.6f}"
+                f" (saved ${t['saving_usd']:.6f})"
+            )
         head = "".join(
             f"<th>{h}</th>"
             for h in ("id", "specialist", "status", "answer", "tier", "time", "cost")
         )
         return (
             f"<div><pre>{escape(self.answer)}</pre><table><tr>{head}</tr>{rows}</table>"
-            f"<p>tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f} · {r['wall_s']:.2f}s"
+            f"<p>tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f}{saving} · {r['wall_s']:.2f}s"
             f" · thread {escape(self.thread_id)}</p></div>"
         )
 
@@ -101,6 +113,7 @@ class RunResult:
             "thread_id": self.thread_id,
             "error": self.error,
             "stopped": self.stopped,
+            "routing": self.routing,
         }
 
 
@@ -132,11 +145,14 @@ class Trifecta:
         planner: defaults to the offline `RulePlanner`.
         merger: defaults to the offline `TemplateMerger`.
         limits: plan and request bounds.
-        budget: default per-run budget.
+        budget: default per-run budget (one `arun` or `aresume`).
+        thread_budget: limits for everything spent on one thread, across its runs.
         checkpoint: ``memory`` (kept by this instance), ``sqlite:///file``,
             ``postgresql://…``, or an open LangGraph checkpointer (a server keeps one).
         audit: a hash-chained audit log written for every run (see `trifecta.audit`).
         sensitive_patterns: extra regular expressions that make a request sensitive.
+        router: picks each specialist's next tier (default `cheapest_first`); see
+            `trifecta.routing`.
     """
 
     def __init__(
@@ -147,15 +163,19 @@ class Trifecta:
         merger: Merger | None = None,
         limits: Limits | None = None,
         budget: Budget | None = None,
+        thread_budget: Budget | None = None,
         checkpoint: str | BaseCheckpointSaver[str] = "memory",
         audit: AuditLog | None = None,
         sensitive_patterns: Sequence[str] = (),
+        router: Router | None = None,
     ) -> None:
         self.specialists = list(specialists)
+        self.router = router
         self.planner = planner or RulePlanner()
         self.merger = merger or TemplateMerger()
         self.limits = limits or Limits()
         self.budget = budget or Budget()
+        self.thread_budget = thread_budget or Budget()
         self.checkpoint = checkpoint
         self.audit = audit
         self.sensitive_patterns = list(sensitive_patterns)
@@ -177,11 +197,16 @@ class Trifecta:
         if snapshot.next:
             return True, None
         values = cast(RunState, snapshot.values)
-        return False, _result(values, thread_id, Ledger(entries=values.get("ledger", [])))
+        ledger = Ledger(entries=values.get("ledger", []), thread_wall_s=values.get("wall_s", 0.0))
+        return False, _result(values, thread_id, ledger, self.reference_model())
 
     @classmethod
     def from_config(
-        cls, config: Config, *, checkpoint: BaseCheckpointSaver[str] | None = None
+        cls,
+        config: Config,
+        *,
+        checkpoint: BaseCheckpointSaver[str] | None = None,
+        router: Router | None = None,
     ) -> Trifecta:
         """Build from a `Config`: the model registry's chains (``[models]``,
         ``[routing]``), or the single `model` for every role, or tier 0 offline."""
@@ -203,12 +228,21 @@ class Trifecta:
             merger=ModelMerger(merger) if merger else None,
             limits=config.limits,
             budget=config.budget,
+            thread_budget=config.thread_budget,
             checkpoint=checkpoint or config.checkpoint_url,
             audit=AuditLog(config.audit_log, store_content=config.audit_content)
             if config.audit_log
             else None,
             sensitive_patterns=config.sensitive_patterns,
+            router=router,
         )
+
+    def reference_model(self) -> tuple[str, Price] | None:
+        """The most expensive configured model (name, price): the routing table's
+        all-expensive counterfactual."""
+        models = [getattr(t, "model", None) for s in self.specialists for t in s.tiers]
+        models += [getattr(self.planner, "model", None), getattr(self.merger, "model", None)]
+        return most_expensive((m.name, m.price) for m in models if m is not None)
 
     def register(self, specialist: Specialist) -> None:
         """Add a specialist (its name must be new)."""
@@ -309,8 +343,11 @@ class Trifecta:
                 entries=snapshot.values.get("ledger", []),
                 on_call=trail.call if trail else None,
                 sensitive=(payload or snapshot.values).get("sensitive", []),
+                on_route=trail.route if trail else None,
+                thread_budget=self.thread_budget,
+                thread_wall_s=snapshot.values.get("wall_s", 0.0),
             )
-            context = RunContext(ledger, trail.event if trail else on_event)
+            context = RunContext(ledger, trail.event if trail else on_event, self.router)
             finished = resume and not snapshot.next  # resuming a finished run returns it as it is
             if finished:
                 state = cast(RunState, snapshot.values)
@@ -318,7 +355,7 @@ class Trifecta:
                 if trail:
                     trail.start(payload["request"] if payload else None, resume)
                 state = cast(RunState, await app.ainvoke(payload, config, context=context))
-        result = _result(state, thread_id, ledger)
+        result = _result(state, thread_id, ledger, self.reference_model())
         if trail and not finished:
             trail.end(result)
         return result
@@ -365,6 +402,12 @@ class _Audit:
             response_sha256=sha256_text(reply.text) if reply else None, **content,
         )  # fmt: skip
 
+    def route(self, entry: LedgerEntry) -> None:
+        self.log.write(
+            "route", self.run, subtask=entry["subtask"], specialist=entry["specialist"],
+            solver=entry["model"], reason=entry["detail"],
+        )  # fmt: skip
+
     def end(self, result: RunResult) -> None:
         self.log.write(
             "run_end", self.run, answer_sha256=sha256_text(result.answer), report=dict(result.report),
@@ -372,15 +415,20 @@ class _Audit:
         )  # fmt: skip
 
 
-def _result(state: RunState, thread_id: str, ledger: Ledger) -> RunResult:
+def _result(
+    state: RunState, thread_id: str, ledger: Ledger, reference: tuple[str, Price] | None
+) -> RunResult:
+    subtasks = _subtask_rows(state)
+    entries = list(state.get("ledger", []))
     return RunResult(
         answer=state.get("answer", ""),
-        subtasks=_subtask_rows(state),
+        subtasks=subtasks,
         report=ledger.report(),
         thread_id=thread_id,
         error=state.get("error"),
         stopped=state.get("stopped"),
-        ledger=list(state.get("ledger", [])),
+        ledger=entries,
+        routing=routing_table(subtasks, entries, reference),
     )
 
 

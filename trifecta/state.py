@@ -9,14 +9,20 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from trifecta.ledger import Ledger, LedgerEntry
 from trifecta.plan import SubtaskSpec
+from trifecta.routing import Router
 from trifecta.verdict import Result
 
-__all__ = ["Event", "RunContext", "RunState", "TaskInput", "merge_results"]
+__all__ = ["Event", "RunContext", "RunState", "TaskInput", "longest", "merge_results"]
 
 
 def merge_results(left: dict[str, Result], right: dict[str, Result]) -> dict[str, Result]:
     """Reducer: results of parallel subtasks merge by subtask id."""
     return {**left, **right}
+
+
+def longest(left: float, right: float) -> float:
+    """Reducer for the thread's wall time: parallel nodes report overlapping spans."""
+    return max(left, right)
 
 
 class RunState(TypedDict, total=False):
@@ -31,6 +37,7 @@ class RunState(TypedDict, total=False):
     error: str | None
     stopped: str | None
     answer: str
+    wall_s: Annotated[float, longest]
 
 
 class TaskInput(TypedDict):
@@ -54,6 +61,7 @@ class RunContext:
 
     ledger: Ledger
     on_event: Callable[[Event], None] | None = None
+    router: Router | None = None
 
     def emit(self, kind: Literal["planned", "subtask", "merged"], data: Any) -> None:
         """Report progress, if anyone listens."""

@@ -1,0 +1,178 @@
+"""Routing: escalation order and recorded reasons, endpoint fallback, user routers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_registry import PROBLEM, _big
+from trifecta import Trifecta, load_config
+from trifecta.audit import AuditLog, verify_audit
+from trifecta.ledger import LedgerEntry
+from trifecta.models import ModelError, Price
+from trifecta.routing import Route, RouteContext, cheapest_first
+from trifecta.specialists.math import math_specialist
+from trifecta.testing import FunctionModel, Scripted, completion, error, serve_openai
+
+RIGHT = {"answer": "31", "claims": [{"kind": "value", "expr": "3*12 - 5", "answer": "31"}]}
+WRONG = {"answer": "30", "claims": [{"kind": "value", "expr": "3*12 - 5", "answer": "30"}]}
+WORD = "Solve the equation for the apples left: Tom has 3 boxes of 12 apples and eats 5"
+
+
+def _routes(ledger: list[LedgerEntry]) -> list[tuple[str | None, str]]:
+    return [(e["model"], e["detail"]) for e in ledger if e["kind"] == "route"]
+
+
+def _raise(message: str) -> Any:
+    def fn(messages: Any, info: Any) -> Any:
+        raise ModelError(message)
+
+    return fn
+
+
+async def test_escalation_order_and_reasons_are_recorded(tmp_path: Path) -> None:
+    cheap = FunctionModel(lambda m, i: WRONG, name="cheap", privacy="local")
+    broken = FunctionModel(_raise("503 upstream overloaded"), name="mid")
+    big = FunctionModel(lambda m, i: RIGHT, name="big")
+    log = tmp_path / "audit.jsonl"
+    app = Trifecta([math_specialist([cheap, broken, big])], audit=AuditLog(log))
+    result = await app.arun(WORD)
+    row = result.subtasks[0]
+    assert (row["status"], row["solver"], row["answer"]) == ("checked", "big", "31")
+    routes = _routes(result.ledger)
+    assert [name for name, _ in routes] == ["sympy", "cheap", "mid", "big"]
+    assert routes[0][1] == "tier 0: cheapest tier first"
+    assert routes[1][1].startswith("tier 1: escalated: tier 0 (sympy) not applicable:")
+    assert routes[2][1].startswith(
+        "tier 2: escalated: tier 1 (cheap) rejected: 3 attempt(s), last: 3*12 - 5"
+    )
+    assert routes[3][1] == "tier 3: escalated: tier 2 (mid) error: 503 upstream overloaded"
+    assert len(cheap.calls) == 3 and len(broken.calls) == 1 and len(big.calls) == 1
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    audited = [(r["solver"], r["reason"]) for r in records if r["kind"] == "route"]
+    assert audited == routes
+    assert verify_audit(log) == []
+
+
+def _config(tmp_path: Path, urls: dict[str, str]) -> Path:
+    path = tmp_path / "trifecta.toml"
+    path.write_text(f"""
+checkpoint = "memory"
+max_retries = 0
+[models.flaky]
+base_url = "{urls["flaky"]}"
+privacy = "local"
+[models.slow]
+base_url = "{urls["slow"]}"
+timeout_s = 0.3
+[models.big]
+base_url = "{urls["big"]}"
+[routing]
+planner = "big"
+merger = "big"
+math = ["flaky", "slow", "big"]
+""")
+    return path
+
+
+async def test_endpoint_errors_and_timeouts_fall_back_to_the_next_model(tmp_path: Path) -> None:
+    slow_reply = Scripted(completion(json.dumps(RIGHT)), delay=1.5)
+    with (
+        serve_openai(lambda body: error(500, "backend crashed")) as flaky,
+        serve_openai(lambda body: slow_reply) as slow,
+        serve_openai(_big) as big,
+    ):
+        urls = {"flaky": flaky.url, "slow": slow.url, "big": big.url}
+        config = load_config(_config(tmp_path, urls), env={}, data_dir=tmp_path)
+        result = await Trifecta.from_config(config).arun(PROBLEM)
+        assert len(flaky.requests) == 1 and len(slow.requests) == 1
+    row = result.subtasks[0]
+    assert (row["status"], row["solver"], row["answer"]) == ("checked", "big", "31")
+    reasons = [detail for _, detail in _routes(result.ledger)]
+    assert "tier 2: escalated: tier 1 (flaky) error:" in reasons[2]
+    assert "backend crashed" in reasons[2]
+    assert reasons[3].startswith("tier 3: escalated: tier 2 (slow) error:")
+    assert "timed out" in reasons[3].lower()
+
+
+async def test_a_user_router_replaces_the_policy() -> None:
+    cheap = FunctionModel(lambda m, i: RIGHT, name="cheap")
+    big = FunctionModel(lambda m, i: RIGHT, name="big")
+
+    def straight_to_big(ctx: RouteContext) -> Route | None:
+        if any(a.tier == len(ctx.tiers) - 1 for a in ctx.history):
+            return None
+        return Route(len(ctx.tiers) - 1, "word problem: the largest model")
+
+    app = Trifecta([math_specialist([cheap, big])], router=straight_to_big)
+    result = await app.arun(WORD)
+    assert result.subtasks[0]["solver"] == "big" and cheap.calls == []
+    assert _routes(result.ledger) == [("big", "tier 2: word problem: the largest model")]
+    # the default policy is still available to compose with
+    assert await Trifecta([math_specialist([cheap])], router=cheapest_first).arun(WORD)
+
+
+async def test_a_broken_router_labels_the_subtask_instead_of_crashing() -> None:
+    wrong = FunctionModel(lambda m, i: WRONG, name="wrong")
+
+    def loops(ctx: RouteContext) -> Route | None:
+        return Route(1, "again")
+
+    def raises(ctx: RouteContext) -> Route | None:
+        raise RuntimeError("router bug")
+
+    for router, status, message in [
+        (loops, "rejected", "the router chose tier 1, which already ran"),
+        (raises, "unverifiable", "RuntimeError('router bug')"),
+    ]:
+        result = await Trifecta([math_specialist([wrong])], router=router).arun(WORD)
+        row = result.subtasks[0]
+        assert row["status"] == status
+        assert [e["message"] for e in row["errors"] if e["rule"] == "router"] == [message]
+
+
+async def test_the_ledger_refuses_a_cloud_model_even_when_a_router_picks_it() -> None:
+    cloud = FunctionModel(lambda m, i: RIGHT, name="cloud-big", privacy="cloud")
+
+    def force_cloud(ctx: RouteContext) -> Route | None:
+        return None if ctx.history else Route(1, "forced")
+
+    app = Trifecta([math_specialist([cloud])], router=force_cloud)
+    result = await app.arun(WORD, sensitive=True)
+    row = result.subtasks[0]
+    assert cloud.calls == [] and row["status"] == "unverifiable"
+    assert "cloud-big is a cloud model and this run is sensitive (requested)" in " ".join(
+        e["message"] for e in row["errors"]
+    )
+
+
+async def test_the_routing_table_prices_the_all_expensive_counterfactual() -> None:
+    cheap = FunctionModel(lambda m, i: RIGHT, name="cheap", price=Price(0.1, 0.2))
+    big = FunctionModel(lambda m, i: RIGHT, name="big", price=Price(10.0, 30.0))
+    app = Trifecta([math_specialist([cheap, big])])
+    assert app.reference_model() == ("big", Price(10.0, 30.0))
+
+    result = await app.arun(WORD)
+    table = result.routing
+    assert table is not None and table["reference_model"] == "big"
+    [row] = table["rows"]
+    assert (row["tier"], row["solver"], row["model_calls"]) == (1, "cheap", 1)
+    call = next(e for e in result.ledger if e["kind"] == "model")
+    assert call["cost_usd"] > 0 and row["cost_usd"] == pytest.approx(call["cost_usd"])
+    expected = (call["tokens_in"] * 10.0 + call["tokens_out"] * 30.0) / 1e6
+    assert row["all_expensive_usd"] == pytest.approx(expected)
+    assert table["saving_usd"] == pytest.approx(expected - call["cost_usd"])
+    assert result.to_dict()["routing"] == table
+
+    tier0 = await app.arun("Integrate x^2 from 0 to 3")
+    assert tier0.routing is not None
+    [row] = tier0.routing["rows"]
+    assert (row["tier"], row["cost_usd"], row["model_calls"]) == (0, 0.0, 0)
+    # estimated: the instruction in, the answer out, four characters per token
+    instruction, answer = tier0.subtasks[0]["instruction"], tier0.subtasks[0]["answer"]
+    estimate = ((len(instruction) // 4 + 1) * 10.0 + (len(answer) // 4 + 1) * 30.0) / 1e6
+    assert tier0.routing["all_expensive_usd"] == pytest.approx(estimate)
+    assert tier0.routing["saving_usd"] == pytest.approx(estimate)

@@ -1,0 +1,133 @@
+"""Routing: which tier of a specialist's chain runs next, and why.
+
+A specialist's tiers are ordered cheapest first (tier 0 is usually a deterministic
+solver). Before each tier runs, the *router* sees what has happened so far and picks
+the next tier, or none. The default, `cheapest_first`, walks the chain in order,
+skips ``cloud`` models on sensitive runs, and gives up when the chain is exhausted.
+Every decision is recorded with its reason in the ledger and the audit log.
+
+A user-supplied router replaces the policy::
+
+    def skip_to_big_on_long_questions(ctx: RouteContext) -> Route | None:
+        if not ctx.history and len(ctx.instruction) > 2_000:
+            return Route(len(ctx.tiers) - 1, "long instruction: straight to the largest model")
+        return cheapest_first(ctx)
+
+    Trifecta(specialists, router=skip_to_big_on_long_questions)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from trifecta.models import Price
+
+__all__ = [
+    "Attempt",
+    "Outcome",
+    "Route",
+    "RouteContext",
+    "Router",
+    "TierInfo",
+    "chain_info",
+    "cheapest_first",
+    "tier_info",
+]
+
+Outcome = Literal["accepted", "rejected", "error", "not applicable"]
+
+
+@dataclass(frozen=True)
+class TierInfo:
+    """One tier of a chain, as a router sees it.
+
+    Attributes:
+        index: position in the chain (0 = cheapest).
+        name: the solver's or model's name.
+        model: whether the tier calls a model (False for deterministic solvers).
+        privacy: ``local`` or ``cloud`` (deterministic solvers are local).
+        price: USD per million tokens (zero for deterministic solvers).
+    """
+
+    index: int
+    name: str
+    model: bool
+    privacy: str
+    price: Price
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one tier did: its outcome and why."""
+
+    tier: int
+    outcome: Outcome
+    detail: str
+
+
+@dataclass(frozen=True)
+class RouteContext:
+    """Everything a router may base its decision on."""
+
+    specialist: str
+    subtask: str
+    instruction: str
+    tiers: tuple[TierInfo, ...]
+    history: tuple[Attempt, ...]
+    sensitive: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    """The router's decision: run `tier` next, because of `reason`."""
+
+    tier: int
+    reason: str
+
+
+Router = Callable[[RouteContext], Route | None]
+
+
+def _why_next(ctx: RouteContext) -> str:
+    if not ctx.history:
+        return "cheapest tier first"
+    last = ctx.history[-1]
+    name = ctx.tiers[last.tier].name
+    return f"escalated: tier {last.tier} ({name}) {last.outcome}: {last.detail}"
+
+
+def cheapest_first(ctx: RouteContext) -> Route | None:
+    """The default policy: the next tier after the last one tried, skipping ``cloud``
+    models when the run is sensitive; None when no tier is left."""
+    start = ctx.history[-1].tier + 1 if ctx.history else 0
+    skipped: list[str] = []
+    for tier in ctx.tiers[start:]:
+        if ctx.sensitive and tier.privacy != "local":
+            skipped.append(f"{tier.name} (cloud, run is sensitive)")
+            continue
+        reason = _why_next(ctx)
+        return Route(tier.index, f"{reason}; skipped {', '.join(skipped)}" if skipped else reason)
+    return None
+
+
+def tier_info(index: int, solver: object) -> TierInfo:
+    """Describe a solver: a `ModelSolver` by its model, anything else as a local,
+    free, deterministic tier."""
+    model = getattr(solver, "model", None)
+    name = str(getattr(solver, "name", type(solver).__name__))
+    if model is None:
+        return TierInfo(index, name, False, "local", Price())
+    return TierInfo(
+        index,
+        name,
+        True,
+        str(getattr(model, "privacy", "cloud")),
+        getattr(model, "price", None) or Price(),
+    )
+
+
+def chain_info(solvers: Sequence[object]) -> tuple[TierInfo, ...]:
+    """`tier_info` for every tier of a chain."""
+    return tuple(tier_info(i, s) for i, s in enumerate(solvers))
