@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from _table import percentiles, print_table
 
+from trifecta.evaluation import cranfield_records
 from trifecta.specialists.rag import DocumentStore
 from trifecta.specialists.rag._documents import Chunk
 
@@ -35,22 +35,13 @@ DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 Row = tuple[str, str, str]
 
 
-def _records(text: str) -> list[tuple[str, dict[str, str]]]:
-    out = []
-    for block in re.split(r"^\.I\s+", text, flags=re.M)[1:]:
-        number, _, body = block.partition("\n")
-        fields = dict(re.findall(r"^\.([TAWB])\n(.*?)(?=^\.[TAWB]\n|\Z)", body, flags=re.S | re.M))
-        out.append((number.strip(), {k: " ".join(v.split()) for k, v in fields.items()}))
-    return out
-
-
 def load(data: Path) -> tuple[dict[str, str], list[str], dict[int, dict[str, int]]]:
     root = data / "cranfield"
     docs = {
         n: f"{f.get('T', '')}\n\n{f.get('W', '')}".strip()
-        for n, f in _records((root / "cran.all.1400").read_text())
+        for n, f in cranfield_records((root / "cran.all.1400").read_text())
     }
-    queries = [f.get("W", "") for _, f in _records((root / "cran.qry").read_text())]
+    queries = [f.get("W", "") for _, f in cranfield_records((root / "cran.qry").read_text())]
     qrels: dict[int, dict[str, int]] = defaultdict(dict)
     for line in (root / "cranqrel").read_text().split("\n"):
         parts = line.split()

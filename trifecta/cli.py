@@ -17,6 +17,7 @@ from trifecta import __version__
 from trifecta._cli_docs import add_commands, run_ingest, run_search
 from trifecta.config import Config, ConfigError, load_config
 from trifecta.demo import DEMO_REQUEST, build_demo_data
+from trifecta.evaluation._cli import add_eval_parser, run_eval
 from trifecta.ledger import Budget
 from trifecta.runner import RequestError, RunResult, Trifecta
 from trifecta.state import Event
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(resume)
     _check_parser(commands)
     add_commands(commands)
+    add_eval_parser(commands)
     audit = commands.add_parser("audit", help="check an audit log", description="Audit-log tools.")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     verify = audit_commands.add_parser(
@@ -315,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "audit":
         return _audit_verify(args.file)
+    if args.command == "eval":
+        return run_eval(args)
     try:
         result = asyncio.run(_execute(args))
     except (RequestError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
