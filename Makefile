@@ -43,6 +43,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/math_checker.py
 	$(BIN)/python benchmarks/sql_checker.py
 	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/routing.py
 	$(BIN)/python benchmarks/serve.py
 
 clean:

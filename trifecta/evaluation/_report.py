@@ -130,7 +130,9 @@ def _plot(summaries: Sequence[Summary], suite: str, path: Path) -> None:
             linestyle="--", color="grey", zorder=2, label="efficiency frontier")  # fmt: skip
     ax.set_xlabel("cost per question (USD)")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"{suite}: accuracy against cost")
+    ax.set_title(f"{Path(suite).name}: accuracy against cost")
+    right = max(s.cost_per_question for s in summaries)
+    ax.set_xlim(-0.05 * right if right else -1, 1.2 * right if right else 1)
     ax.set_ylim(0, 105)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
