@@ -117,10 +117,12 @@ class ModelMerger:
     Its text is checked like any specialist's output: it must cite every accepted
     subtask, and every number in it must come from an accepted answer, an instruction
     or the request. Otherwise (or when the model fails, or the budget is spent) the
-    template merger writes the answer, with the reason."""
+    `fallback` merger (the next model of the merger's chain), or else the template
+    merger, writes the answer; the template adds the reason."""
 
-    def __init__(self, model: ChatModel) -> None:
+    def __init__(self, model: ChatModel, *, fallback: ModelMerger | None = None) -> None:
         self.model = model
+        self.fallback = fallback
 
     async def merge(self, merge_input: MergeInput, ledger: Ledger) -> str:
         """Ask the model, then append any missing flags."""
@@ -129,13 +131,17 @@ class ModelMerger:
         try:
             reply = await ledger.call(self.model, _messages(merge_input), node="merge")
         except (ModelError, BudgetExceeded) as exc:
-            text = await TemplateMerger().merge(merge_input, ledger)
-            return f"{text}\n(merger model unavailable: {exc})"
+            return await self._fall_back(merge_input, ledger, f"merger model unavailable: {exc}")
         problems = ungrounded(reply.text, merge_input)
         if problems:
-            text = await TemplateMerger().merge(merge_input, ledger)
-            return f"{text}\n(the merger model's text was not used: {'; '.join(problems[:3])})"
+            why = f"the merger model's text was not used: {'; '.join(problems[:3])}"
+            return await self._fall_back(merge_input, ledger, why)
         return _with_flags(reply.text.strip(), merge_input)
+
+    async def _fall_back(self, merge_input: MergeInput, ledger: Ledger, why: str) -> str:
+        if self.fallback is not None:
+            return await self.fallback.merge(merge_input, ledger)
+        return f"{await TemplateMerger().merge(merge_input, ledger)}\n({why})"
 
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:\.\d+)?")

@@ -78,3 +78,44 @@ def test_routing_to_an_unknown_model_is_a_clear_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"routing names unknown models: tiny \(registry: big\)"):
         load_config(path, env={})
+
+
+def _cheap_generalist(body: dict[str, Any]) -> Scripted:
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("name")
+    if schema == "plan":
+        return Scripted(completion("I think you should compute it."))  # not a plan
+    if schema == "math_answer":
+        return _claims("31")
+    return Scripted(completion("Tom has 999 apples [t1]."))  # a number from nowhere
+
+
+async def test_planner_and_merger_chains_fall_back_to_the_next_model(tmp_path: Path) -> None:
+    with serve_openai(_cheap_generalist) as cheap, serve_openai(_big) as big:
+        (tmp_path / "trifecta.toml").write_text(f"""
+checkpoint = "memory"
+[models.cheap]
+base_url = "{cheap.url}"
+price = {{input = 0.1, output = 0.2}}
+[models.big]
+base_url = "{big.url}"
+price = {{input = 10.0, output = 30.0}}
+[routing]
+planner = ["cheap", "big"]
+merger = ["cheap", "big"]
+math = ["cheap"]
+[limits]
+max_plan_attempts = 2
+""")
+        app = Trifecta.from_config(load_config(tmp_path / "trifecta.toml", env={}))
+        result = await app.arun(PROBLEM)
+    calls = [(e["model"], e["node"]) for e in result.ledger if e["kind"] == "model"]
+    assert calls == [
+        ("cheap", "plan"),
+        ("cheap", "plan"),
+        ("big", "plan"),
+        ("cheap", "math"),
+        ("cheap", "merge"),
+        ("big", "merge"),
+    ]
+    assert result.answer == "Tom has 31 apples left [t1]."
+    assert app.reference_model() is not None and app.reference_model()[0] == "big"  # type: ignore[index]

@@ -211,8 +211,14 @@ class Trifecta:
         """Build from a `Config`: the model registry's chains (``[models]``,
         ``[routing]``), or the single `model` for every role, or tier 0 offline."""
         chains = build_chains(config)
-        planner = chains.planner[0] if chains.planner else None
-        merger = chains.merger[0] if chains.merger else None
+        planner: Planner = RulePlanner()
+        for model in reversed(chains.planner):  # cheapest first; the rule planner last
+            planner = ModelPlanner(
+                model, max_attempts=config.limits.max_plan_attempts, fallback=planner
+            )
+        merger: ModelMerger | None = None
+        for model in reversed(chains.merger):
+            merger = ModelMerger(model, fallback=merger)
         return cls(
             default_specialists(
                 db=config.db,
@@ -220,12 +226,8 @@ class Trifecta:
                 data_dir=config.data_dir,
                 chains=chains.for_specialist,
             ),
-            planner=ModelPlanner(
-                planner, max_attempts=config.limits.max_plan_attempts, fallback=RulePlanner()
-            )
-            if planner
-            else None,
-            merger=ModelMerger(merger) if merger else None,
+            planner=planner,
+            merger=merger,
             limits=config.limits,
             budget=config.budget,
             thread_budget=config.thread_budget,
@@ -241,7 +243,11 @@ class Trifecta:
         """The most expensive configured model (name, price): the routing table's
         all-expensive counterfactual."""
         models = [getattr(t, "model", None) for s in self.specialists for t in s.tiers]
-        models += [getattr(self.planner, "model", None), getattr(self.merger, "model", None)]
+        for role in (self.planner, self.merger):
+            link: Any = role
+            while link is not None:  # a chain of model planners or mergers, by fallback
+                models.append(getattr(link, "model", None))
+                link = getattr(link, "fallback", None)
         return most_expensive((m.name, m.price) for m in models if m is not None)
 
     def register(self, specialist: Specialist) -> None:
