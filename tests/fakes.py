@@ -81,3 +81,20 @@ def merger_text(messages: list[Message], info: CallInfo) -> str:
 
 def as_json(data: Any) -> str:
     return json.dumps(data)
+
+
+def two_models(cheap_url: str, big_url: str, routing: str, *, cheap_extra: str = "") -> str:
+    """A config with a registry of two models, ``cheap`` ($0.1/$0.2) and ``big``
+    ($10/$30), in-memory checkpoints and no retries, then `routing` (TOML lines)."""
+    return f"""
+checkpoint = "memory"
+max_retries = 0
+[models.cheap]
+base_url = "{cheap_url}"
+price = {{input = 0.1, output = 0.2}}
+{cheap_extra}
+[models.big]
+base_url = "{big_url}"
+price = {{input = 10.0, output = 30.0}}
+{routing}
+"""

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes import two_models
 from trifecta import load_config
 from trifecta.cli import main
 from trifecta.evaluation import (
@@ -57,18 +58,7 @@ def _suite(path: Path, n: int = 8) -> Path:
 
 
 def _config(path: Path, chain: str, cheap: str, big: str) -> Path:
-    path.write_text(f"""
-checkpoint = "memory"
-max_retries = 0
-[models.cheap]
-base_url = "{cheap}"
-price = {{input = 0.1, output = 0.2}}
-[models.big]
-base_url = "{big}"
-price = {{input = 10.0, output = 30.0}}
-[routing]
-math = {chain}
-""")
+    path.write_text(two_models(cheap, big, f"[routing]\nmath = {chain}"))
     return path
 
 

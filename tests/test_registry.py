@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes import two_models
 from trifecta import ConfigError, Trifecta, load_config
 from trifecta.testing import Scripted, completion, serve_openai
 
@@ -36,21 +37,11 @@ def _big(body: dict[str, Any]) -> Scripted:
 
 async def test_cheap_model_escalates_to_the_expensive_one(tmp_path: Path) -> None:
     with serve_openai(lambda body: _claims("30")) as cheap, serve_openai(_big) as big:
-        (tmp_path / "trifecta.toml").write_text(f"""
-checkpoint = "memory"
-[models.cheap]
-model = "small-1b"
-base_url = "{cheap.url}"
-privacy = "local"
-price = {{input = 0.1, output = 0.2}}
-[models.big]
-base_url = "{big.url}"
-price = {{input = 10.0, output = 30.0}}
-[routing]
-planner = "big"
-merger = "big"
-math = ["cheap", "big"]
-""")
+        routing = '[routing]\nplanner = "big"\nmerger = "big"\nmath = ["cheap", "big"]'
+        extra = 'model = "small-1b"\nprivacy = "local"'
+        (tmp_path / "trifecta.toml").write_text(
+            two_models(cheap.url, big.url, routing, cheap_extra=extra)
+        )
         config = load_config(tmp_path / "trifecta.toml", env={}, data_dir=tmp_path)
         app = Trifecta.from_config(config)
         assert [t.name for t in app.specialists[0].tiers] == ["sympy", "small-1b", "big"]
@@ -91,21 +82,13 @@ def _cheap_generalist(body: dict[str, Any]) -> Scripted:
 
 async def test_planner_and_merger_chains_fall_back_to_the_next_model(tmp_path: Path) -> None:
     with serve_openai(_cheap_generalist) as cheap, serve_openai(_big) as big:
-        (tmp_path / "trifecta.toml").write_text(f"""
-checkpoint = "memory"
-[models.cheap]
-base_url = "{cheap.url}"
-price = {{input = 0.1, output = 0.2}}
-[models.big]
-base_url = "{big.url}"
-price = {{input = 10.0, output = 30.0}}
-[routing]
+        routing = """[routing]
 planner = ["cheap", "big"]
 merger = ["cheap", "big"]
 math = ["cheap"]
 [limits]
-max_plan_attempts = 2
-""")
+max_plan_attempts = 2"""
+        (tmp_path / "trifecta.toml").write_text(two_models(cheap.url, big.url, routing))
         app = Trifecta.from_config(load_config(tmp_path / "trifecta.toml", env={}))
         result = await app.arun(PROBLEM)
     calls = [(e["model"], e["node"]) for e in result.ledger if e["kind"] == "model"]
