@@ -26,7 +26,7 @@ from trifecta.models import Price
 
 __all__ = [
     "Attempt",
-    "Outcome",
+    "AttemptOutcome",
     "Route",
     "RouteContext",
     "Router",
@@ -36,7 +36,7 @@ __all__ = [
     "tier_info",
 ]
 
-Outcome = Literal["accepted", "rejected", "error", "not applicable"]
+AttemptOutcome = Literal["rejected", "error", "not applicable"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Attempt:
     """What one tier did: its outcome and why."""
 
     tier: int
-    outcome: Outcome
+    outcome: AttemptOutcome
     detail: str
 
 
