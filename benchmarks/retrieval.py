@@ -21,13 +21,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from _table import percentiles, print_table
 
-from trifecta.evaluation import cranfield_records
+from trifecta.evaluation import cranfield_qrels, cranfield_records
 from trifecta.specialists.rag import DocumentStore
 from trifecta.specialists.rag._documents import Chunk
 
@@ -42,12 +41,7 @@ def load(data: Path) -> tuple[dict[str, str], list[str], dict[int, dict[str, int
         for n, f in cranfield_records((root / "cran.all.1400").read_text())
     }
     queries = [f.get("W", "") for _, f in cranfield_records((root / "cran.qry").read_text())]
-    qrels: dict[int, dict[str, int]] = defaultdict(dict)
-    for line in (root / "cranqrel").read_text().split("\n"):
-        parts = line.split()
-        if len(parts) == 3 and 1 <= int(parts[2]) <= 3:
-            qrels[int(parts[0])][parts[1]] = int(parts[2])
-    return docs, queries, qrels
+    return docs, queries, cranfield_qrels((root / "cranqrel").read_text())
 
 
 def ndcg(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:

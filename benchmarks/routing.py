@@ -34,7 +34,7 @@ from trifecta.audit import AuditLog, sha256_text
 from trifecta.evaluation import Question, grade
 from trifecta.ledger import Ledger
 from trifecta.models import Message, Price
-from trifecta.routing import RouteContext, chain_info, cheapest_first
+from trifecta.routing import RouteContext, chain_info, cheapest_first, escalated
 from trifecta.specialists import Specialist, run_specialist
 from trifecta.specialists.math import math_specialist
 from trifecta.specialists.sql import sql_specialist
@@ -155,9 +155,8 @@ async def _suite(kind: str, items: list[Item], strategy: str, rate: float, cheap
                 item["id"], item["question"], item["gold_sql"], "sql", db=item["db"]
             )
         ok = row["status"] in ("verified", "checked") and grade(question, [dict(row)], "")
-        escalated = any(e["kind"] == "route" and "escalated" in e["detail"] and "(cheap)" in e["detail"]
-                        for e in ledger.entries)  # fmt: skip
-        return ok, ledger.report()["cost_usd"], escalated, latency
+        handed_over = escalated(ledger.entries, from_solver="cheap")
+        return ok, ledger.report()["cost_usd"], handed_over, latency
 
     results = await asyncio.gather(*(one(i) for i in items))
     n = len(results)

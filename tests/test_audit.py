@@ -65,6 +65,17 @@ def _edit(lines: list[str]) -> list[str]:
     return [*lines[:3], json.dumps(record, sort_keys=True), *lines[4:]]
 
 
+def _verify_command(path: Path) -> subprocess.CompletedProcess[str]:
+    """``trifecta audit verify PATH`` in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "trifecta.cli", "audit", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -85,24 +96,12 @@ async def test_tampering_is_detected(tmp_path: Path, change: object, expected: s
     _rewrite(path, change)
     problems = verify_audit(path)
     assert any(expected in p for p in problems), problems
-    done = subprocess.run(
-        [sys.executable, "-m", "trifecta.cli", "audit", "verify", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = _verify_command(path)
     assert done.returncode == 1 and expected in done.stdout
 
 
 async def test_verify_command_on_an_intact_log(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     await _two_runs(path)
-    done = subprocess.run(
-        [sys.executable, "-m", "trifecta.cli", "audit", "verify", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = _verify_command(path)
     assert (done.returncode, done.stdout.strip()) == (0, "intact")

@@ -18,10 +18,12 @@ A user-supplied router replaces the policy::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from trifecta.ledger import LedgerEntry
 from trifecta.models import Price
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "TierInfo",
     "chain_info",
     "cheapest_first",
+    "escalated",
     "tier_info",
 ]
 
@@ -88,6 +91,19 @@ class Route:
 
 
 Router = Callable[[RouteContext], Route | None]
+
+
+_ESCALATED = re.compile(r"escalated: tier \d+ \(([^)]*)\) (?:rejected|error)")
+
+
+def escalated(entries: Iterable[LedgerEntry], *, from_solver: str | None = None) -> bool:
+    """Whether the ledger shows a tier (`from_solver`'s, or any) that answered wrongly or
+    failed and handed over to the next one; "not applicable" is not an escalation."""
+    for entry in entries:
+        found = _ESCALATED.search(entry["detail"]) if entry["kind"] == "route" else None
+        if found and from_solver in (None, found.group(1)):
+            return True
+    return False
 
 
 def _why_next(ctx: RouteContext) -> str:

@@ -18,6 +18,7 @@ from trifecta.evaluation._suites import (
     BUILTIN_SUITES,
     Question,
     SuiteError,
+    cranfield_qrels,
     cranfield_records,
     load_suite,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "SuiteError",
     "Summary",
     "Thresholds",
+    "cranfield_qrels",
     "cranfield_records",
     "failures",
     "grade",

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ from rich.table import Table
 
 from trifecta.config import ConfigError, load_config
 from trifecta.evaluation._report import (
+    COLUMNS,
     Summary,
     Thresholds,
+    cells,
     failures,
     summarize,
     write_outputs,
@@ -68,16 +71,10 @@ def _setups(paths: list[Path]) -> list[Setup]:
 
 def _table(summaries: list[Summary], suite: str) -> Table:
     table = Table(title=f"trifecta eval: {suite}")
-    for column in ("configuration", "n", "accuracy", "verified", "cost/question",
-                   "cost/correct", "p50", "p95", "escalation"):  # fmt: skip
+    for column in COLUMNS:
         table.add_column(column, justify="left" if column == "configuration" else "right")
     for s in summaries:
-        table.add_row(
-            s.config, str(s.questions), f"{s.accuracy:.1%}", f"{s.verified:.1%}",
-            f"${s.cost_per_question:.6f}",
-            "-" if s.cost_per_correct is None else f"${s.cost_per_correct:.6f}",
-            f"{s.latency_p50_s:.3f}s", f"{s.latency_p95_s:.3f}s", f"{s.escalation_rate:.1%}",
-        )  # fmt: skip
+        table.add_row(*cells(s))
     return table
 
 
@@ -114,7 +111,7 @@ def run_eval(args: argparse.Namespace) -> int:
     summaries = summarize(records)
     paths = write_outputs(args.out, args.suite, summaries, records)
     if args.json:
-        print(json.dumps([s.__dict__ for s in summaries], indent=2))
+        print(json.dumps([asdict(s) for s in summaries], indent=2))
     else:
         Console(width=None if sys.stdout.isatty() else 140).print(_table(summaries, args.suite))
         print(f"wrote {paths['json']}, {paths['png']}, {paths['html']}")

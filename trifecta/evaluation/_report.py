@@ -14,7 +14,7 @@ from typing import Any
 
 from trifecta.evaluation._run import Record
 
-__all__ = ["Summary", "Thresholds", "failures", "summarize", "write_outputs"]
+__all__ = ["COLUMNS", "Summary", "Thresholds", "cells", "failures", "summarize", "write_outputs"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,20 @@ def failures(summaries: Sequence[Summary], limits: Thresholds) -> list[str]:
     return problems
 
 
+COLUMNS = ("configuration", "n", "accuracy", "verified", "cost/question", "cost/correct",
+           "p50", "p95", "escalation")  # fmt: skip
+
+
+def cells(s: Summary) -> list[str]:
+    """One summary as the printed table's and the HTML page's cells, in `COLUMNS` order."""
+    per_correct = "-" if s.cost_per_correct is None else f"${s.cost_per_correct:.6f}"
+    return [
+        s.config, str(s.questions), f"{s.accuracy:.1%}", f"{s.verified:.1%}",
+        f"${s.cost_per_question:.6f}", per_correct, f"{s.latency_p50_s:.3f}s",
+        f"{s.latency_p95_s:.3f}s", f"{s.escalation_rate:.1%}",
+    ]  # fmt: skip
+
+
 def _frontier(summaries: Sequence[Summary]) -> list[Summary]:
     """The Pareto-efficient configurations: no other is cheaper and at least as accurate."""
     ordered = sorted(summaries, key=lambda s: (s.cost_per_question, -s.accuracy))
@@ -110,7 +124,7 @@ def _frontier(summaries: Sequence[Summary]) -> list[Summary]:
     return out
 
 
-def _plot(summaries: Sequence[Summary], suite: str, path: Path) -> None:
+def _plot(summaries: Sequence[Summary], front: Sequence[Summary], suite: str, path: Path) -> None:
     try:
         import matplotlib
 
@@ -125,7 +139,6 @@ def _plot(summaries: Sequence[Summary], suite: str, path: Path) -> None:
         ax.scatter(s.cost_per_question, s.accuracy * 100, s=60, zorder=3)
         ax.annotate(s.config, (s.cost_per_question, s.accuracy * 100),
                     textcoords="offset points", xytext=(6, 6))  # fmt: skip
-    front = _frontier(summaries)
     ax.plot([s.cost_per_question for s in front], [s.accuracy * 100 for s in front],
             linestyle="--", color="grey", zorder=2, label="efficiency frontier")  # fmt: skip
     ax.set_xlabel("cost per question (USD)")
@@ -141,16 +154,13 @@ def _plot(summaries: Sequence[Summary], suite: str, path: Path) -> None:
     plt.close(fig)
 
 
-def _html(summaries: Sequence[Summary], suite: str, png: Path) -> str:
+def _html(summaries: Sequence[Summary], front: Sequence[str], suite: str, png: Path) -> str:
     image = base64.b64encode(png.read_bytes()).decode()
-    front = {s.config for s in _frontier(summaries)}
-    head = "".join(f"<th>{h}</th>" for h in ("configuration", "accuracy", "verified",
-                   "cost / question", "cost / correct", "p50", "p95", "escalation", "frontier"))  # fmt: skip
+    head = "".join(f"<th>{h}</th>" for h in (*COLUMNS, "frontier"))
     rows = "".join(
-        f"<tr><td>{escape(s.config)}</td><td>{s.accuracy:.1%}</td><td>{s.verified:.1%}</td>"
-        f"<td>${s.cost_per_question:.6f}</td><td>{_money(s.cost_per_correct)}</td>"
-        f"<td>{s.latency_p50_s:.3f}s</td><td>{s.latency_p95_s:.3f}s</td>"
-        f"<td>{s.escalation_rate:.1%}</td><td>{'yes' if s.config in front else ''}</td></tr>"
+        "<tr>"
+        + "".join(f"<td>{escape(c)}</td>" for c in cells(s))
+        + f"<td>{'yes' if s.config in front else ''}</td></tr>"
         for s in summaries
     )
     return (
@@ -162,10 +172,6 @@ def _html(summaries: Sequence[Summary], suite: str, png: Path) -> str:
     )
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:.6f}"
-
-
 def write_outputs(
     out_dir: Path, suite: str, summaries: Sequence[Summary], records: Sequence[Record]
 ) -> dict[str, Path]:
@@ -173,13 +179,14 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {k: out_dir / n for k, n in (("json", "eval.json"), ("png", "frontier.png"),
                                          ("html", "frontier.html"))}  # fmt: skip
+    front = _frontier(summaries)
     payload: dict[str, Any] = {
         "suite": suite,
         "configs": [asdict(s) for s in summaries],
-        "frontier": [s.config for s in _frontier(summaries)],
+        "frontier": [s.config for s in front],
         "records": [r.to_dict() for r in records],
     }
     paths["json"].write_text(json.dumps(payload, indent=2), "utf-8")
-    _plot(summaries, suite, paths["png"])
-    paths["html"].write_text(_html(summaries, suite, paths["png"]), "utf-8")
+    _plot(summaries, front, suite, paths["png"])
+    paths["html"].write_text(_html(summaries, payload["frontier"], suite, paths["png"]), "utf-8")
     return paths

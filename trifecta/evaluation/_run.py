@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -16,13 +15,12 @@ from trifecta.agents.planner import PlanRequest
 from trifecta.config import Config
 from trifecta.evaluation._grade import grade
 from trifecta.evaluation._suites import Question
-from trifecta.ledger import Ledger, LedgerEntry
+from trifecta.ledger import Ledger
 from trifecta.plan import SubtaskSpec
+from trifecta.routing import escalated
 from trifecta.runner import RequestError, Trifecta
 
 __all__ = ["Record", "Setup", "run_local", "run_ray"]
-
-_ESCALATED = re.compile(r"escalated: tier \d+ \([^)]*\) (rejected|error)")
 
 
 @dataclass(frozen=True)
@@ -91,10 +89,6 @@ def _app(setup: Setup, question: Question, apps: _Apps) -> Trifecta:
     return apps[key]
 
 
-def _escalated(ledger: Sequence[LedgerEntry]) -> bool:
-    return any(e["kind"] == "route" and _ESCALATED.search(e["detail"]) for e in ledger)
-
-
 async def _one(setup: Setup, question: Question, apps: _Apps) -> Record:
     started = time.perf_counter()
     try:
@@ -113,7 +107,7 @@ async def _one(setup: Setup, question: Question, apps: _Apps) -> Record:
         status=_overall(result.subtasks),
         tier=first["tier"] if first else None,
         solver=first["solver"] if first else None,
-        escalated=_escalated(result.ledger),
+        escalated=escalated(result.ledger),
         cost_usd=round(report["cost_usd"], 10),
         tokens=report["tokens_in"] + report["tokens_out"],
         latency_s=latency,

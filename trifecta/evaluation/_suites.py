@@ -8,7 +8,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["BUILTIN_SUITES", "Match", "Question", "SuiteError", "cranfield_records", "load_suite"]
+__all__ = [
+    "BUILTIN_SUITES",
+    "Match",
+    "Question",
+    "SuiteError",
+    "cranfield_qrels",
+    "cranfield_records",
+    "load_suite",
+]
 
 Match = Literal["auto", "math", "sql", "exact", "contains", "sources"]
 _MATCHES = ("auto", "math", "sql", "exact", "contains", "sources")
@@ -75,7 +83,7 @@ def _need(path: Path, suite: str) -> Path:
     return path
 
 
-def _gsm8k(data: Path) -> list[Question]:
+def _gsm8k(data: Path, work: Path) -> list[Question]:
     rows = _jsonl(_need(data / "math" / "gsm8k_test.jsonl", "gsm8k"))
     return [
         Question(f"gsm8k-{i}", r["question"], r["answer"].split("####")[-1].strip().replace(",", ""),
@@ -84,7 +92,7 @@ def _gsm8k(data: Path) -> list[Question]:
     ]  # fmt: skip
 
 
-def _math500(data: Path) -> list[Question]:
+def _math500(data: Path, work: Path) -> list[Question]:
     rows = _jsonl(_need(data / "math" / "math500_test.jsonl", "math500"))
     return [
         Question(f"math500-{i}", r["problem"], r["answer"], "math", "math",
@@ -93,7 +101,7 @@ def _math500(data: Path) -> list[Question]:
     ]  # fmt: skip
 
 
-def _spider(data: Path) -> list[Question]:
+def _spider(data: Path, work: Path) -> list[Question]:
     root = data / "spider"
     rows = _jsonl(_need(root / "questions.jsonl", "spider"))
     return [
@@ -114,6 +122,17 @@ def cranfield_records(text: str) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
+def cranfield_qrels(text: str) -> dict[int, dict[str, int]]:
+    """Parse ``cranqrel``: query number → {document number: grade}, keeping the grades
+    1–3 that count as relevant."""
+    qrels: dict[int, dict[str, int]] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and 1 <= int(parts[2]) <= 3:
+            qrels.setdefault(int(parts[0]), {})[parts[1]] = int(parts[2])
+    return qrels
+
+
 def _cranfield(data: Path, work: Path) -> list[Question]:
     root = data / "cranfield"
     docs = cranfield_records(_need(root / "cran.all.1400", "cranfield").read_text("utf-8"))
@@ -123,11 +142,10 @@ def _cranfield(data: Path, work: Path) -> list[Question]:
         for number, doc in docs:
             body = f"{doc.get('T', '')}\n\n{doc.get('W', '')}\n"
             (folder / f"cran-{int(number):04d}.txt").write_text(body, "utf-8")
-    relevant: dict[int, list[str]] = {}
-    for line in (root / "cranqrel").read_text("utf-8").splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and 1 <= int(parts[2]) <= 3:
-            relevant.setdefault(int(parts[0]), []).append(f"cran-{int(parts[1]):04d}.txt")
+    relevant = {
+        query: [f"cran-{int(doc):04d}.txt" for doc in docs]
+        for query, docs in cranfield_qrels((root / "cranqrel").read_text("utf-8")).items()
+    }
     queries = cranfield_records((root / "cran.qry").read_text("utf-8"))
     return [
         Question(f"cranfield-{k}", q.get("W", ""), sorted(relevant[k]), "sources", "rag",
@@ -155,7 +173,8 @@ def _user(path: Path) -> list[Question]:
     return questions
 
 
-BUILTIN_SUITES = ("gsm8k", "math500", "spider", "cranfield")
+_LOADERS = {"gsm8k": _gsm8k, "math500": _math500, "spider": _spider, "cranfield": _cranfield}
+BUILTIN_SUITES = tuple(_LOADERS)
 
 
 def load_suite(
@@ -168,11 +187,8 @@ def load_suite(
     Raises:
         SuiteError: unknown suite, missing data, or a malformed line.
     """
-    if suite in BUILTIN_SUITES:
-        loaders = {"gsm8k": _gsm8k, "math500": _math500, "spider": _spider}
-        questions = (
-            _cranfield(data_dir, work_dir) if suite == "cranfield" else loaders[suite](data_dir)
-        )
+    if suite in _LOADERS:
+        questions = _LOADERS[suite](data_dir, work_dir)
     elif Path(suite).is_file():
         questions = _user(Path(suite))
     else:
