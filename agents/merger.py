@@ -18,6 +18,7 @@ __all__ = [
     "Merger",
     "ModelMerger",
     "TemplateMerger",
+    "cited",
     "flagged",
     "not_run_reason",
     "ungrounded",
@@ -151,15 +152,25 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
+_CITATION = re.compile(r"\[([^\[\]:\s]+)(?::[^\[\]]*)?\]")
+
+
+def cited(text: str) -> set[str]:
+    """The subtask ids a text cites as ``[id]`` (or ``[id: status]``) tokens."""
+    return set(_CITATION.findall(text))
+
+
 def ungrounded(text: str, merge_input: MergeInput) -> list[str]:
     """Why a merged text cannot be used: an accepted subtask it does not cite, or a
-    number that no accepted answer, instruction or the request contains."""
+    number that no accepted answer, instruction or the request contains (never a
+    number taken from a subtask id)."""
     accepted = merge_input.accepted
-    problems = [f"does not cite [{r['id']}]" for r in accepted if f"[{r['id']}]" not in text]
+    ids = cited(text)
+    problems = [f"does not cite [{r['id']}]" for r in accepted if r["id"] not in ids]
     sources = " ".join(
         [merge_input.request, *(f"{r['instruction']} {r['answer']}" for r in accepted)]
     )
-    allowed = _numbers(sources) | {r["id"].lstrip("t") for r in merge_input.results.values()}
+    allowed = _numbers(sources)
     problems += [
         f"the number {n} is in no verified result" for n in sorted(_numbers(text) - allowed)
     ]
@@ -179,7 +190,8 @@ def _messages(merge_input: MergeInput) -> list[Message]:
 
 
 def _with_flags(text: str, merge_input: MergeInput) -> str:
-    missing = [line for subtask, line in _flags(merge_input) if subtask not in text]
+    ids = cited(text)
+    missing = [line for subtask, line in _flags(merge_input) if subtask not in ids]
     lines = [*_preamble(merge_input), text]
     if missing:
         lines += ["Not verified (do not rely on these):", *missing]

@@ -30,11 +30,16 @@ def test_detector(text: str, kinds: list[str]) -> None:
     assert find_sensitive("project falcon budget", [r"\bfalcon\b"]) == [r"pattern:\bfalcon\b"]
 
 
-def _app(*models: FunctionModel) -> Trifecta:
+def _cloud_generalist() -> FunctionModel:
     planner = by_schema(
         {"plan": lambda m, i: plan(("t1", "math", WORD)), None: merger_text}, name="planner"
     )
     planner.privacy = "cloud"
+    return planner
+
+
+def _app(*models: FunctionModel, generalist: FunctionModel | None = None) -> Trifecta:
+    planner = generalist or _cloud_generalist()
     return Trifecta(
         [math_specialist(list(models))],
         planner=ModelPlanner(planner, fallback=RulePlanner()),
@@ -59,13 +64,14 @@ async def test_sensitive_subtask_with_only_cloud_models_fails_clearly() -> None:
 async def test_sensitive_subtask_goes_to_the_local_model() -> None:
     cloud = FunctionModel(lambda m, i: CLAIMS, name="cloud-big", privacy="cloud")
     local = FunctionModel(lambda m, i: CLAIMS, name="local-small", privacy="local")
-    result = await _app(cloud, local).arun(WORD, sensitive=True)
+    generalist = _cloud_generalist()
+    result = await _app(cloud, local, generalist=generalist).arun(WORD, sensitive=True)
     row = result.subtasks[0]
     assert (row["status"], row["solver"], row["answer"]) == ("checked", "local-small", "31")
     assert cloud.calls == [] and len(local.calls) == 1
-    assert (
-        "Not verified" not in result.answer
-    )  # merged by the template: the cloud merger was not called
+    assert generalist.calls == []  # planned by rules and merged by the template, not the cloud
+    assert "→ 31 [t1: checked]" in result.answer
+    assert "planner is a cloud model and this run is sensitive" in result.answer
 
 
 async def test_without_sensitivity_the_cheapest_tier_answers() -> None:

@@ -112,7 +112,9 @@ async def test_a_user_router_replaces_the_policy() -> None:
     assert result.subtasks[0]["solver"] == "big" and cheap.calls == []
     assert _routes(result.ledger) == [("big", "tier 2: word problem: the largest model")]
     # the default policy is still available to compose with
-    assert await Trifecta([math_specialist([cheap])], router=cheapest_first).arun(WORD)
+    composed = await Trifecta([math_specialist([cheap])], router=cheapest_first).arun(WORD)
+    assert composed.ok and composed.error is None
+    assert (composed.subtasks[0]["status"], composed.subtasks[0]["solver"]) == ("checked", "cheap")
 
 
 async def test_a_broken_router_labels_the_subtask_instead_of_crashing() -> None:

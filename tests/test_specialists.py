@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from trifecta import Trifecta
 from trifecta.ledger import Ledger
 from trifecta.sandbox import IsolatedTimeout, run_isolated
 from trifecta.specialists import run_specialist
 from trifecta.specialists.math import math_specialist
 from trifecta.specialists.math._engine import check_claim
+from trifecta.testing import FunctionModel
 
 CLAIMS = json.loads((Path(__file__).parent / "fixtures" / "claims.json").read_text())
 
@@ -26,7 +28,7 @@ def _claim_id(case: dict[str, Any]) -> str:
 def test_claim_fixture(case: dict[str, Any]) -> None:
     outcome = check_claim(case["claim"])
     assert outcome["status"] == case["status"], outcome
-    assert case.get("method", "") in outcome["method"]
+    assert case["method"] in outcome["method"]
     assert bool(outcome["errors"]) == (case["status"] != "verified")
 
 
@@ -75,3 +77,14 @@ async def test_math_tier0_gives_up_on_an_overlong_computation_within_its_timeout
     )
     assert outcome.result["status"] == "unverifiable"
     assert "gave up after 0.5s" in outcome.result["errors"][0]["message"]
+
+
+async def test_a_model_claim_beyond_float_range_is_never_checked() -> None:
+    """The review's end-to-end false accept: ``2^2000 = 5`` once came back ``checked``."""
+    lie = {"answer": "5", "claims": [{"kind": "value", "expr": "2^2000", "answer": "5"}]}
+    model = FunctionModel(lambda m, i: lie, name="liar")
+    word = "Solve the equation for the apples left: Tom has 3 boxes of 12 apples and eats 5"
+    result = await Trifecta([math_specialist([model])]).arun(word)
+    row = result.subtasks[0]
+    assert model.calls and row["status"] == "rejected" and not result.ok
+    assert "→ 5" not in result.answer and "is not 5" in row["errors"][0]["message"]

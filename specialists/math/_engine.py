@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import mpmath
 import sympy as sp
 
+from trifecta.specialists.math._equal import Outcome, outcome, same, same_stated
 from trifecta.specialists.math._expr import ExprError, parse_expr
-from trifecta.specialists.math._values import Outcome, Value, assume, parse_value, same, same_value
+from trifecta.specialists.math._values import Value, assume, parse_value, same_value
 
 __all__ = ["CLAIM_KINDS", "check_claim", "check_claims", "compute"]
 
 CLAIM_KINDS = (
     "value", "equal", "solve", "derivative", "antiderivative", "integral", "limit", "series",
 )  # fmt: skip
-
-
-def _verdict(status: str, method: str, error: str | None = None) -> Outcome:
-    return {"status": status, "method": method, "errors": [error] if error else []}
 
 
 def _symbols(claim: dict[str, Any], *exprs: Any) -> list[Any]:
@@ -43,11 +41,39 @@ def _equation(text: str) -> Any:
     return parse_expr(text)
 
 
-def _expr_answer(text: str) -> Any:
+def _expr_answer(text: str) -> Value:
     value = parse_value(text)
     if value.kind != "expr":
         raise ExprError(f"expected one expression, got a {value.kind}")
-    return value.items[0]
+    return value
+
+
+class NoLimit(ValueError):
+    """The limit the claim names does not exist."""
+
+
+_DIRECTIONS = {"+": "+", "-": "-", "+-": "+-", "": "+-"}
+
+
+def _limit(expr: Any, var: Any, claim: dict[str, Any]) -> Any:
+    """The limit the claim names: two-sided unless ``"dir"`` is ``"+"`` or ``"-"``.
+
+    Raises:
+        ValueError: the direction is unknown.
+        NoLimit: the limit does not exist.
+    """
+    direction = _DIRECTIONS.get(str(claim.get("dir") or ""))
+    if direction is None:
+        raise ValueError(f'unknown limit direction {claim["dir"]!r}; expected "+", "-" or "+-"')
+    point = parse_expr(claim["point"])
+    try:
+        result = sp.limit(expr, var, point, dir="+" if point.is_infinite else direction)
+    except ValueError as exc:  # SymPy: "The limit does not exist since left hand limit = …"
+        raise NoLimit(str(exc)) from None
+    if result in (sp.zoo, sp.nan) or result.has(sp.AccumBounds, sp.Limit):
+        side = "two-sided " if direction == "+-" and not point.is_infinite else ""
+        raise NoLimit(f"the {side}limit does not exist ({sp.sstr(result)})")
+    return result
 
 
 def compute(claim: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +90,7 @@ def compute(claim: dict[str, Any]) -> dict[str, Any]:
     elif kind == "derivative":
         result = sp.diff(expr, var)
     elif kind == "limit":
-        result = sp.limit(expr, var, parse_expr(claim["point"]))
+        result = _limit(expr, var, claim)
     elif kind == "series":
         result = _series(expr, var, claim)
     else:
@@ -123,9 +149,11 @@ def check_claim(claim: dict[str, Any]) -> dict[str, Any]:
     """Check one claim; returns ``{"status", "method", "errors"}``."""
     try:
         return _check(claim)
+    except NoLimit as exc:
+        return outcome("rejected", "limit", str(exc))
     except (ExprError, KeyError, TypeError, ValueError, IndexError) as exc:
         message = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-        return _verdict("rejected", "parse", message)
+        return outcome("rejected", "parse", message)
     except (
         NotImplementedError,
         ZeroDivisionError,
@@ -133,7 +161,7 @@ def check_claim(claim: dict[str, Any]) -> dict[str, Any]:
         RecursionError,
         sp.PolynomialError,
     ) as exc:
-        return _verdict("unverifiable", "sympy", repr(exc))
+        return outcome("unverifiable", "sympy", repr(exc))
 
 
 def check_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -154,36 +182,60 @@ def _check(claim: dict[str, Any]) -> dict[str, Any]:
         left, right = parse_value(str(claim["expr"])), parse_value(str(claim["answer"]))
         return same_value(assume(left, assumptions), assume(right, assumptions))
     expr = _assumed(parse_expr(claim["expr"]), assumptions)
-    answer = _assumed(_expr_answer(claim["answer"]), assumptions)
+    stated = assume(_expr_answer(claim["answer"]), assumptions)
+    answer = stated.items[0]
     var = _var(claim, expr)
     if kind == "integral":
-        return _check_integral(expr, var, claim, answer)
+        return _check_integral(expr, var, claim, stated)
     if kind == "derivative":
-        return same(sp.diff(expr, var), answer)
+        return same_stated(sp.diff(expr, var), answer, stated.stated)
     if kind == "antiderivative":
         return same(sp.diff(answer, var), expr, note="derivative of the answer")
     if kind == "series":
         return same(_series(expr, var, claim), sp.expand(answer))
-    return same(sp.limit(expr, var, parse_expr(claim["point"])), answer)
+    return same_stated(_limit(expr, var, claim), answer, stated.stated)
 
 
 def _assumed(expr: Any, assumptions: dict[str, str]) -> Any:
     return assume(Value("expr", (expr,)), assumptions).items[0] if assumptions else expr
 
 
-def _check_integral(expr: Any, var: Any, claim: dict[str, Any], answer: Any) -> dict[str, Any]:
+def _check_integral(expr: Any, var: Any, claim: dict[str, Any], stated: Value) -> Outcome:
+    """SymPy's definite integral, else numeric quadrature where the integrand has no
+    singularity; a divergent integral is rejected, not compared."""
     lower, upper = parse_expr(claim["lower"]), parse_expr(claim["upper"])
-    if lower.is_finite and upper.is_finite and not expr.free_symbols - {var}:
-        value = sp.Integral(expr, (var, lower, upper)).evalf(30)
-        if value.is_number:
-            outcome = (
-                same(sp.Float(value, 30), sp.Float(sp.N(answer, 30), 30))
-                if answer.is_number
-                else same(value, answer)
-            )
-            outcome["method"] = "numeric quadrature"
-            return outcome
-    return same(sp.integrate(expr, (var, lower, upper)), answer)
+    answer = stated.items[0]
+    exact = sp.integrate(expr, (var, lower, upper))
+    if exact.has(sp.oo, -sp.oo, sp.zoo, sp.nan) or exact.is_infinite:
+        return outcome("rejected", "integral", f"the integral diverges ({sp.sstr(exact)})")
+    if not exact.has(sp.Integral):
+        return same_stated(exact, answer, stated.stated)
+    value = _quadrature(expr, var, lower, upper) if answer.is_number else None
+    if value is None:
+        return outcome("unverifiable", "integral", "no closed form and no reliable quadrature")
+    result = same_stated(value, answer, stated.stated)
+    return {**result, "method": f"numeric quadrature: {result['method']}"}
+
+
+def _quadrature(expr: Any, var: Any, lower: Any, upper: Any) -> Any:
+    """The integral to 30 digits when two quadrature rules agree on it, or None when it
+    is improper (an infinite bound or a singularity inside) or they disagree."""
+    if not (lower.is_finite and upper.is_finite) or expr.free_symbols - {var}:
+        return None
+    try:
+        low, high = sorted((lower, upper), key=lambda b: float(b))
+        if sp.singularities(expr, var, sp.Interval(low, high)):
+            return None
+        function = sp.lambdify(var, expr, modules="mpmath")
+        with mpmath.workdps(40):
+            bounds = [mpmath.mpf(str(sp.N(lower, 45))), mpmath.mpf(str(sp.N(upper, 45)))]
+            first = mpmath.quad(function, bounds, method="tanh-sinh")
+            second = mpmath.quad(function, bounds, method="gauss-legendre")
+            if abs(first - second) > mpmath.mpf(10) ** -28 * max(abs(first), 1):
+                return None
+            return sp.Float(mpmath.re(first), 30) + sp.I * sp.Float(mpmath.im(first), 30)
+    except (NotImplementedError, TypeError, ValueError, ZeroDivisionError):
+        return None
 
 
 def _solutions(text: str, symbols: list[Any]) -> list[dict[Any, Any]]:
@@ -215,7 +267,7 @@ def _check_solve(claim: dict[str, Any]) -> dict[str, Any]:
             residual = sp.simplify(equation.subs(solution))
             if residual != 0:
                 shown = ", ".join(f"{k} = {v}" for k, v in solution.items())
-                return _verdict("rejected", "substitution", f"{shown} gives {residual}, not 0")
+                return outcome("rejected", "substitution", f"{shown} gives {residual}, not 0")
     return _complete(equations, symbols, claimed)
 
 
@@ -225,7 +277,7 @@ def _complete(
     if len(equations) == 1 and len(symbols) == 1:
         roots = sp.solveset(equations[0], symbols[0], domain=sp.S.Complexes)
         if not isinstance(roots, sp.FiniteSet):
-            return _verdict(
+            return outcome(
                 "unverifiable", "substitution", "the claimed values solve it; completeness unknown"
             )
         truth = [{symbols[0]: r} for r in roots]
@@ -238,5 +290,5 @@ def _complete(
     ]
     if missing:
         shown = "; ".join(", ".join(f"{k} = {sp.sstr(v)}" for k, v in m.items()) for m in missing)
-        return _verdict("rejected", "solve", f"missing solutions: {shown}")
-    return _verdict("verified", "substitution and solveset")
+        return outcome("rejected", "solve", f"missing solutions: {shown}")
+    return outcome("verified", "substitution and solveset")

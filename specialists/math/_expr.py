@@ -11,10 +11,10 @@ import sympy as sp
 
 __all__ = ["ExprError", "parse_expr"]
 
-MAX_CHARS = 2000
+MAX_CHARS = 10_000
 MAX_DEPTH = 40
 MAX_EXPONENT = 10_000
-MAX_INT_DIGITS = 400
+MAX_INT_DIGITS = 4_000  # under the interpreter's int-to-str limit (4,300)
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
@@ -38,6 +38,8 @@ _CONSTANTS: dict[str, Any] = {
     "E": sp.E,
     "oo": sp.oo,
     "inf": sp.oo,
+    "zoo": sp.zoo,
+    "nan": sp.nan,
     "I": sp.I,
 }
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -60,11 +62,22 @@ def _tokens(text: str, latex: bool, imaginary: bool) -> list[tuple[str, str]]:
         value = match.group()
         if kind == "space":
             continue
+        if kind == "num" and not value.isdigit():
+            value = _exact_decimal(value)
         if kind == "name" and latex and value not in _KNOWN and not value.startswith("_"):
             out += [("name", "I" if ch == "i" else ch) for ch in value]
             continue
         out.append((kind, "I" if imaginary and value == "i" else value))
     return out
+
+
+def _exact_decimal(literal: str) -> str:
+    """A decimal literal as exact integer arithmetic: ``12.5`` → ``(125*10**-1)``."""
+    mantissa, _, exponent = literal.lower().partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    power = int(exponent or 0) - len(fraction)
+    digits = (whole + fraction).lstrip("0") or "0"
+    return f"({digits}*10**({power}))" if power else digits
 
 
 def _needs_times(left: tuple[str, str], right: tuple[str, str]) -> bool:
@@ -90,7 +103,9 @@ def normalize(text: str, *, latex: bool = False, imaginary: bool = False) -> str
     text = text.replace("^", "**").replace("×", "*").replace("÷", "/").replace("−", "-")
     text = text.replace("·", "*").replace("π", "pi")
     text = re.sub(
-        r"(\d+|\))\s*!", lambda m: f"factorial({m.group(1)})" if m.group(1) != ")" else ")!", text
+        r"(?<!\d)(\d+|\))\s*!",
+        lambda m: f"factorial({m.group(1)})" if m.group(1) != ")" else ")!",
+        text,
     )
     tokens = _tokens(text, latex, imaginary)
     parts: list[str] = []
@@ -135,13 +150,11 @@ def _convert(node: ast.AST, depth: int) -> Any:
 def _constant(node: ast.AST, depth: int) -> Any:
     assert isinstance(node, ast.Constant)
     value = node.value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ExprError(f"unsupported literal {value!r}", node.col_offset)
-    if isinstance(value, int):
-        if len(str(abs(value))) > MAX_INT_DIGITS:
-            raise ExprError(f"integer literal longer than {MAX_INT_DIGITS} digits", node.col_offset)
-        return sp.Integer(value)
-    return sp.Float(repr(value))
+    if len(str(abs(value))) > MAX_INT_DIGITS:
+        raise ExprError(f"integer literal longer than {MAX_INT_DIGITS} digits", node.col_offset)
+    return sp.Integer(value)
 
 
 def _name(node: ast.AST, depth: int) -> Any:

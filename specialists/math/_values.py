@@ -3,51 +3,58 @@ deciding whether two of them are equal (exactly, symbolically, or numerically)."
 
 from __future__ import annotations
 
-import itertools
-import random
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
 
+from trifecta.specialists.math._equal import Outcome, Stated, outcome, same_stated
 from trifecta.specialists.math._expr import ExprError, parse_expr
 from trifecta.specialists.math._latex import is_latex, latex_to_plain
 
 __all__ = [
     "ASSUMPTIONS",
-    "Outcome",
     "Value",
     "assume",
     "parse_value",
-    "same",
     "same_value",
     "to_plain",
 ]
 
 ASSUMPTIONS = ("positive", "negative", "nonnegative", "nonpositive", "nonzero", "real", "integer")
 
-_REL_TOL = 1e-9
-_POINTS = 16
 _TEXT_ONLY = re.compile(r"\\(text|textbf|mbox|mathrm)\{")
 
 
 @dataclass(frozen=True)
 class Value:
-    """A parsed answer. `kind` is expr, tuple, set, interval, union or text."""
+    """A parsed answer. `kind` is expr, tuple, set, interval, union or text; `stated`
+    is set when the answer is one decimal as written (``0.333``, ``1.2e5``)."""
 
     kind: str
     items: tuple[Any, ...]
     left_open: bool = False
     right_open: bool = False
+    stated: Stated | None = None
 
 
-Outcome = dict[str, Any]
+_DECIMAL = re.compile(
+    r"([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+)|\s*\*\s*10\s*(?:\*\*|\^)\s*\(?([-+]?\d+)\)?)?"
+)
 
 
-def _verdict(status: str, method: str, error: str | None = None) -> Outcome:
-    return {"status": status, "method": method, "errors": [error] if error else []}
+def _stated(text: str, value: Value) -> Value:
+    """Mark a lone decimal (with a point or an exponent) with the precision it states."""
+    match = _DECIMAL.fullmatch(text.strip())
+    if value.kind != "expr" or match is None or not (match[2] or match[3]):
+        return value
+    whole, fraction, exponent = match[2], match[3] or "", match[4] or match[5]
+    if "." not in text and exponent is None:
+        return value
+    digits = len((whole + fraction).lstrip("0")) or 1
+    half_unit = sp.Rational(1, 2) * sp.Integer(10) ** (int(exponent or 0) - len(fraction))
+    return Value("expr", value.items, stated=Stated(value.items[0], half_unit, digits))
 
 
 def _split_top(text: str) -> list[str]:
@@ -91,7 +98,7 @@ def parse_value(text: str, *, latex: bool | None = None) -> Value:
         raise ExprError(f"cannot read LaTeX: {exc}") from None
     plain = re.sub(r"^\s*[A-Za-z]\s*=(?!=)\s*", "", plain)
     plain = _BASE.sub(_from_base, plain)
-    return _structure(plain, latex)
+    return _stated(plain, _structure(plain, latex))
 
 
 _BASE = re.compile(r"\b([0-9A-Fa-f]+)_\(?\{?\s*(\d{1,2})\s*\}?\)?")
@@ -169,7 +176,9 @@ def assume(value: Value, assumptions: dict[str, str]) -> Value:
 
 def _map_value(value: Value, fn: Any) -> Value:
     if value.kind in ("expr", "equation"):
-        return Value(value.kind, (fn(value.items[0]),), value.left_open, value.right_open)
+        return Value(
+            value.kind, (fn(value.items[0]),), value.left_open, value.right_open, value.stated
+        )
     if value.kind == "text":
         return value
     return Value(
@@ -188,21 +197,23 @@ def same_value(left: Value, right: Value) -> Outcome:
     if {left.kind, right.kind} == {"text", "expr"}:
         text, expr = (left, right) if left.kind == "text" else (right, left)
         ok = text.items[0] == _text_key(sp.sstr(expr.items[0]))
-        return _verdict("verified" if ok else "rejected", "text", None if ok else "different text")
+        return outcome("verified" if ok else "rejected", "text", None if ok else "different text")
     if left.kind != right.kind:
-        return _verdict("rejected", "structure", f"a {left.kind} is not a {right.kind}")
+        return outcome("rejected", "structure", f"a {left.kind} is not a {right.kind}")
     if left.kind == "equation":
         return _same_equation(left.items[0], right.items[0])
     if left.kind == "expr":
-        return same(left.items[0], right.items[0])
+        if left.stated is not None and right.stated is None:
+            return same_stated(right.items[0], left.items[0], left.stated)
+        return same_stated(left.items[0], right.items[0], right.stated)
     if left.kind == "text":
         ok = left.items == right.items
-        return _verdict("verified" if ok else "rejected", "text", None if ok else "different text")
+        return outcome("verified" if ok else "rejected", "text", None if ok else "different text")
     if left.kind == "interval" and (left.left_open, left.right_open) != (
         right.left_open,
         right.right_open,
     ):
-        return _verdict("rejected", "interval", "different endpoints included")
+        return outcome("rejected", "interval", "different endpoints included")
     if left.kind in ("set", "union"):
         return _same_unordered(left.items, right.items)
     return _same_sequence(left.items, right.items)
@@ -212,20 +223,20 @@ def _same_equation(left: Any, right: Any) -> Outcome:
     """Equations are equal when one side-difference is a nonzero constant multiple of the other."""
     ratio = sp.simplify(left / right) if right != 0 else None
     if ratio is not None and not ratio.free_symbols and ratio != 0 and ratio.is_finite:
-        return _verdict("verified", "equation (proportional)")
-    return _verdict("rejected", "equation", "the equations are not multiples of each other")
+        return outcome("verified", "equation (proportional)")
+    return outcome("rejected", "equation", "the equations are not multiples of each other")
 
 
 def _same_sequence(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
     if len(left) != len(right):
-        return _verdict("rejected", "structure", f"{len(left)} items, not {len(right)}")
+        return outcome("rejected", "structure", f"{len(left)} items, not {len(right)}")
     outcomes = [same_value(a, b) for a, b in zip(left, right, strict=True)]
     return _combine(outcomes)
 
 
 def _same_unordered(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
     if len(left) != len(right):
-        return _verdict("rejected", "structure", f"{len(left)} items, not {len(right)}")
+        return outcome("rejected", "structure", f"{len(left)} items, not {len(right)}")
     remaining = list(right)
     outcomes = []
     for item in left:
@@ -238,7 +249,7 @@ def _same_unordered(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
             None,
         )
         if match is None:
-            return _verdict("rejected", "structure", "no matching item for one element")
+            return outcome("rejected", "structure", "no matching item for one element")
         outcomes.append(match[1])
         remaining.pop(match[0])
     return _combine(outcomes)
@@ -250,95 +261,7 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
         if bad:
             return bad[0]
     methods = sorted({o["method"] for o in outcomes})
-    return _verdict("verified", " + ".join(methods) or "structure")
-
-
-def same(left: Any, right: Any, note: str = "") -> Outcome:
-    """Decide left == right for SymPy expressions: exactly, symbolically, then at random points."""
-    what = f"{note}: " if note else ""
-    if left == right:
-        return _verdict("verified", "exact")
-    difference = left - right
-    if not difference.free_symbols and (left.free_symbols or right.free_symbols):
-        constant = sp.simplify(difference)
-        if constant == 0:
-            return _verdict("verified", "symbolic")
-        return _verdict(
-            "rejected", "symbolic", f"{what}they differ by the constant {sp.sstr(constant)}"
-        )
-    if not difference.free_symbols:
-        return _same_number(left, right, what)
-    if sp.simplify(difference) == 0:
-        return _verdict("verified", "symbolic")
-    return _same_at_points(left, right, difference, what)
-
-
-def _same_number(left: Any, right: Any, what: str) -> Outcome:
-    exact = not left.has(sp.Float) and not right.has(sp.Float)
-    if exact and sp.simplify(left - right) == 0:
-        return _verdict("verified", "exact")
-    try:
-        a, b = complex(sp.N(left, 30)), complex(sp.N(right, 30))
-    except (TypeError, ValueError):
-        return _verdict("unverifiable", "numeric", f"{what}cannot evaluate {left} or {right}")
-    if abs(a - b) <= _REL_TOL * max(1.0, abs(a), abs(b)):
-        return _verdict("verified", "exact" if exact else "numeric (relative 1e-9)")
-    return _verdict(
-        "rejected",
-        "numeric",
-        f"{what}{sp.sstr(left)} = {_fmt(a)}, not {sp.sstr(right)} = {_fmt(b)}",
-    )
-
-
-def _fmt(z: complex) -> str:
-    return f"{z.real:.12g}" if abs(z.imag) < 1e-12 else f"{z:.12g}"
-
-
-def _points(symbols: list[Any], count: int) -> Iterator[dict[Any, Any]]:
-    """Every sign pattern of the free variables first (branch cuts hide in one quadrant),
-    then random points; assumptions (positive, integer, ...) are respected and
-    magnitudes avoid 0 and small integers."""
-    rng = random.Random(20240601)
-    free = [
-        s
-        for s in symbols
-        if not (s.is_positive or s.is_negative or s.is_nonnegative or s.is_nonpositive)
-    ]
-    patterns = list(itertools.product((1, -1), repeat=min(len(free), 4))) or [()]
-    for index in range(count):
-        fixed = patterns[index % len(patterns)] if index < 2 * len(patterns) else ()
-        signs = {s: fixed[i] if i < len(fixed) else rng.choice((1, -1)) for i, s in enumerate(free)}
-        yield {
-            s: _magnitude(s, rng) * signs.get(s, -1 if s.is_negative or s.is_nonpositive else 1)
-            for s in symbols
-        }
-
-
-def _magnitude(symbol: Any, rng: random.Random) -> Any:
-    if symbol.is_integer:
-        return sp.Integer(rng.randint(2, 9))
-    return sp.Rational(rng.randint(13, 300), 100)
-
-
-def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcome:
-    symbols = sorted(difference.free_symbols, key=str)
-    tested = 0
-    for point in _points(symbols, _POINTS * 4):
-        try:
-            a, b = complex(sp.N(left.subs(point))), complex(sp.N(right.subs(point)))
-        except (TypeError, ValueError, ZeroDivisionError):
-            continue
-        if abs(a - b) > 1e-7 * max(1.0, abs(a), abs(b)):
-            shown = ", ".join(f"{k}={v}" for k, v in point.items())
-            return _verdict(
-                "rejected",
-                "numeric (random points)",
-                f"{what}differs at {shown}: {_fmt(a)} vs {_fmt(b)}",
-            )
-        tested += 1
-        if tested == _POINTS:
-            return _verdict("verified", f"numeric ({_POINTS} points, every sign pattern)")
-    return _verdict("unverifiable", "numeric", f"{what}could not evaluate at enough points")
+    return outcome("verified", " + ".join(methods) or "structure")
 
 
 def to_plain(value: Value) -> str:
