@@ -32,6 +32,7 @@ from trifecta.specialists.math import check_math
 from trifecta.specialists.math._values import Value, parse_value, to_plain
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+GENUINELY_EQUAL = {("5", "x=5")}  # cross-problem answer pairs that are the same value
 STEP = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 ADVERSARIAL = [
     {"id": "tower", "kind": "value", "expr": "10**10**10", "answer": "1"},
@@ -240,17 +241,26 @@ def math500(path: Path, limit: int | None, timeout: float) -> list[tuple[str, st
         for b in {answers[(i + k) % len(answers)] for k in (1, 2, 3)}
         if b.strip() != a.strip()
     ]
-    false = [
-        c
+    accepted_pairs = [
+        (c["expr"].strip(), c["answer"].strip())
         for c, v in zip(others, check_math(others, timeout=timeout), strict=True)
         if v["status"] == "verified"
     ]
+    equal = [p for p in accepted_pairs if p in GENUINELY_EQUAL or p[::-1] in GENUINELY_EQUAL]
+    false = [p for p in accepted_pairs if p not in equal]
     rows.append(
         (
-            "MATH-500 vs other answers, accepted",
+            "MATH-500 vs other answers, false accepts",
             pct(len(false), len(others)),
-            "target 0; accepted pairs: "
-            + "; ".join(f"{c['expr']} ~ {c['answer']}" for c in false[:5]),
+            "target 0; " + "; ".join(f"{a} ~ {b}" for a, b in false[:5]),
+        )
+    )
+    rows.append(
+        (
+            "MATH-500 vs other answers, equal values",
+            str(len(equal)),
+            "different problems whose answers are genuinely equal: "
+            + "; ".join(f"{a} ~ {b}" for a, b in equal[:5]),
         )
     )
     return rows

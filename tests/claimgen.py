@@ -180,10 +180,9 @@ def integral(draw: Draw) -> Case:
         claim(poly, str(low), str(high), _frac(truth)),
         claim(f"exp({rate}*x)", "0", str(upper), exp_truth),
     ]
+    misses = {truth + 1, -truth, truth * 10} - {truth}  # 0 = -0 = 10·0 is no perturbation
     wrong = [
-        claim(poly, str(low), str(high), _frac(truth + 1)),
-        claim(poly, str(low), str(high), _frac(-truth)),
-        claim(poly, str(low), str(high), _frac(truth * 10)),
+        *(claim(poly, str(low), str(high), _frac(m)) for m in sorted(misses)),
         claim(f"exp({rate}*x)", "0", str(upper), f"{exp_truth} + 1"),
         claim(f"exp({rate}*x)", "0", str(upper), draw.choice(("3", "0", "oo"))),
         claim(f"1/x^{draw.integer(1, 3)}", "0", "1", draw.choice(("1", "7", "oo"))),
