@@ -20,7 +20,6 @@ from trifecta.specialists.rag._text import (
     STOPWORDS,
     Passage,
     Vocabulary,
-    lemma,
     lemmas,
     wordset,
 )
@@ -79,22 +78,14 @@ def topic(vocabulary: Vocabulary) -> frozenset[str]:
     """Words found in at least 90% of the documents (of five or more): the corpus's topic."""
     if vocabulary.documents < 5:
         return frozenset()
-    spread = _lemma_spread(vocabulary)
+    spread = vocabulary.by_lemma
     return frozenset(w for w, n in spread.items() if n >= 0.9 * vocabulary.documents)
 
 
 def absent_words(question: Question, vocabulary: Vocabulary) -> tuple[str, ...]:
     """Subject words of `question` that no document contains in any form."""
-    known = _lemma_spread(vocabulary)
+    known = vocabulary.by_lemma
     return tuple(w for w in question.subject if w not in known)
-
-
-def _lemma_spread(vocabulary: Vocabulary) -> dict[str, int]:
-    spread: dict[str, int] = {}
-    for term, count in vocabulary.spread.items():
-        word = lemma(term)
-        spread[word] = max(spread.get(word, 0), count)
-    return spread
 
 
 def check_answer(

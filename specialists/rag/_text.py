@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 __all__ = [
     "STOPWORDS",
@@ -186,3 +187,12 @@ class Vocabulary:
 
     def __contains__(self, term: object) -> bool:
         return term in self.spread
+
+    @cached_property
+    def by_lemma(self) -> dict[str, int]:
+        """The spread of each `lemma` (the largest over the terms that reduce to it)."""
+        spread: dict[str, int] = {}
+        for term, count in self.spread.items():
+            word = lemma(term)
+            spread[word] = max(spread.get(word, 0), count)
+        return spread

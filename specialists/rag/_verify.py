@@ -90,7 +90,8 @@ def verify_answer(
         (retrieved[c["chunk"]], _quoted(retrieved[c["chunk"]], c["quote"])) for c in citations
     ]
     errors = _number_errors(candidate.answer, [p.text for _, ps in quoted for p in ps])
-    checks = [(h, check_answer(question, p, topic(vocabulary))) for h, ps in quoted for p in ps]
+    generic = topic(vocabulary)
+    checks = [(h, check_answer(question, p, generic)) for h, ps in quoted for p in ps]
     passed = [(h, c) for h, c in checks if c.ok]
     if errors or not passed:
         errors = errors or [_answer_error(question, [c for _, c in checks])]
