@@ -2,8 +2,9 @@
 
 Fifteen library policy documents and 150 questions (`benchmarks/rag_trust/`, see its
 README), answered offline by the RAG specialist's tier 0 (extractive) over a real Chroma
-store with the offline MiniLM embeddings. Per split (`dev` for tuning, `heldout` never
-looked at while tuning):
+store with the offline MiniLM embeddings. Per split (`dev` for tuning; `heldout-1`, held
+out for the first tuning round and opened after it; `heldout`, never looked at while
+tuning; see the set's README):
 
 - answerable verified: share of answerable questions whose result is `verified` with a
   quote (a verified refusal of an answerable question is counted as wrong, below);
@@ -13,7 +14,7 @@ looked at while tuning):
 - unanswerable refused: share of unanswerable questions answered "not found in the
   documents" (verified or not); never a quote presented as the answer.
 
-Run: .venv/bin/python benchmarks/rag_trust.py [--split dev|heldout] [--failures]
+Run: .venv/bin/python benchmarks/rag_trust.py [--split dev|heldout-1|heldout] [--failures]
 Prints one table (``--failures`` also lists the questions scored wrong, for tuning on dev).
 """
 
@@ -37,7 +38,7 @@ from trifecta.verdict import Result
 __all__ = ["SPLITS", "Case", "Scored", "main", "rag_rows"]
 
 HERE = Path(__file__).resolve().parent / "rag_trust"
-SPLITS = ("dev", "heldout")
+SPLITS = ("dev", "heldout-1", "heldout")
 TARGETS = {"answerable_verified": 0.70, "precision": 0.99, "unanswerable_refused": 0.95}
 
 
@@ -142,7 +143,7 @@ def _share(part: int, whole: int) -> float:
 
 
 def rag_rows(split: str) -> dict[str, Any]:
-    """Answer one split (``"dev"`` or ``"heldout"``) offline and return its figures:
+    """Answer one split (``"dev"``, ``"heldout-1"`` or ``"heldout"``) offline and return its figures:
     ``questions``, ``answerable``, ``answerable_verified`` (share), ``verified``,
     ``verified_right``, ``verified_refusals``, ``precision`` (share of verified results
     that are right), ``unanswerable``, ``unanswerable_refused`` (share)."""
