@@ -137,11 +137,11 @@ _RELATED: tuple[frozenset[str], ...] = tuple(
         "allow allowed permit permitted welcome forbidden prohibited banned",
         "accept accepted refuse refused decline declined reject",
         "include included exclude excluded",
-        "pay paid free charge charged cost",
+        "pay paid free charge charged",
         "fit hold holds accommodate seat seats",
         "start starts begin begins",
         "kid kids child children",
-        "keep kept loan loaned borrow borrowed lend",
+        "keep kept loan loaned borrow borrowed",
     )
 )
 
@@ -162,7 +162,7 @@ def _coverage(
             covered.append(f"{word}~{sorted(set(own) & related)[0]}")
         elif following and _universal(sentence, following):
             covered.append(f"{word} (all {following})")
-        elif around & related and not (following and _rival(own, word, following)):
+        elif around & related and not (following and _rival(sentence, word, following)):
             covered.append(f"{word} (heading)")
         elif word not in generic:
             missing.append(word)
@@ -181,12 +181,14 @@ def _universal(sentence: str, noun: str) -> bool:
     )
 
 
-def _rival(own: list[str], word: str, following: str) -> bool:
+def _rival(sentence: str, word: str, following: str) -> bool:
     """Whether the sentence qualifies `following` with another word than `word` (a
     heading's "study rooms" does not cover a sentence about the "Community Room")."""
-    for i, seen in enumerate(own):
-        if seen == following and i > 0 and own[i - 1] != word:
-            return own[i - 1] not in _GENERIC_QUALIFIERS
+    tokens = _tokens(sentence)
+    for i, token in enumerate(tokens[1:], 1):
+        before = tokens[i - 1]
+        if _lemma(token) == following and before not in STOPWORDS and _lemma(before) != word:
+            return _lemma(before) not in _GENERIC_QUALIFIERS
     return False
 
 
@@ -265,7 +267,7 @@ _MONTH = (
 )
 _CLOCK = r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?(?:am|pm|a\.m\.|p\.m\.)|\bnoon\b|\bmidnight\b|\bo'clock\b"
 _TIME_WORDS = (
-    r"\b(?:christmas|thanksgiving|easter|new year's|holidays?|spring|summer|autumn|winter)\b"
+    r"\b(?:christmas|thanksgiving|easter|new year's|holidays?)\b"
     r"|\b(?:19|20)\d{2}\b|\b(?:morning|afternoon|evening|tonight|today|tomorrow|immediately)\b"
     r"|\b(?:next|following|same|previous|first|last)\s+(?:business\s+|working\s+)?(?:day|week|month|year|weekday)\b"
     r"|\b(?:end|start|beginning|middle)\s+of\s+(?:the\s+|each\s+|every\s+)?(?:day|week|month|year|term)\b"
@@ -351,10 +353,15 @@ def _relative_time(sentence: str) -> str | None:
     return None
 
 
+_SEASON = re.compile(r"\b(?:spring|summer|autumn|winter)\b")  # lower case: not "Summer Reading"
+
+
 def _time(sentence: str) -> str | None:
     for finder in (_search(_CLOCK), _search(_WEEKDAY), _search(_MONTH), _search(_TIME_WORDS)):
         if found := finder(sentence):
             return found
+    if season := _SEASON.search(sentence):
+        return season.group(0)
     return _relative_time(sentence) or _search(_FREQUENCY)(sentence)
 
 
@@ -411,8 +418,22 @@ def _quantity(question: Question) -> Callable[[str], str | None]:
 
 
 def _entity(question: Question) -> Callable[[str], str | None]:
+    """For "which X": the sentence names an X the question does not ("the Community
+    Room", "Room 4", "the third floor"), not just X ("the lending library")."""
+    asked = set(lemmas(question.text))
+
     def find(sentence: str) -> str | None:
-        return question.head if question.head in lemmas(sentence) else None
+        words = re.findall(r"[\w'-]+", sentence)
+        for i, word in enumerate(words):
+            if _lemma(word.lower()) != question.head:
+                continue
+            before = words[i - 1].lower() if i else ""
+            after = words[i + 1] if i + 1 < len(words) else ""
+            if before and before not in _BREAK and _lemma(before) not in asked:
+                return f"{words[i - 1]} {word}"
+            if re.fullmatch(r"[A-Z0-9][\w-]*", after) and _lemma(after.lower()) not in asked:
+                return f"{word} {after}"
+        return None
 
     return find
 

@@ -52,6 +52,8 @@ class Question:
         head: for "which X"/"what X", the lemma of X the sentence must name.
         subject: lemmas the sentence must cover.
         defined: for "what is X", the words of X: a sentence "X is …" defines it.
+        hints: words that typed the answer ("limit", "fee"): not required, but a
+            sentence naming them ranks higher.
     """
 
     text: str
@@ -61,6 +63,7 @@ class Question:
     head: str | None = None
     subject: tuple[str, ...] = ()
     defined: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
 
     def defines(self, sentence: str) -> bool:
         """Whether `sentence` begins "(the) X is/are/means/lasts …" for "what is X"."""
@@ -128,6 +131,7 @@ _FUNCTION = wordset(
 )
 _AUX_WORDS = frozenset(_AUX.split("|"))
 _CONTACT = _lemmas_of("call contact reach ask phone write")
+_DURATION_VERBS = _lemmas_of("last lasts")
 
 
 def parse_question(text: str) -> Question:
@@ -164,6 +168,8 @@ def _question(
         drop |= _CONTACT
     if {"money", "percent"} & set(expects):
         drop |= _MONEY_WORDS
+    if "duration" in expects:
+        drop |= _DURATION_VERBS
     raw = " ".join(w for w in re.findall(r"[a-z0-9]+", low) if w not in _AUX_WORDS)
     words = [w for w in lemmas(raw) if w not in drop and not (len(w) == 1 and w.isalpha())]
     subject = tuple(dict.fromkeys(words))
@@ -272,6 +278,9 @@ def _what(text: str, low: str, lead: str) -> Question | None:
     if match:
         noun = match.group("np").split()
         return replace(_headed(text, low, "what", noun), defined=tuple(noun))
+    match = re.match(r"which\s+([\w'-]+)", lead)
+    if match and match.group(1) not in _AUX_WORDS:  # "which libraries lend …"
+        return _headed(text, low, "which", [match.group(1)])
     return None
 
 
@@ -280,7 +289,10 @@ def _headed(text: str, low: str, kind: str, noun: list[str]) -> Question:
     typed = [w for w in noun if w in _HEADS or w.rstrip("s") in _HEADS or w in _NUMBER]
     expects = _head_expects(noun)
     if expects is not None:
-        return _question(text, low, kind, expects, tuple(typed))
+        rest = [w for w in noun if w not in typed]
+        counted = _lemmas_of(" ".join(rest)) if "quantity" in expects and typed else frozenset()
+        found = _question(text, low, kind, expects, tuple(typed), counted)
+        return replace(found, hints=tuple(lemmas(" ".join(typed))))
     found = lemmas(noun[-1]) if noun else []
     if kind == "which" and found:
         return _question(text, low, kind, ("entity",), (), head=found[0])

@@ -127,6 +127,8 @@ def lemma(term: str) -> str:
         word = word[:-1]
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
         word = word[:-1]
+    if len(word) > 3 and word.endswith("i"):  # "replies", "libraries" (stemmed "-es")
+        word = word[:-1] + "y"
     return _IRREGULAR.get(word, word)
 
 

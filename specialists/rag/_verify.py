@@ -49,14 +49,17 @@ class Answering:
     passage: Passage
     hit: Hit
     check: AnswerCheck
-    rank: tuple[int, int, int, int, int]
+    rank: tuple[int, int, int, int, int, int]
 
 
 def answering(hits: Sequence[Hit], question: Question, vocabulary: Vocabulary) -> list[Answering]:
     """Every retrieved sentence that answers `question`, best first: one that defines
     what a "what is X" question asks ("X is …"), then the one naming most
     of the question's words in itself (then as the very words rather than related ones),
-    then the one whose answer sits closest to them,
+    (or the words that typed it, "limit"), then the one repeating most of the question's
+    own words, function words included ("must volunteers be" meets "volunteers must
+    be"), then the one whose answer sits
+    closest to them,
     then the better-retrieved chunk, then the earlier sentence."""
     generic = topic(vocabulary)
     found = []
@@ -64,10 +67,12 @@ def answering(hits: Sequence[Hit], question: Question, vocabulary: Vocabulary) -
         for index, passage in enumerate(passage_sentences(hit.text, hit.title)):
             check = check_answer(question, passage, generic)
             if check.ok:
-                named = sum(" (" not in c for c in check.covered)
+                own = set(lemmas(passage.text))
+                named = sum(" (" not in c for c in check.covered) + len(own & set(question.hints))
                 exact = sum(" (" not in c and "~" not in c for c in check.covered)
                 defines = int(question.defines(passage.text))
-                rank = (defines, named, exact, -check.spread, -position * 1000 - index)
+                echo = len(_words(question.text) & _words(passage.text))
+                rank = (defines, named, exact, echo, -check.spread, -position * 1000 - index)
                 found.append(Answering(passage, hit, check, rank))
     return sorted(found, key=lambda a: a.rank, reverse=True)
 
@@ -140,6 +145,17 @@ def _verify_refusal(
         else f"passages on the subject were retrieved, but none answers a {question.label} question"
     )
     return Verdict("unverifiable", "refusal", errors=(check_error("refusal", why),))
+
+
+def _words(text: str) -> set[str]:
+    """Lemmas of a text's words, function words included, articles and prepositions not."""
+    found = re.findall(r"[a-z0-9]+", text.lower())
+    return {(lemmas(w) or [w])[0] for w in found if w not in _LINKS}
+
+
+_LINKS = frozenset(
+    ["a", "an", "the", "of", "for", "in", "on", "at", "to", "from", "with", "by", "and", "or"]
+)
 
 
 def _surface(text: str, words: Sequence[str]) -> list[str]:
