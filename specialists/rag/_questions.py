@@ -291,11 +291,11 @@ def _headed(text: str, low: str, kind: str, noun: list[str]) -> Question:
     if expects is not None:
         rest = [w for w in noun if w not in typed]
         counted = _lemmas_of(" ".join(rest)) if "quantity" in expects and typed else frozenset()
-        found = _question(text, low, kind, expects, tuple(typed), counted)
-        return replace(found, hints=tuple(lemmas(" ".join(typed))))
-    found = lemmas(noun[-1]) if noun else []
-    if kind == "which" and found:
-        return _question(text, low, kind, ("entity",), (), head=found[0])
+        typed_question = _question(text, low, kind, expects, tuple(typed), counted)
+        return replace(typed_question, hints=tuple(lemmas(" ".join(typed))))
+    head = lemmas(noun[-1]) if noun else []
+    if kind == "which" and head:
+        return _question(text, low, kind, ("entity",), (), head=head[0])
     return _question(text, low, kind, ("statement",), ())
 
 
