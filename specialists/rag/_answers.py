@@ -171,14 +171,17 @@ def _coverage(
     return tuple(covered), tuple(missing)
 
 
-_QUANTIFIED = re.compile(r"\b(?:all|every|each|any)\s+(?:of\s+the\s+)?(\w+)(?:\s+(\w+))?", re.I)
+_QUANTIFIED = re.compile(
+    r"\b(?:all|every|each|any)\s+(?:of\s+(?:the|our)\s+)?"
+    r"(?:(?:\d+|two|three|four|five|six|seven|eight|nine|ten)\s+)?(\w+)",
+    re.I,
+)
 
 
 def _universal(sentence: str, noun: str) -> bool:
-    """Whether the sentence says "all/every/any (…) <noun>", which covers a named one."""
-    return any(
-        lemmas(word) == [noun] for m in _QUANTIFIED.finditer(sentence) for word in m.groups("")
-    )
+    """Whether the sentence says "all/every/any (of the three) <noun>", which covers a
+    named one ("all branches" covers the Riverside branch)."""
+    return any(lemmas(m.group(1)) == [noun] for m in _QUANTIFIED.finditer(sentence))
 
 
 def _rival(sentence: str, word: str, following: str) -> bool:

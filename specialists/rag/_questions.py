@@ -164,8 +164,8 @@ def _question(
     drop = set(lemmas(" ".join(consumed))) | _FUNCTION_LEMMAS | units
     if head is not None:
         drop.add(head)
-    if {"phone", "email", "person", "place"} & set(expects):
-        drop |= _CONTACT
+    if {"phone", "email", "person"} & set(expects):
+        drop |= _CONTACT  # "what number do I call", "who do I contact": the shape says it
     if {"money", "percent"} & set(expects):
         drop |= _MONEY_WORDS
     if "duration" in expects:
