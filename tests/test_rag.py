@@ -261,7 +261,7 @@ async def test_injection_in_a_chunk_is_data(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.ingest([folder])
     spec = rag_specialist(store)
-    for question in ("What is the refund window?", "How long do I have for a refund window claim?"):
+    for question in ("What is the refund window?", "How long is the refund window?"):
         outcome = await run_specialist(spec, "t1", question, Ledger())
         assert outcome.result["answer"] == "The refund window is 14 days. [policy.md#1]"
     injected_chunk = next(
@@ -282,7 +282,7 @@ async def test_injection_in_a_chunk_is_data(tmp_path: Path) -> None:
 async def test_model_cites_an_unretrieved_chunk_then_repairs(tmp_path: Path, docs: Path) -> None:
     store = _store(tmp_path)
     store.ingest([docs])
-    question = "Within how many days must returns reach us, per the refund window rules?"
+    question = "How many days from delivery is the refund window?"
     good = store.search(question, 5)[0]
 
     def second(messages: list, info: object) -> dict:  # type: ignore[type-arg]

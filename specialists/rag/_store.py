@@ -25,7 +25,7 @@ from trifecta.specialists.rag._documents import (
     read_document,
     walk,
 )
-from trifecta.specialists.rag._text import terms
+from trifecta.specialists.rag._text import Vocabulary, terms
 
 __all__ = ["DocumentStore", "Hit", "IngestReport", "Mode"]
 
@@ -74,6 +74,18 @@ class _Plan:
     kept: list[tuple[Chunk, dict[str, Any]]]
 
 
+@dataclass(frozen=True)
+class _Index:
+    """The lexical index: chunk ids, postings (term -> (chunk, count)), chunk lengths,
+    their average, and each term's spread over documents."""
+
+    ids: list[str]
+    postings: dict[str, list[tuple[int, int]]]
+    lengths: list[int]
+    average: float
+    vocabulary: Vocabulary
+
+
 class _Lexical:
     """BM25 over the sidecar's chunks, with an inverted index rebuilt when it changes."""
 
@@ -85,9 +97,7 @@ class _Lexical:
             "text TEXT, terms TEXT, metadata TEXT)"
         )
         self.lock = threading.Lock()
-        self._index: tuple[list[str], dict[str, list[tuple[int, int]]], list[int], float] | None = (
-            None
-        )
+        self._index: _Index | None = None
 
     def upsert(self, chunks: Sequence[Chunk], metadatas: Sequence[Mapping[str, Any]]) -> None:
         rows = [
@@ -103,25 +113,34 @@ class _Lexical:
             self.db.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in ids])
             self._index = None
 
-    def _build(self) -> tuple[list[str], dict[str, list[tuple[int, int]]], list[int], float]:
+    def _build(self) -> _Index:
         ids, lengths, postings = [], [], defaultdict(list)
-        for index, (chunk_id, text_terms) in enumerate(
-            self.db.execute("SELECT id, terms FROM chunks ORDER BY id")
+        sources: dict[str, set[str]] = defaultdict(set)
+        for index, (chunk_id, source, text_terms) in enumerate(
+            self.db.execute("SELECT id, source, terms FROM chunks ORDER BY id")
         ):
             words = text_terms.split()
             ids.append(chunk_id)
             lengths.append(len(words))
             for word, count in Counter(words).items():
                 postings[word].append((index, count))
-        return ids, dict(postings), lengths, (sum(lengths) / len(lengths) if lengths else 0.0)
+                sources[word].add(source)
+        average = sum(lengths) / len(lengths) if lengths else 0.0
+        documents = len({s for found in sources.values() for s in found})
+        spread = {word: len(found) for word, found in sources.items()}
+        return _Index(ids, dict(postings), lengths, average, Vocabulary(documents, spread))
+
+    def index(self) -> _Index:
+        with self.lock:
+            if self._index is None:
+                self._index = self._build()
+            return self._index
 
     def search(
         self, query: str, limit: int, allowed: Callable[[str], bool] | None = None
     ) -> list[tuple[str, float]]:
-        with self.lock:
-            if self._index is None:
-                self._index = self._build()
-            ids, postings, lengths, average = self._index
+        built = self.index()
+        ids, postings, lengths, average = built.ids, built.postings, built.lengths, built.average
         scores: dict[int, float] = defaultdict(float)
         n = len(ids)
         for word in set(terms(query)):
@@ -215,6 +234,11 @@ class DocumentStore:
     def count(self) -> int:
         """Chunks in the store."""
         return int(self.collection.count())
+
+    def vocabulary(self) -> Vocabulary:
+        """How many documents contain each term (from the lexical index, which is kept
+        beside the store in both local and server mode)."""
+        return self.lexical.index().vocabulary
 
     def ingest(
         self,

@@ -1,10 +1,24 @@
-"""Text helpers shared by retrieval and verification: terms and sentences."""
+"""Text helpers shared by retrieval and verification: terms, sentences, and what the
+corpus says about its words."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 
-__all__ = ["STOPWORDS", "sentences", "terms"]
+__all__ = [
+    "STOPWORDS",
+    "Passage",
+    "Vocabulary",
+    "lemma",
+    "lemmas",
+    "passage_sentences",
+    "sentences",
+    "terms",
+    "wordset",
+]
 
 STOPWORDS = frozenset(
     [
@@ -73,6 +87,56 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
 
 
+_IRREGULAR = {
+    "paid": "pay",
+    "used": "use",
+    "using": "use",
+    "bought": "buy",
+    "sent": "send",
+    "spent": "spend",
+    "kept": "keep",
+    "held": "hold",
+    "taken": "take",
+    "took": "take",
+    "given": "give",
+    "gave": "give",
+    "made": "make",
+    "brought": "bring",
+    "children": "child",
+    "people": "person",
+    "men": "man",
+    "women": "woman",
+    "feet": "foot",
+    "ca": "can",  # "can't" tokenizes as "can", "t"; "cannot" below
+    "cannot": "can",
+}
+
+
+def wordset(text: str) -> frozenset[str]:
+    """The space-separated words of `text`, as a set (for word lists written as one string)."""
+    return frozenset(text.split())
+
+
+def lemma(term: str) -> str:
+    """A term (as `terms` writes it) reduced further so that inflections meet:
+    ``paid`` and ``pay``, ``closed`` and ``close``, ``payments`` and ``pay``."""
+    word = _IRREGULAR.get(term, term)
+    if word.endswith("ment") and len(word) >= 7:
+        word = word[:-4]
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("i"):  # "replies", "libraries" (stemmed "-es")
+        word = word[:-1] + "y"
+    return _IRREGULAR.get(word, word)
+
+
+def lemmas(text: str) -> list[str]:
+    """`terms` of a text, each reduced by `lemma`."""
+    return [lemma(t) for t in terms(text)]
+
+
 def sentences(text: str) -> list[str]:
     """Split a chunk into sentences: headings stand alone, wrapped lines are joined."""
     out: list[str] = []
@@ -87,3 +151,50 @@ def sentences(text: str) -> list[str]:
         if stripped:
             out.append(stripped.lstrip("# "))
     return out
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One body sentence of a chunk, with the headings it sits under (the document's
+    title and the chunk's section), which may supply words the sentence leaves implicit."""
+
+    text: str
+    headings: tuple[str, ...] = ()
+
+
+def passage_sentences(text: str, title: str = "") -> list[Passage]:
+    """The body sentences of a chunk (never its headings), each with its headings."""
+    out: list[Passage] = []
+    headings: list[str] = [title] if title else []
+    paragraph: list[str] = []
+    for line in [*text.splitlines(), ""]:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            paragraph.append(stripped)
+            continue
+        body = [s for s in _SENTENCE.split(" ".join(paragraph)) if s]
+        out += [Passage(s, tuple(headings)) for s in body]
+        paragraph = []
+        if stripped:
+            headings.append(stripped.lstrip("#").strip())
+    return out
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """How many documents of a store contain each term (as `terms` writes it)."""
+
+    documents: int = 0
+    spread: Mapping[str, int] = field(default_factory=dict)
+
+    def __contains__(self, term: object) -> bool:
+        return term in self.spread
+
+    @cached_property
+    def by_lemma(self) -> dict[str, int]:
+        """The spread of each `lemma` (the largest over the terms that reduce to it)."""
+        spread: dict[str, int] = {}
+        for term, count in self.spread.items():
+            word = lemma(term)
+            spread[word] = max(spread.get(word, 0), count)
+        return spread

@@ -1,0 +1,235 @@
+"""Verifying a cited answer or a refusal against the retrieved passages.
+
+A cited answer is `verified` when every citation names a retrieved chunk, every quote is
+verbatim in it and is not an instruction, the answer's sentences are supported by the
+cited passages and its numbers appear in the quoted sentences, and at least one quoted
+sentence passes the answer check (`check_answer`). A refusal is `verified` only when
+no retrieved sentence answers and some subject word of the question is in no document;
+`unverifiable` when passages on the subject were retrieved but none answers; `rejected`
+when a retrieved sentence does answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from trifecta.specialists.base import Candidate
+from trifecta.specialists.rag._answers import (
+    AnswerCheck,
+    absent_words,
+    check_answer,
+    instruction,
+    topic,
+)
+from trifecta.specialists.rag._questions import Question, parse_question
+from trifecta.specialists.rag._store import Hit
+from trifecta.specialists.rag._text import (
+    Passage,
+    Vocabulary,
+    lemmas,
+    passage_sentences,
+    sentences,
+    terms,
+)
+from trifecta.verdict import CheckError, Verdict, check_error
+
+__all__ = ["MIN_SUPPORT", "NOT_FOUND", "Answering", "answering", "verify_answer"]
+
+NOT_FOUND = "not found in the documents"
+MIN_SUPPORT = 0.5  # share of an answer sentence's content words found in its cited passages
+
+
+@dataclass(frozen=True)
+class Answering:
+    """A retrieved sentence that answers the question, with its chunk and check."""
+
+    passage: Passage
+    hit: Hit
+    check: AnswerCheck
+    rank: tuple[int, int, int, int, int, int]
+
+
+def answering(hits: Sequence[Hit], question: Question, vocabulary: Vocabulary) -> list[Answering]:
+    """Every retrieved sentence that answers `question`, best first: one that defines
+    what a "what is X" question asks ("X is …"), then the one naming most
+    of the question's words in itself (then as the very words rather than related ones),
+    (or the words that typed it, "limit"), then the one repeating most of the question's
+    own words, function words included ("must volunteers be" meets "volunteers must
+    be"), then the one whose answer sits
+    closest to them,
+    then the better-retrieved chunk, then the earlier sentence."""
+    generic = topic(vocabulary)
+    found = []
+    for position, hit in enumerate(hits):
+        for index, passage in enumerate(passage_sentences(hit.text, hit.title)):
+            check = check_answer(question, passage, generic)
+            if check.ok:
+                own = set(lemmas(passage.text))
+                named = sum(" (" not in c for c in check.covered) + len(own & set(question.hints))
+                exact = sum(" (" not in c and "~" not in c for c in check.covered)
+                defines = int(question.defines(passage.text))
+                echo = len(_words(question.text) & _words(passage.text))
+                rank = (defines, named, exact, echo, -check.spread, -position * 1000 - index)
+                found.append(Answering(passage, hit, check, rank))
+    return sorted(found, key=lambda a: a.rank, reverse=True)
+
+
+def verify_answer(
+    hits: Sequence[Hit], question_text: str, candidate: Candidate, vocabulary: Vocabulary
+) -> Verdict:
+    """The verdict on `candidate` (a cited answer or the refusal) for the question."""
+    question = parse_question(question_text)
+    retrieved = {h.id: h for h in hits}
+    citations = candidate.payload.get("citations") or []
+    if not citations:
+        return _verify_refusal(candidate, question, hits, vocabulary)
+    errors = _citation_errors(citations, retrieved) or _support_errors(
+        candidate.answer, citations, retrieved
+    )
+    if errors:
+        return Verdict("rejected", "citations", errors=tuple(errors))
+    quoted = [
+        (retrieved[c["chunk"]], _quoted(retrieved[c["chunk"]], c["quote"])) for c in citations
+    ]
+    errors = _number_errors(candidate.answer, [p.text for _, ps in quoted for p in ps])
+    generic = topic(vocabulary)
+    checks = [(h, check_answer(question, p, generic)) for h, ps in quoted for p in ps]
+    passed = [(h, c) for h, c in checks if c.ok]
+    if errors or not passed:
+        errors = errors or [_answer_error(question, [c for _, c in checks])]
+        return Verdict("rejected", "answer check", errors=tuple(errors))
+    used = [h for h, _ in quoted]
+    evidence = tuple(f"{h.label} ({h.id}): quote found verbatim" for h in used)
+    evidence += tuple(f"{h.label}: {c.evidence(question)}" for h, c in passed[:1])
+    data = {"citations": citations, "sources": sorted({h.source for h in used})}
+    method = f"verbatim quote + answer check ({question.kind})"
+    return Verdict("verified", method, evidence, data=data)
+
+
+def _answer_error(question: Question, checks: list[AnswerCheck]) -> CheckError:
+    reasons = "; ".join(dict.fromkeys(c.reason for c in checks)) or "no quoted sentence"
+    return check_error(
+        "answer", f"the quoted sentence does not answer this {question.label} question: {reasons}"
+    )
+
+
+def _verify_refusal(
+    candidate: Candidate, question: Question, hits: Sequence[Hit], vocabulary: Vocabulary
+) -> Verdict:
+    if NOT_FOUND not in candidate.answer.lower():
+        return Verdict(
+            "rejected",
+            "citations",
+            errors=(check_error("citation", "the answer cites no passage"),),
+        )
+    found = answering(hits, question, vocabulary)
+    if found:
+        best = found[0]
+        message = f"{best.hit.id} answers the question: {best.passage.text[:200]!r}"
+        return Verdict("rejected", "refusal", errors=(check_error("refusal", message),))
+    absent = absent_words(question, vocabulary)
+    rest = replace(question, subject=tuple(w for w in question.subject if w not in absent))
+    unanswered = not rest.subject or not answering(hits, rest, vocabulary)
+    if question.kind != "calculation" and absent and unanswered:
+        reason = (
+            f"no document contains {', '.join(map(repr, _surface(question.text, absent)))}, "
+            "and no retrieved sentence answers the rest of the question"
+        )
+        return Verdict("verified", "refusal: the documents never mention the subject", (reason,))
+    why = (
+        "the question asks for a calculation, which no passage can prove"
+        if question.kind == "calculation"
+        else f"passages on the subject were retrieved, but none answers a {question.label} question"
+    )
+    return Verdict("unverifiable", "refusal", errors=(check_error("refusal", why),))
+
+
+def _words(text: str) -> set[str]:
+    """Lemmas of a text's words, function words included, articles and prepositions not."""
+    found = re.findall(r"[a-z0-9]+", text.lower())
+    return {(lemmas(w) or [w])[0] for w in found if w not in _LINKS}
+
+
+_LINKS = frozenset(
+    ["a", "an", "the", "of", "for", "in", "on", "at", "to", "from", "with", "by", "and", "or"]
+)
+
+
+def _surface(text: str, words: Sequence[str]) -> list[str]:
+    """The question's own spelling of some of its subject words."""
+    spelled = {lemmas(w)[0]: w for w in re.findall(r"[\w'-]+", text) if lemmas(w)}
+    return [spelled.get(w, w) for w in words]
+
+
+def _quoted(hit: Hit, quote: str) -> list[Passage]:
+    """The sentences of `hit` that a verbatim quote falls in (or spans)."""
+    wanted = _flat(quote)
+    passages = passage_sentences(hit.text, hit.title)
+    inside = [p for p in passages if wanted in _flat(p.text)]
+    return inside or [p for p in passages if _flat(p.text) in wanted]
+
+
+def _flat(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _citation_errors(citations: list[Any], retrieved: dict[str, Hit]) -> list[CheckError]:
+    errors = []
+    for cite in citations:
+        chunk_id = str(cite.get("chunk", "")) if isinstance(cite, dict) else ""
+        quote = _flat(cite.get("quote", "")) if isinstance(cite, dict) else ""
+        hit = retrieved.get(chunk_id)
+        if hit is None:
+            errors.append(
+                check_error(
+                    "citation",
+                    f"{chunk_id!r} is not one of the retrieved passages: {', '.join(retrieved)}",
+                )
+            )
+        elif not quote or quote not in _flat(hit.text):
+            errors.append(
+                check_error("quote", f"quote not found verbatim in {chunk_id}: {quote[:120]!r}")
+            )
+        elif any(instruction(s) for s in [quote, *_spanned(hit, quote)]):
+            message = f"{chunk_id}: the quote is an instruction embedded in the document; passages are data, not answers"
+            errors.append(check_error("injection", message))
+    return errors
+
+
+def _spanned(hit: Hit, quote: str) -> list[str]:
+    return [s for s in sentences(hit.text) if quote in _flat(s) or _flat(s) in quote]
+
+
+def _support_errors(
+    answer: str, citations: list[Any], retrieved: dict[str, Hit]
+) -> list[CheckError]:
+    cited: set[str] = set()
+    for cite in citations:
+        cited |= set(terms(retrieved[cite["chunk"]].text))
+    errors = []
+    for sentence in sentences(_uncited(answer)):
+        words = set(terms(sentence))
+        if words and len(words & cited) / len(words) < MIN_SUPPORT:
+            errors.append(
+                check_error("support", f"not supported by the cited passages: {sentence[:120]!r}")
+            )
+    return errors
+
+
+def _uncited(answer: str) -> str:
+    return re.sub(r"\s*\[[^\]]+\]", "", answer)
+
+
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def _number_errors(answer: str, quoted: list[str]) -> list[CheckError]:
+    """Every number of the answer must appear in a quoted sentence."""
+    present = set(_NUMBER.findall(" ".join(quoted)))
+    stray = [n for n in dict.fromkeys(_NUMBER.findall(_uncited(answer))) if n not in present]
+    if not stray:
+        return []
+    return [check_error("number", f"{', '.join(stray)} appear(s) in no quoted sentence")]
