@@ -12,7 +12,9 @@ Left out on purpose: anything with an effect outside the query (locks, sequences
 sleeps, files, replication, statistics, configuration, notifications, large objects,
 dblink), anything that reads outside the connected schema (``*_to_xml``,
 ``current_setting``, ``to_regclass``, size and privilege functions) and anything that
-reports on the server or session (``version``, ``current_user``, ``database``).
+reports on the server or session (``version``, ``current_user``, ``database``), and
+SQLite's ``printf``/``format``: ``printf('%.*c', 2000000000, 'x')`` runs for seconds in one
+call whatever the length limit, where no deadline check can stop it.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ dayname monthname last_day add_months make_interval date_from_parts time_from_pa
 timestamp_from_parts"""
 _COMMON = " ".join((_AGGREGATES, _WINDOWS, _CONDITIONALS, _STRINGS, _NUMBERS, _DATES))
 
-_SQLITE = """total printf format typeof likely unlikely likelihood julianday unixepoch
+_SQLITE = """total typeof likely unlikely likelihood julianday unixepoch
 timediff"""
 _POSTGRES = """every format regexp_match regexp_matches regexp_split_to_array quote_ident
 quote_literal quote_nullable to_number make_date age isfinite date_bin justify_days
