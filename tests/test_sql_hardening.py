@@ -114,6 +114,13 @@ def lab(request: pytest.FixtureRequest) -> Lab:
     return value
 
 
+@pytest.fixture(params=["pg", "maria"])
+def server_lab(request: pytest.FixtureRequest) -> Lab:
+    value = request.getfixturevalue(f"{request.param}_lab")
+    assert isinstance(value, Lab)
+    return value
+
+
 def _rule(db: Database, sql: str) -> str:
     """The rule that refused `sql`, or "checked" when it ran."""
     outcome = run_checked(db, sql)
@@ -257,12 +264,11 @@ def test_row_cap_applies_to_every_top_level_shape(lab: Lab, shape: str) -> None:
     db.close()
 
 
-def test_client_stops_reading_at_the_row_cap(lab: Lab) -> None:
-    """Rows past the cap are never fetched: the row that would fail is not reached."""
-    db = connect(lab.url)
+def test_client_stops_reading_at_the_row_cap(server_lab: Lab) -> None:
+    """Rows past the cap are never fetched (SQLite's cursor always stepped row by row):
+    the row that would fail is not reached."""
+    db = connect(server_lab.url)
     source = {
-        "sqlite": "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2000) "
-        "SELECT i, abs(-9223372036854775807 - i / 1000) FROM s",
         "postgres": "SELECT i, 1 / (1000 - i) FROM generate_series(1, 2000) AS s(i)",
         "mysql": "SELECT seq, (SELECT 1 UNION SELECT 2 FROM DUAL WHERE seq > 1000) FROM seq_1_to_2000",
     }[db.dialect]
