@@ -7,6 +7,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ SCHEMA = Schema({
     "orders": Table("orders", (Column("id", "INTEGER", True), Column("customer_id", "INTEGER"), Column("total", "REAL"))),
     "customers": Table("customers", (Column("id", "INTEGER", True), Column("name", "TEXT"))),
 })  # fmt: skip
+SHOP_SCHEMA = Schema(
+    {name: replace(table, namespace="shop") for name, table in SCHEMA.tables.items()}
+)
 MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
 SHOP = """
 CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL);
@@ -46,14 +50,15 @@ INSERT INTO orders VALUES (1, 1, 238.00), (2, 2, 49.00), (3, 3, 120.00), (4, 1, 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["sql"][:50] or "empty" for c in CASES])
 def test_checker_fixture(case: dict[str, Any]) -> None:
+    schema = SHOP_SCHEMA if case.get("namespace") == "shop" else SCHEMA
     if "rule" in case:
         with pytest.raises(SqlRuleError) as info:
-            check_sql(case["sql"], SCHEMA, dialect=case.get("dialect", "sqlite"))
+            check_sql(case["sql"], schema, dialect=case.get("dialect", "sqlite"))
         assert info.value.rule == case["rule"], info.value
         assert info.value.message
     else:
         checked = check_sql(
-            case["sql"], SCHEMA, dialect=case.get("dialect", "sqlite"), read=case.get("read")
+            case["sql"], schema, dialect=case.get("dialect", "sqlite"), read=case.get("read")
         )
         assert checked.final_sql == case["ok"]
 

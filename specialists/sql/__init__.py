@@ -4,7 +4,7 @@ and executed on a read-only connection. Tier 0 is a rule-based writer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import partial
 from importlib import resources
@@ -20,14 +20,26 @@ from trifecta.specialists.base import (
     Solver,
     Specialist,
 )
+from trifecta.specialists.sql._allow import ALLOWED_CASTS, ALLOWED_FUNCTIONS
 from trifecta.specialists.sql._check import RULES, CheckedSql, SqlRuleError, check_sql
-from trifecta.specialists.sql._db import Database, QueryResult, SqlExecutionError, connect
+from trifecta.specialists.sql._db import (
+    MAX_CELL_BYTES,
+    MAX_RESULT_BYTES,
+    Database,
+    QueryResult,
+    SqlExecutionError,
+    connect,
+)
 from trifecta.specialists.sql._run import SqlOutcome, check_queries, run_checked
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 from trifecta.specialists.sql._writer import SQL_WORDS, find_table, write_sql
 from trifecta.verdict import Verdict
 
 __all__ = [
+    "ALLOWED_CASTS",
+    "ALLOWED_FUNCTIONS",
+    "MAX_CELL_BYTES",
+    "MAX_RESULT_BYTES",
     "RULES",
     "SQL_SCHEMA",
     "CheckedSql",
@@ -63,6 +75,7 @@ def sql_specialist(
     timeout: float = 5.0,
     confirm: bool = True,
     tables: int = 8,
+    allow_functions: Iterable[str] = (),
 ) -> Specialist:
     """The SQL specialist over one database.
 
@@ -78,6 +91,8 @@ def sql_specialist(
         confirm: seek execution agreement from a later tier.
         tables: schemas with more tables are narrowed to this many (plus the tables
             they reference) before prompting, by lexical match with the question.
+        allow_functions: function names allowed on top of the database dialect's
+            allowlist of side-effect-free functions (`ALLOWED_FUNCTIONS`).
     """
     database = db if isinstance(db, Database) else connect(db)
     prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
@@ -86,8 +101,10 @@ def sql_specialist(
     context = partial(_schema_context, database, tables)
     tiers += [ModelSolver(m, system, SQL_SCHEMA, _candidate, context=context) for m in models]
 
+    allow = tuple(allow_functions)
+
     async def verify(job: Job, candidate: Candidate) -> Verdict:
-        return await asyncio.to_thread(_verify, database, candidate, max_rows, timeout)
+        return await asyncio.to_thread(_verify, database, candidate, max_rows, timeout, allow)
 
     def affinity(clause: str) -> float:
         score = 0.5 if SQL_WORDS.search(clause) else 0.0
@@ -125,9 +142,19 @@ def _candidate(data: Any) -> Candidate:
     return Candidate(answer="", payload={"sql": data["sql"]})
 
 
-def _verify(database: Database, candidate: Candidate, max_rows: int, timeout: float) -> Verdict:
+def _verify(
+    database: Database,
+    candidate: Candidate,
+    max_rows: int,
+    timeout: float,
+    allow: tuple[str, ...],
+) -> Verdict:
     outcome = run_checked(
-        database, str(candidate.payload.get("sql", "")), max_rows=max_rows, timeout=timeout
+        database,
+        str(candidate.payload.get("sql", "")),
+        max_rows=max_rows,
+        timeout=timeout,
+        allow_functions=allow,
     )
     if outcome.status != "checked":
         rule = outcome.errors[0]["rule"]

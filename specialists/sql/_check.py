@@ -2,32 +2,41 @@
 
 Each rule takes the state so far and returns it, or raises `SqlRuleError` with the
 rule name, a message and a position a repair prompt can quote:
-``parse → single_statement → read_only → resolve → limit → transpile``; the result is
-written in the target dialect (`CheckedSql.final_sql`).
+``parse → single_statement → read_only → variables → functions → resolve → limit →
+transpile``; the result is written in the target dialect (`CheckedSql.final_sql`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError, SqlglotError
-from sqlglot.optimizer.qualify import qualify
+from sqlglot.errors import ParseError, SqlglotError
 
+from trifecta.specialists.sql._allow import ALLOWED_CASTS, allowed_functions, function_name
+from trifecta.specialists.sql._resolve import resolve
 from trifecta.specialists.sql._schema import Schema
+from trifecta.specialists.sql._state import CheckedSql, SqlRuleError, render
 
-__all__ = ["RULES", "UNSAFE_FUNCTIONS", "CheckedSql", "SqlRuleError", "check_sql"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_SQL_CHARS",
+    "RULES",
+    "CheckedSql",
+    "SqlRuleError",
+    "check_sql",
+]
 
-UNSAFE_FUNCTIONS = frozenset({
-    "pg_sleep", "pg_sleep_for", "pg_sleep_until", "sleep", "benchmark", "load_extension",
-    "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export",
-    "lo_unlink", "dblink", "dblink_exec", "pg_terminate_backend", "pg_cancel_backend", "set_config",
-    "nextval", "setval", "pg_advisory_lock", "pg_advisory_xact_lock", "pg_notify", "txid_current",
-    "load_file", "sys_exec", "sys_eval", "readfile", "writefile", "edit", "fts3_tokenizer",
-    "get_lock", "release_lock", "master_pos_wait", "query_to_xml", "pg_reload_conf",
-})  # fmt: skip
+MAX_SQL_CHARS = 100_000
+"""Longest query text checked."""
+MAX_NODES = 10_000
+"""Most syntax-tree nodes in a checked query (the checker's own time grows with them)."""
+MAX_DEPTH = 200
+"""Deepest nesting of a checked query (a chain of 200 ANDs is 200 deep)."""
+
 _WRITES: tuple[type[exp.Expr], ...] = (
     exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter,
     exp.Command, exp.Pragma, exp.Attach, exp.Detach, exp.Copy, exp.Into, exp.Lock,
@@ -35,43 +44,12 @@ _WRITES: tuple[type[exp.Expr], ...] = (
 )  # fmt: skip
 
 
-class SqlRuleError(Exception):
-    """A rule failed."""
-
-    def __init__(self, rule: str, message: str, position: int | None = None) -> None:
-        super().__init__(f"[{rule}] {message}")
-        self.rule = rule
-        self.message = message
-        self.position = position
-
-
-@dataclass(frozen=True)
-class CheckedSql:
-    """State threaded through the rules; `trees` is set by `parse`.
-
-    `read` is the dialect the query is written in, `dialect` the database's.
-    """
-
-    sql: str
-    read: str
-    dialect: str
-    schema: Schema
-    max_rows: int
-    trees: tuple[exp.Expr, ...] = ()
-
-    @property
-    def tree(self) -> exp.Expr:
-        """The single statement (after `single_statement`)."""
-        return self.trees[0]
-
-    @property
-    def final_sql(self) -> str:
-        """The statement to execute, in the target dialect."""
-        return self.tree.sql(dialect=self.dialect)
-
-
 def parse(state: CheckedSql) -> CheckedSql:
-    """Parse in the query's dialect."""
+    """Parse in the query's dialect, within the size caps."""
+    if len(state.sql) > MAX_SQL_CHARS:
+        raise SqlRuleError(
+            "parse", f"query of {len(state.sql):,} characters exceeds the cap of {MAX_SQL_CHARS:,}"
+        )
     try:
         trees = sqlglot.parse(state.sql, read=state.read)
     except ParseError as exc:
@@ -81,7 +59,25 @@ def parse(state: CheckedSql) -> CheckedSql:
         raise SqlRuleError("parse", f"{message}{where}", first.get("col")) from None
     except SqlglotError as exc:
         raise SqlRuleError("parse", str(exc)) from None
-    return replace(state, trees=tuple(t for t in trees if t is not None))
+    except RecursionError:
+        raise SqlRuleError("parse", "query nested too deeply to check") from None
+    kept = tuple(t for t in trees if t is not None)
+    for tree in kept:
+        _within_size(tree)
+    return replace(state, trees=kept)
+
+
+def _within_size(tree: exp.Expr) -> None:
+    stack = [(tree, 0)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise SqlRuleError("parse", f"query exceeds the cap of {MAX_NODES:,} syntax nodes")
+        if depth > MAX_DEPTH:
+            raise SqlRuleError("parse", f"query nests deeper than the cap of {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in node.iter_expressions())
 
 
 def single_statement(state: CheckedSql) -> CheckedSql:
@@ -92,7 +88,7 @@ def single_statement(state: CheckedSql) -> CheckedSql:
 
 
 def read_only(state: CheckedSql) -> CheckedSql:
-    """Only SELECT / WITH / set operations; no writes, locks or side-effect functions."""
+    """Only SELECT / WITH / set operations; no writes or locks."""
     tree = state.tree
     if not isinstance(tree, exp.Query):
         raise SqlRuleError("read_only", f"only SELECT queries are allowed, not {tree.key.upper()}")
@@ -101,90 +97,78 @@ def read_only(state: CheckedSql) -> CheckedSql:
             raise SqlRuleError(
                 "read_only", f"{node.key.upper()} is not allowed in a read-only query"
             )
-        if isinstance(node, exp.Func) and _function_name(node) in UNSAFE_FUNCTIONS:
-            raise SqlRuleError("read_only", f"function {_function_name(node)}() is not allowed")
         if node.args.get("locks"):
             raise SqlRuleError("read_only", "locking clauses (FOR UPDATE/SHARE) are not allowed")
     return state
 
 
-def _function_name(node: exp.Func) -> str:
-    return (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+def variables(state: CheckedSql) -> CheckedSql:
+    """No user variables (``@v``, ``@v := id`` outlives the query in the session), system
+    variables (``@@datadir``) or bind parameters (nothing is bound)."""
+    for node in state.tree.walk():
+        if isinstance(node, exp.SessionParameter):
+            raise SqlRuleError("variables", f"system variable {node.sql()} is not allowed")
+        if isinstance(node, exp.Parameter | exp.Placeholder):
+            text = node.sql(dialect=state.read)
+            kind = "user variable" if text.startswith("@") else "parameter"
+            raise SqlRuleError("variables", f"{kind} {text} is not allowed")
+    return state
 
 
-def resolve(state: CheckedSql) -> CheckedSql:
-    """Every table and column resolves against the schema; names are rewritten to the
-    stored spelling and quoted, so case rules of the target database cannot bite."""
-    tree = state.tree.copy()
-    if state.read == "sqlite":
-        _lower_aliases(tree)
-    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-    columns = {c.name.lower(): c.name for t in state.schema.tables.values() for c in t.columns}
-    for table in tree.find_all(exp.Table):
-        if not table.name or table.name.lower() in ctes:
+def functions(state: CheckedSql) -> CheckedSql:
+    """Every function called is on the target dialect's allowlist of side-effect-free
+    functions (plus `allow_functions`), is not schema-qualified, and every cast is to a
+    plain data type."""
+    allowed = allowed_functions(state.dialect, state.allow_functions)
+    for node in state.tree.walk():
+        if not isinstance(node, exp.Func) or isinstance(node, exp.Binary):
+            continue  # operators (AND, LIKE, ~, ->) are not calls
+        if isinstance(node, exp.Cast):
+            _check_cast(node)
             continue
-        stored = state.schema.canonical(table.name)
-        if stored is None:
-            known = ", ".join(sorted(state.schema.tables))
-            raise SqlRuleError("resolve", f"unknown table {table.name!r}; tables: {known}")
-        table.set("this", exp.to_identifier(stored, quoted=True))
-    aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
-    for column in list(tree.find_all(exp.Column)):
-        stored_column = columns.get(column.name.lower())
-        if stored_column is not None:
-            column.set("this", exp.to_identifier(stored_column, quoted=True))
-        elif _sqlite_string(column, state.read, aliases):
-            column.replace(exp.Literal.string(column.name))
-    try:
-        qualify(
-            tree.copy(),
-            schema=dict(state.schema.mapping()),
-            dialect=state.dialect,
-            validate_qualify_columns=True,
-            quote_identifiers=False,
-        )
-    except OptimizeError as exc:
-        raise SqlRuleError("resolve", str(exc)) from None
-    return replace(state, trees=(tree,))
+        name = function_name(node)
+        parent = node.parent
+        if isinstance(parent, exp.Dot) and parent.expression is node:
+            raise SqlRuleError(
+                "functions",
+                f"schema-qualified function {parent.this.sql()}.{name}() is not allowed",
+            )
+        if name not in allowed:
+            raise SqlRuleError(
+                "functions",
+                f"function {name}() is not in the {state.dialect} allowlist of side-effect-free "
+                "functions (extend it with allow_functions)",
+            )
+    return state
 
 
-def _lower_aliases(tree: exp.Expr) -> None:
-    """SQLite matches table aliases case-insensitively (`AS t2` ... `T2.id`); MySQL does
-    not, so unquoted aliases and the qualifiers that use them are lower-cased."""
-    for alias in tree.find_all(exp.TableAlias):
-        if isinstance(alias.this, exp.Identifier) and not alias.this.args.get("quoted"):
-            alias.set("this", exp.to_identifier(alias.this.name.lower()))
-    for column in tree.find_all(exp.Column):
-        qualifier = column.args.get("table")
-        if isinstance(qualifier, exp.Identifier) and not qualifier.args.get("quoted"):
-            column.set("table", exp.to_identifier(qualifier.name.lower()))
-
-
-def _sqlite_string(column: exp.Column, read: str, aliases: set[str]) -> bool:
-    """SQLite reads a double-quoted name that matches no column as a string literal
-    ("JetBlue Airways"); keep that meaning when the query is SQLite's."""
-    identifier = column.this
-    return (
-        read == "sqlite"
-        and not column.table
-        and isinstance(identifier, exp.Identifier)
-        and bool(identifier.args.get("quoted"))
-        and column.name.lower() not in aliases
-    )
+def _check_cast(node: exp.Cast) -> None:
+    target = node.args.get("to")
+    if not (isinstance(target, exp.DataType) and target.this in ALLOWED_CASTS):
+        shown = target.sql() if isinstance(target, exp.Expr) else "?"
+        raise SqlRuleError("functions", f"cast to {shown} is not allowed")
 
 
 def limit(state: CheckedSql) -> CheckedSql:
-    """Add a row limit when absent and cap one that is larger. The limit is one over the
-    row cap so the executor can tell a complete result from a truncated one."""
+    """Cap the rows of every top-level shape: a limit is added when absent and a larger
+    one is lowered. Parentheses around the whole query are dropped; any other shape is
+    wrapped in ``SELECT * FROM (…)``. The limit is one over the row cap so the executor
+    can tell a complete result from a truncated one."""
     tree = state.tree
+    while isinstance(tree, exp.Subquery) and not any(
+        value for key, value in tree.args.items() if key != "this"
+    ):
+        tree = tree.this
+    if not isinstance(tree, exp.Select | exp.SetOperation):
+        tree = exp.select("*").from_(
+            exp.Subquery(this=tree.copy(), alias=exp.TableAlias(this=exp.to_identifier("capped")))
+        )
     cap = state.max_rows + 1
     current = tree.args.get("limit")
     value = current.expression if isinstance(current, exp.Limit) else None
-    if isinstance(value, exp.Literal) and value.is_int and int(value.this) <= cap:
-        return state
-    if isinstance(tree, exp.Select | exp.SetOperation):
-        return replace(state, trees=(tree.limit(cap, copy=True),))
-    return state
+    if not (isinstance(value, exp.Literal) and value.is_int and int(value.this) <= cap):
+        tree = tree.limit(cap, copy=True)
+    return replace(state, trees=(tree,))
 
 
 def transpile(state: CheckedSql) -> CheckedSql:
@@ -233,7 +217,7 @@ def _wrap_bare_columns(select: exp.Select, keys: set[str]) -> None:
 
 
 RULES: tuple[Callable[[CheckedSql], CheckedSql], ...] = (
-    parse, single_statement, read_only, resolve, limit, transpile,
+    parse, single_statement, read_only, variables, functions, resolve, limit, transpile,
 )  # fmt: skip
 
 
@@ -244,6 +228,7 @@ def check_sql(
     dialect: str = "sqlite",
     read: str | None = None,
     max_rows: int = 1000,
+    allow_functions: Iterable[str] = (),
 ) -> CheckedSql:
     """Run every rule; returns the checked state or raises the first `SqlRuleError`.
 
@@ -253,8 +238,17 @@ def check_sql(
         dialect: the database's dialect (the output is written in it).
         read: the dialect the query is written in (default: `dialect`).
         max_rows: the row limit added or enforced.
+        allow_functions: function names allowed on top of the dialect's allowlist
+            (`ALLOWED_FUNCTIONS`), e.g. ``{"similarity"}`` for pg_trgm.
     """
-    state = CheckedSql(sql, read or dialect, dialect, schema, max_rows)
-    for rule in RULES:
-        state = rule(state)
-    return state
+    extra = frozenset(name.lower() for name in allow_functions)
+    state = CheckedSql(sql, read or dialect, dialect, schema, max_rows, allow_functions=extra)
+    step = "parse"
+    try:
+        for rule in RULES:
+            step = rule.__name__
+            state = rule(state)
+        step = "transpile"
+        return replace(state, rendered=render(state.tree, state.dialect))
+    except RecursionError:  # sqlglot recurses; a tree within MAX_DEPTH may still be too deep
+        raise SqlRuleError(step, "query nested too deeply to check") from None

@@ -5,6 +5,14 @@
 (SQLite ``mode=ro`` plus ``query_only``; ``SET TRANSACTION READ ONLY`` with
 ``statement_timeout`` on PostgreSQL; a read-only session, ``START TRANSACTION READ ONLY``
 and ``max_statement_time``/``max_execution_time`` on MariaDB/MySQL) and is rolled back.
+
+Rows are streamed (single-row mode on PostgreSQL, an unbuffered cursor on MySQL, the
+cursor itself on SQLite), so rows past the cap are never read, and every value and the
+whole result are measured as they arrive against byte caps. PostgreSQL sends a value
+whole, so its server also refuses any row larger than twice the result cap before
+sending it; MySQL/MariaDB's own bound is ``max_allowed_packet``. SQLite caps the length of
+every string and blob the query builds (``SQLITE_LIMIT_LENGTH``), so no single function
+call can build a huge value between two checks of the deadline.
 """
 
 from __future__ import annotations
@@ -13,19 +21,30 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 
-__all__ = ["Database", "QueryResult", "SqlExecutionError", "connect"]
+__all__ = [
+    "MAX_CELL_BYTES",
+    "MAX_RESULT_BYTES",
+    "Database",
+    "QueryResult",
+    "SqlExecutionError",
+    "connect",
+]
 
 SAMPLE_ROWS = 50
 SAMPLES_PER_COLUMN = 3
+MAX_CELL_BYTES = 1_000_000
+"""Default cap on one value of a result, in bytes (UTF-8 for text)."""
+MAX_RESULT_BYTES = 16_000_000
+"""Default cap on all the values of a result together, in bytes."""
+PROGRESS_STEPS = 1_000  # SQLite virtual-machine steps between two deadline checks
 
 
 class SqlExecutionError(RuntimeError):
@@ -39,6 +58,20 @@ class QueryResult:
     columns: list[str]
     rows: list[tuple[Any, ...]]
     truncated: bool
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on one query: rows kept, seconds, bytes per value and per result."""
+
+    max_rows: int = 1000
+    timeout: float = 5.0
+    max_cell_bytes: int = MAX_CELL_BYTES
+    max_result_bytes: int = MAX_RESULT_BYTES
+
+
+INTROSPECTION = Limits(100_000, 30.0, MAX_CELL_BYTES, 256_000_000)
+SAMPLING = Limits(SAMPLE_ROWS, 5.0)
 
 
 class Database(ABC):
@@ -58,13 +91,26 @@ class Database(ABC):
                 self._schema = self._introspect()
             return self._schema
 
-    def execute(self, sql: str, *, max_rows: int = 1000, timeout: float = 5.0) -> QueryResult:
-        """Run one query read-only, with a deadline and a row cap."""
+    def execute(
+        self,
+        sql: str,
+        *,
+        max_rows: int = 1000,
+        timeout: float = 5.0,
+        max_cell_bytes: int = MAX_CELL_BYTES,
+        max_result_bytes: int = MAX_RESULT_BYTES,
+    ) -> QueryResult:
+        """Run one query read-only, with a deadline, a row cap and byte caps.
+
+        Rows past `max_rows` are not fetched (`truncated` tells); a value over
+        `max_cell_bytes` or a result over `max_result_bytes` raises `SqlExecutionError`.
+        """
+        limits = Limits(max_rows, timeout, max_cell_bytes, max_result_bytes)
         with self._lock:
-            return self._execute(sql, max_rows, timeout)
+            return self._execute(sql, limits)
 
     @abstractmethod
-    def _execute(self, sql: str, max_rows: int, timeout: float) -> QueryResult: ...
+    def _execute(self, sql: str, limits: Limits) -> QueryResult: ...
 
     @abstractmethod
     def _introspect(self) -> Schema: ...
@@ -74,9 +120,13 @@ class Database(ABC):
         """Release the connection, if any."""
 
     def _samples(
-        self, table: str, columns: Sequence[str], quote: str
+        self, namespace: str, table: str, columns: Sequence[str], quote: str
     ) -> dict[str, tuple[str, ...]]:
-        result = self._execute(f"SELECT * FROM {quote}{table}{quote}", SAMPLE_ROWS, 5.0)
+        name = ".".join(_quoted(part, quote) for part in (namespace, table) if part)
+        try:
+            result = self._execute(f"SELECT * FROM {name} LIMIT {SAMPLE_ROWS}", SAMPLING)
+        except SqlExecutionError:  # e.g. a value over the byte cap: no samples
+            return dict.fromkeys(columns, ())
         out: dict[str, tuple[str, ...]] = {}
         for index, name in enumerate(result.columns):
             seen = dict.fromkeys(str(r[index])[:40] for r in result.rows if r[index] is not None)
@@ -84,10 +134,49 @@ class Database(ABC):
         return {c: out.get(c, ()) for c in columns}
 
 
-def _rows(cursor: Any, max_rows: int) -> QueryResult:
-    rows = cursor.fetchmany(max_rows + 1)
-    columns = [d[0] for d in cursor.description or ()]
-    return QueryResult(columns, [tuple(r) for r in rows[:max_rows]], len(rows) > max_rows)
+def _quoted(name: str, quote: str) -> str:
+    return quote + name.replace(quote, quote * 2) + quote
+
+
+def column_names(cursor: Any) -> list[str]:
+    return [d[0] for d in cursor.description or ()]
+
+
+def collect_rows(
+    rows: Iterable[Sequence[Any]], limits: Limits
+) -> tuple[list[tuple[Any, ...]], bool]:
+    """Keep up to `max_rows` rows, measuring each value as it arrives; the row after the
+    cap only says the result was truncated."""
+    kept: list[tuple[Any, ...]] = []
+    total = 0
+    for row in rows:
+        if len(kept) == limits.max_rows:
+            return kept, True
+        for value in row:
+            size = _size(value)
+            if size > limits.max_cell_bytes:
+                raise SqlExecutionError(
+                    f"a value of {size:,} bytes exceeds the cap of {limits.max_cell_bytes:,} "
+                    "bytes per cell"
+                )
+            total += size
+        if total > limits.max_result_bytes:
+            raise SqlExecutionError(
+                f"the result exceeds the cap of {limits.max_result_bytes:,} bytes "
+                f"after {len(kept) + 1} row(s)"
+            )
+        kept.append(tuple(row))
+    return kept, False
+
+
+def _size(value: Any) -> int:
+    """Bytes a value takes: UTF-8 length of text, length of binary data, else of its text."""
+    if value is None or isinstance(value, bool | int | float):
+        return 8
+    if isinstance(value, bytes | bytearray | memoryview):
+        return len(value)
+    text = value if isinstance(value, str) else str(value)
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 class SQLiteDatabase(Database):
@@ -112,17 +201,17 @@ class SQLiteDatabase(Database):
         finally:
             conn.close()
 
-    def _execute(self, sql: str, max_rows: int, timeout: float) -> QueryResult:
-        deadline = time.monotonic() + timeout
+    def _execute(self, sql: str, limits: Limits) -> QueryResult:
+        deadline = time.monotonic() + limits.timeout
         with self._connection() as conn:
-            conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limits.max_cell_bytes)
+            conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
             try:
-                return _rows(conn.execute(sql), max_rows)
+                cursor = conn.execute(sql)
+                rows, truncated = collect_rows(cursor, limits)
+                return QueryResult(column_names(cursor), rows, truncated)
             except sqlite3.Error as exc:
-                late = time.monotonic() > deadline
-                raise SqlExecutionError(
-                    f"timed out after {timeout:g}s" if late else str(exc)
-                ) from exc
+                raise _sqlite_error(exc, limits, time.monotonic() > deadline) from exc
 
     def close(self) -> None:
         """Nothing to release: each query opens its own read-only connection."""
@@ -137,176 +226,30 @@ class SQLiteDatabase(Database):
                 quoted = '"' + name.replace('"', '""') + '"'
                 info = conn.execute(f"PRAGMA table_info({quoted})").fetchall()
                 fks = conn.execute(f"PRAGMA foreign_key_list({quoted})").fetchall()
-                samples = self._samples(name.replace('"', '""'), [r[1] for r in info], '"')
+                samples = self._samples("main", name, [r[1] for r in info], '"')
                 columns = tuple(
                     Column(r[1], (r[2] or "TEXT").upper(), bool(r[5]), samples[r[1]]) for r in info
                 )
                 keys = tuple(ForeignKey(r[3], r[2], r[4] or "") for r in fks)
-                tables[name] = Table(name, columns, keys)
+                tables[name] = Table(name, columns, keys, "main")
         return Schema(tables)
 
 
-class PostgresDatabase(Database):
-    """PostgreSQL through psycopg; the schema is the connection's `current_schema()`."""
-
-    dialect = "postgres"
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self._conn: Any = None
-
-    def _connection(self) -> Any:
-        import psycopg
-
-        if self._conn is None or self._conn.closed:
-            try:
-                self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-            except psycopg.Error as exc:
-                raise SqlExecutionError(f"cannot connect to PostgreSQL: {exc}") from exc
-        return self._conn
-
-    def _execute(self, sql: str, max_rows: int, timeout: float) -> QueryResult:
-        import psycopg
-
-        conn = self._connection()
-        try:
-            with conn.transaction(force_rollback=True):
-                conn.execute("SET TRANSACTION READ ONLY")
-                conn.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
-                return _rows(conn.execute(sql), max_rows)
-        except psycopg.errors.QueryCanceled as exc:
-            raise SqlExecutionError(f"timed out after {timeout:g}s") from exc
-        except psycopg.Error as exc:
-            raise SqlExecutionError(str(exc).strip()) from exc
-
-    def _introspect(self) -> Schema:
-        rows = self._execute(_PG_COLUMNS, 100_000, 30.0).rows
-        keys = self._execute(_PG_KEYS, 100_000, 30.0).rows
-        primary = {(t, c) for kind, t, c, _, _ in keys if kind == "PRIMARY KEY"}
-        foreign: dict[str, list[ForeignKey]] = {}
-        for kind, table, column, ref_table, ref_column in keys:
-            if kind == "FOREIGN KEY":
-                foreign.setdefault(table, []).append(ForeignKey(column, ref_table, ref_column))
-        return _assemble(self, rows, primary, foreign, '"')
-
-    def close(self) -> None:
-        """Close the connection."""
-        if self._conn is not None:
-            self._conn.close()
-
-
-_PG_COLUMNS = """SELECT table_name, column_name, upper(data_type) FROM information_schema.columns
-WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"""
-_PG_KEYS = """SELECT tc.constraint_type, kcu.table_name, kcu.column_name, ccu.table_name, ccu.column_name
-FROM information_schema.table_constraints tc
-JOIN information_schema.key_column_usage kcu ON tc.constraint_name = kcu.constraint_name AND tc.table_schema = kcu.table_schema
-JOIN information_schema.constraint_column_usage ccu ON tc.constraint_name = ccu.constraint_name AND tc.table_schema = ccu.table_schema
-WHERE tc.table_schema = current_schema() AND tc.constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')"""
-
-
-def _assemble(
-    db: Database,
-    rows: Sequence[tuple[Any, ...]],
-    primary: set[tuple[str, str]],
-    foreign: dict[str, list[ForeignKey]],
-    quote: str,
-) -> Schema:
-    by_table: dict[str, list[tuple[str, str]]] = {}
-    for table, column, kind in rows:
-        by_table.setdefault(table, []).append((column, kind))
-    tables = {}
-    for table, cols in by_table.items():
-        samples = db._samples(table, [c for c, _ in cols], quote)
-        columns = tuple(Column(c, k, (table, c) in primary, samples[c]) for c, k in cols)
-        tables[table] = Table(table, columns, tuple(foreign.get(table, [])))
-    return Schema(tables)
-
-
-class MySQLDatabase(Database):
-    """MySQL or MariaDB through PyMySQL."""
-
-    dialect = "mysql"
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self._parts = urlparse(url)
-        self._conn: Any = None
-        self._limit_sql = ""
-
-    def _connection(self) -> Any:
-        import pymysql
-
-        if self._conn is None or not self._conn.open:
-            try:
-                parts = self._parts
-                self._conn = pymysql.connect(
-                    host=parts.hostname or "127.0.0.1",
-                    port=parts.port or 3306,
-                    user=unquote(parts.username or "root"),
-                    password=unquote(parts.password or ""),
-                    database=parts.path.lstrip("/") or None,
-                    connect_timeout=10,
-                    autocommit=False,
-                )
-            except pymysql.Error as exc:
-                raise SqlExecutionError(f"cannot connect to MySQL/MariaDB: {exc}") from exc
-            with self._conn.cursor() as cur:
-                # Session-wide, not just per transaction: DDL commits implicitly and would
-                # otherwise run outside the read-only transaction.
-                cur.execute("SET SESSION TRANSACTION READ ONLY")
-                cur.execute("SELECT VERSION()")
-                mariadb = "mariadb" in str(cur.fetchone()[0]).lower()
-            self._limit_sql = (
-                "SET SESSION max_statement_time = {s}"
-                if mariadb
-                else "SET SESSION max_execution_time = {ms}"
-            )
-        return self._conn
-
-    def _execute(self, sql: str, max_rows: int, timeout: float) -> QueryResult:
-        import pymysql
-
-        conn = self._connection()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(self._limit_sql.format(s=timeout, ms=int(timeout * 1000)))
-                cur.execute("START TRANSACTION READ ONLY")
-                try:
-                    cur.execute(sql)
-                    return _rows(cur, max_rows)
-                finally:
-                    conn.rollback()
-        except pymysql.err.OperationalError as exc:
-            if exc.args and exc.args[0] in (1969, 3024):  # MariaDB / MySQL: statement time exceeded
-                raise SqlExecutionError(f"timed out after {timeout:g}s") from exc
-            raise SqlExecutionError(str(exc)) from exc
-        except pymysql.Error as exc:
-            raise SqlExecutionError(str(exc)) from exc
-
-    def _introspect(self) -> Schema:
-        rows = self._execute(
-            "SELECT table_name, column_name, upper(data_type) FROM information_schema.columns "
-            "WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position", 100_000, 30.0
-        ).rows  # fmt: skip
-        keys = self._execute(
-            "SELECT table_name, column_name, referenced_table_name, referenced_column_name, constraint_name "
-            "FROM information_schema.key_column_usage WHERE table_schema = DATABASE()", 100_000, 30.0
-        ).rows  # fmt: skip
-        primary = {(t, c) for t, c, _, _, name in keys if name == "PRIMARY"}
-        foreign: dict[str, list[ForeignKey]] = {}
-        for table, column, ref_table, ref_column, _ in keys:
-            if ref_table:
-                foreign.setdefault(table, []).append(ForeignKey(column, ref_table, ref_column))
-        return _assemble(self, rows, primary, foreign, "`")
-
-    def close(self) -> None:
-        """Close the connection."""
-        if self._conn is not None and self._conn.open:
-            self._conn.close()
+def _sqlite_error(exc: sqlite3.Error, limits: Limits, late: bool) -> SqlExecutionError:
+    if late:
+        return SqlExecutionError(f"timed out after {limits.timeout:g}s")
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_TOOBIG":
+        return SqlExecutionError(
+            f"a value exceeds the cap of {limits.max_cell_bytes:,} bytes per cell "
+            "(SQLite: string or blob too big)"
+        )
+    return SqlExecutionError(str(exc))
 
 
 def connect(url: str) -> Database:
     """Open the database at `url` (see the module docstring for the schemes)."""
+    from trifecta.specialists.sql._servers import MySQLDatabase, PostgresDatabase
+
     scheme = url.split("://", 1)[0].lower() if "://" in url else "sqlite"
     if scheme == "sqlite":
         return SQLiteDatabase(url)

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trifecta.specialists.sql._check import SqlRuleError, check_sql
-from trifecta.specialists.sql._db import Database, SqlExecutionError
+from trifecta.specialists.sql._db import (
+    MAX_CELL_BYTES,
+    MAX_RESULT_BYTES,
+    Database,
+    SqlExecutionError,
+)
 from trifecta.verdict import CheckError, check_error
 
 __all__ = ["SqlOutcome", "check_queries", "run_checked"]
@@ -45,17 +50,35 @@ def run_checked(
     read: str | None = None,
     max_rows: int = 1000,
     timeout: float = 5.0,
+    allow_functions: Iterable[str] = (),
+    max_cell_bytes: int = MAX_CELL_BYTES,
+    max_result_bytes: int = MAX_RESULT_BYTES,
 ) -> SqlOutcome:
-    """Check `sql` against the database's schema, then run it read-only."""
+    """Check `sql` against the database's schema, then run it read-only.
+
+    `allow_functions` extends the dialect's function allowlist; the byte caps are
+    `Database.execute`'s.
+    """
     try:
         checked = check_sql(
-            sql, database.schema(), dialect=database.dialect, read=read, max_rows=max_rows
+            sql,
+            database.schema(),
+            dialect=database.dialect,
+            read=read,
+            max_rows=max_rows,
+            allow_functions=allow_functions,
         )
     except SqlRuleError as exc:
         return SqlOutcome("rejected", [check_error(exc.rule, exc.message, exc.position)])
     final = checked.final_sql
     try:
-        result = database.execute(final, max_rows=max_rows, timeout=timeout)
+        result = database.execute(
+            final,
+            max_rows=max_rows,
+            timeout=timeout,
+            max_cell_bytes=max_cell_bytes,
+            max_result_bytes=max_result_bytes,
+        )
     except SqlExecutionError as exc:
         return SqlOutcome("rejected", [check_error("execute", str(exc))], sql_executed=final)
     rows = [list(row) for row in result.rows]
@@ -69,12 +92,15 @@ def check_queries(
     read: str | None = None,
     max_rows: int = 1000,
     timeout: float = 5.0,
+    allow_functions: Iterable[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Check and run ``{"id", "sql"}`` items in order, yielding one result dict each.
 
     An item that is not such an object (or an `Exception`, e.g. a line that was not
-    JSON) yields a rejected result with the reason.
+    JSON) yields a rejected result with the reason. `allow_functions` extends the
+    dialect's function allowlist.
     """
+    allow = tuple(allow_functions)
     for item in items:
         if isinstance(item, Exception):
             yield SqlOutcome("rejected", [check_error("input", str(item))]).to_dict()
@@ -85,6 +111,11 @@ def check_queries(
             )
         else:
             outcome = run_checked(
-                database, item["sql"], read=read, max_rows=max_rows, timeout=timeout
+                database,
+                item["sql"],
+                read=read,
+                max_rows=max_rows,
+                timeout=timeout,
+                allow_functions=allow,
             )
             yield outcome.to_dict(item.get("id"))

@@ -30,11 +30,13 @@ class ForeignKey:
 
 @dataclass(frozen=True)
 class Table:
-    """One table or view."""
+    """One table or view; `namespace` is the schema (PostgreSQL), database (MySQL) or
+    ``main`` (SQLite) that holds it, empty when unknown."""
 
     name: str
     columns: tuple[Column, ...]
     foreign_keys: tuple[ForeignKey, ...] = ()
+    namespace: str = ""
 
 
 def _words(text: str) -> set[str]:
