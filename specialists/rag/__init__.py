@@ -4,6 +4,7 @@ are checked verbatim and whose sentences are supported, or a verified refusal.""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -49,6 +50,7 @@ __all__ = [
     "store_for_folder",
 ]
 
+_log = logging.getLogger("trifecta.rag")
 NOT_FOUND = "not found in the documents"
 MIN_COVERAGE = 0.5  # share of the question's content words a passage must contain to count
 MIN_SUPPORT = 0.5  # share of an answer sentence's content words found in its cited passages
@@ -79,12 +81,15 @@ RAG_SCHEMA = OutputSchema(
 
 def store_for_folder(folder: str | Path, root: Path | None = None, **kwargs: Any) -> DocumentStore:
     """A store for one folder of documents under `root` (default: the data dir's
-    ``stores/``), brought up to date with the folder (unchanged files cost nothing)."""
+    ``stores/``), brought up to date with the folder (unchanged files cost nothing).
+    Skipped files, and symlinks leading outside the folder, are logged as warnings on the
+    ``trifecta.rag`` logger."""
     folder = Path(folder).resolve()
     root = root or default_data_dir() / "stores"
     key = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
     store = DocumentStore(root / f"{folder.name}-{key}", "documents", **kwargs)
-    store.ingest([folder])
+    for line in store.ingest([folder]).skipped:
+        _log.warning("skipped %s", line)
     return store
 
 
