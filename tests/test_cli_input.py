@@ -189,3 +189,9 @@ def test_run_with_docs_reports_the_skipped_symlink(tmp_path: Path, cwd: Path) ->
     )  # fmt: skip
     assert f"skipped {docs / 'passwd.txt'}: a symlink leading outside" in done.stderr
     assert "hunter2" not in done.stdout
+
+
+def test_an_audit_log_that_is_a_folder_is_bad_input(tmp_path: Path, cwd: Path) -> None:
+    done = _cli("run", "What is 2+2?", "--audit-log", str(tmp_path), "--checkpoint", "memory",
+                cwd=cwd)  # fmt: skip
+    _refused(done, f"--audit-log {tmp_path} is a folder, not a file")

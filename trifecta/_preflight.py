@@ -142,6 +142,8 @@ def check_config(config: Config) -> None:
     """
     check_checkpoint(config)
     if config.audit_log:
+        if Path(config.audit_log).is_dir():
+            raise ConfigError(f"--audit-log {config.audit_log} is a folder, not a file")
         try:
             load_key(config.audit_key_file, config.audit_key_env)
         except AuditKeyError as exc:
