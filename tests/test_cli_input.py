@@ -195,3 +195,9 @@ def test_an_audit_log_that_is_a_folder_is_bad_input(tmp_path: Path, cwd: Path) -
     done = _cli("run", "What is 2+2?", "--audit-log", str(tmp_path), "--checkpoint", "memory",
                 cwd=cwd)  # fmt: skip
     _refused(done, f"--audit-log {tmp_path} is a folder, not a file")
+
+
+def test_eval_names_a_missing_suite_file_holding_markup(tmp_path: Path, cwd: Path) -> None:
+    suite = tmp_path / "a[/red]b" / "questions.jsonl"
+    done = _cli("eval", str(suite), cwd=cwd)
+    _refused(done, "a[/red]b/questions.jsonl")
