@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 __all__ = ["add_commands", "run_ingest", "run_search"]
@@ -40,6 +41,11 @@ def add_commands(commands: Any) -> None:
         "changed files replace their old chunks.",
     )
     ingest.add_argument("paths", nargs="+", help="files or folders")
+    ingest.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="ingest symlinks in a folder that lead outside it (skipped by default)",
+    )
     _store_options(ingest)
     search = commands.add_parser(
         "search", help="search a store", description="Hybrid (dense + BM25, fused by RRF) search."
@@ -84,9 +90,9 @@ def run_ingest(args: argparse.Namespace) -> int:
                 task, completed=done, total=total, description=f"ingesting {path[-40:]}"
             )
 
-        report = store.ingest(args.paths, on_progress=update)
+        report = store.ingest(args.paths, on_progress=update, follow_symlinks=args.follow_symlinks)
     for line in report.skipped:
-        _err.print(f"[yellow]skipped[/yellow] {line}", highlight=False)
+        _err.print(f"[yellow]skipped[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
     print(
         f"{len(report.updated_files)} file(s) ingested, {len(report.unchanged_files)} unchanged, "
         f"{len(report.skipped)} skipped; {report.added} chunk(s) added, {report.removed} removed; "

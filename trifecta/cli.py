@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from trifecta import __version__
+from trifecta._cli_audit import add_audit_parser, run_audit
 from trifecta._cli_docs import add_commands, run_ingest, run_search
+from trifecta._preflight import check_config, check_db, check_listen, fail
 from trifecta.config import Config, ConfigError, load_config
 from trifecta.demo import DEMO_REQUEST, build_demo_data
 from trifecta.evaluation._cli import add_eval_parser, run_eval
@@ -82,14 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     _check_parser(commands)
     add_commands(commands)
     add_eval_parser(commands)
-    audit = commands.add_parser("audit", help="check an audit log", description="Audit-log tools.")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
-    verify = audit_commands.add_parser(
-        "verify",
-        help="verify the hash chain",
-        description="Exit 0 when intact; 1 listing every edited, removed, reordered or truncated record.",
-    )
-    verify.add_argument("file")
+    add_audit_parser(commands)
     serve = commands.add_parser(
         "serve",
         help="serve an OpenAI-compatible chat endpoint",
@@ -155,11 +153,10 @@ def _check(args: argparse.Namespace) -> int:
         from trifecta.specialists.sql import check_queries, connect
 
         try:
+            check_db(args.db)
             database = connect(args.db)
-            database.schema()
-        except (ValueError, OSError, RuntimeError) as exc:
-            _err.print(f"[red]error:[/red] {exc}", highlight=False)
-            return 2
+        except (ConfigError, ValueError, OSError, RuntimeError, sqlite3.Error) as exc:
+            return fail(exc)
         verdicts = check_queries(
             database, lines, read=args.dialect, max_rows=args.max_rows, timeout=args.timeout
         )
@@ -168,30 +165,17 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_verify(path: str) -> int:
-    from trifecta.audit import verify_audit
-
-    try:
-        problems = verify_audit(path)
-    except OSError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 2
-    for problem in problems:
-        print(problem)
-    print("intact" if not problems else f"{len(problems)} problem(s)")
-    return 1 if problems else 0
-
-
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from trifecta.server import create_app
 
     try:
+        check_listen(args.host, args.port)
         config = _config(args, db=args.db, docs=args.docs)
+        check_config(config)
     except ConfigError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 2
+        return fail(exc)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -203,8 +187,7 @@ def _tool(args: argparse.Namespace) -> int:
     try:
         return runners[args.command](args)
     except (EmbeddingsUnavailable, DocumentError, ValueError, OSError) as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 2
+        return fail(exc)
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
@@ -225,27 +208,22 @@ def _config(args: argparse.Namespace, **extra: Any) -> Config:
 def _progress(event: Event) -> None:
     if event.kind == "planned":
         names = ", ".join(f"{s['id']}→{s['specialist']}" for s in event.data)
-        _err.print(f"[dim]planned {len(event.data)} subtask(s): {names}[/dim]")
+        _err.print(f"[dim]planned {len(event.data)} subtask(s): {escape(names)}[/dim]")
     elif event.kind == "subtask":
         r = event.data
-        _err.print(
-            f"[dim]{r['id']} {r['specialist']}: {r['status']} in {r['elapsed_s']:.2f}s[/dim]"
-        )
+        line = f"{r['id']} {r['specialist']}: {r['status']} in {r['elapsed_s']:.2f}s"
+        _err.print(f"[dim]{escape(line)}[/dim]")
 
 
 def _table(result: RunResult) -> Table:
-    table = Table(title=f"thread {result.thread_id}")
+    table = Table(title=Text(f"thread {result.thread_id}"))
     for column in ("id", "specialist", "status", "tier", "time", "cost"):
         table.add_column(column)
     for row in result.subtasks:
         tier = "-" if row["tier"] is None else f"{row['tier']} ({row['solver']})"
+        cells = (row["id"], row["specialist"], row["status"], tier)
         table.add_row(
-            row["id"],
-            row["specialist"],
-            row["status"],
-            tier,
-            f"{row['elapsed_s']:.3f}s",
-            f"${row['cost_usd']:.6f}",
+            *(Text(str(c)) for c in cells), f"{row['elapsed_s']:.3f}s", f"${row['cost_usd']:.6f}"
         )
     return table
 
@@ -271,27 +249,35 @@ def _print(result: RunResult, as_json: bool) -> None:
     )
 
 
-async def _execute(args: argparse.Namespace) -> RunResult:
+def _run_config(args: argparse.Namespace) -> Config:
+    """The run's configuration, checked before anything starts (`check_config`)."""
+    if args.command != "run":
+        config = _config(args)
+        check_config(config)
+        return config
+    config = _config(
+        args,
+        db=args.db,
+        docs=args.docs,
+        audit_log=args.audit_log,
+        audit_content=args.audit_content or None,
+    )
+    check_config(config)
+    return config
+
+
+async def _execute(args: argparse.Namespace, config: Config) -> RunResult:
     on_event = None if args.json and not sys.stderr.isatty() else _progress
     if args.command == "demo":
-        config = _config(args)
         db, docs = build_demo_data(config.data_dir)
-        _err.print(f"[dim]demo data in {config.data_dir / 'demo'}[/dim]")
+        _err.print(f"[dim]demo data in {escape(str(config.data_dir / 'demo'))}[/dim]")
         app = Trifecta.from_config(
             load_config(args.config, **{**_overrides(config), "db": db, "docs": str(docs)})
         )
         return await app.arun(DEMO_REQUEST, on_event=on_event)
     if args.command == "resume":
-        return await Trifecta.from_config(_config(args)).aresume(args.thread, on_event=on_event)
-    app = Trifecta.from_config(
-        _config(
-            args,
-            db=args.db,
-            docs=args.docs,
-            audit_log=args.audit_log,
-            audit_content=args.audit_content or None,
-        )
-    )
+        return await Trifecta.from_config(config).aresume(args.thread, on_event=on_event)
+    app = Trifecta.from_config(config)
     request = sys.stdin.read() if args.request == "-" else args.request
     return await app.arun(
         request, thread_id=args.thread, on_event=on_event, sensitive=args.sensitive
@@ -316,14 +302,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "audit":
-        return _audit_verify(args.file)
+        return run_audit(args)
     if args.command == "eval":
         return run_eval(args)
     try:
-        result = asyncio.run(_execute(args))
-    except (RequestError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
-        _err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        return 2
+        config = _run_config(args)
+        result = asyncio.run(_execute(args, config))
+    except (RequestError, ConfigError, OSError, ValueError, RuntimeError) as exc:
+        return fail(exc)
     _print(result, args.json)
     return 0 if result.ok else 1
 

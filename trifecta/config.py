@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from trifecta.checkpoint import checkpoint_kind
 from trifecta.ledger import Budget
 from trifecta.models import Price
 
@@ -110,6 +111,9 @@ class Config:
         server: API keys and limits of `trifecta serve` (``TRIFECTA_API_KEYS``, comma-separated).
         audit_log: append every run's hash-chained audit records to this JSON-lines file.
         audit_content: also store prompts and responses in it (they may be sensitive).
+        audit_key_file: a file holding the key that authenticates audit records
+            (HMAC-SHA256; ``trifecta audit keygen FILE`` makes one).
+        audit_key_env: or the name of an environment variable holding that key.
         privacy: ``local`` if the configured model runs where sensitive data may go.
         sensitive_patterns: regular expressions that make a request sensitive (besides
             e-mail addresses, card numbers and IBANs).
@@ -136,6 +140,8 @@ class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     audit_log: str | None = None
     audit_content: bool = False
+    audit_key_file: str | None = None
+    audit_key_env: str | None = None
     privacy: str = "cloud"
     sensitive_patterns: tuple[str, ...] = ()
     models: Mapping[str, ModelSpec] = field(default_factory=dict)
@@ -243,6 +249,8 @@ def _build(values: dict[str, Any]) -> Config:
             _check_routing(values["routing"], values.get("models", {}))
         if "sensitive_patterns" in values:
             values["sensitive_patterns"] = tuple(values["sensitive_patterns"])
+        if values.get("checkpoint") is not None:
+            checkpoint_kind(str(values["checkpoint"]))
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"]).expanduser()
         return replace(Config(), **values)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import cast
 
-from trifecta.config import Config, ModelSpec
+from trifecta.config import Config, ConfigError, ModelSpec
 from trifecta.models import ChatModel, OpenAIChatModel, Price, Privacy, StructuredMode
 
 __all__ = ["Chains", "build_chains"]
@@ -26,11 +26,22 @@ class Chains:
         return self.specialists.get(name, self.default)
 
 
+def _api_key(name: str, spec: ModelSpec, api_key: str | None) -> str | None:
+    """The model's key; OpenAI's own endpoint (no `base_url`) refuses to start without one."""
+    key = api_key or os.environ.get(spec.api_key_env)
+    if not key and not spec.base_url and not os.environ.get("OPENAI_API_KEY"):
+        raise ConfigError(
+            f"model {name!r} has no API key for OpenAI's endpoint: set {spec.api_key_env}, "
+            "or give a base_url (--base-url) for a local server"
+        )
+    return key
+
+
 def _from_spec(name: str, spec: ModelSpec, config: Config, api_key: str | None = None) -> ChatModel:
     return OpenAIChatModel(
         spec.model or name,
         base_url=spec.base_url,
-        api_key=api_key or os.environ.get(spec.api_key_env),
+        api_key=_api_key(name, spec, api_key),
         timeout=spec.timeout_s,
         max_retries=config.max_retries,
         price=spec.price,
@@ -56,7 +67,11 @@ def _single(config: Config) -> ChatModel:
 
 def build_chains(config: Config) -> Chains:
     """The registry's chains (``[models]`` and ``[routing]``), else the single `model`
-    for every role, else no models (offline)."""
+    for every role, else no models (offline).
+
+    Raises:
+        ConfigError: a model on OpenAI's endpoint has no API key.
+    """
     if config.models:
         registry = {name: _from_spec(name, spec, config) for name, spec in config.models.items()}
         routes = {role: [registry[n] for n in chain] for role, chain in config.routing.items()}

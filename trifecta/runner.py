@@ -16,9 +16,9 @@ from langgraph.graph import StateGraph
 
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
 from trifecta.agents.merger import not_run_reason
-from trifecta.audit import AuditLog, sha256_text
-from trifecta.checkpoint import open_checkpointer
-from trifecta.config import Config, Limits
+from trifecta.audit import AuditKeyError, AuditLog, load_key, sha256_text
+from trifecta.checkpoint import checkpoint_kind, open_checkpointer
+from trifecta.config import Config, ConfigError, Limits
 from trifecta.graphs import build_orchestrator
 from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
 from trifecta.models import Message, ModelReply, Price
@@ -176,6 +176,8 @@ class Trifecta:
         self.limits = limits or Limits()
         self.budget = budget or Budget()
         self.thread_budget = thread_budget or Budget()
+        if isinstance(checkpoint, str):
+            checkpoint_kind(checkpoint)  # an unsupported URL fails here, before anything exists
         self.checkpoint = checkpoint
         self.audit = audit
         self.sensitive_patterns = list(sensitive_patterns)
@@ -232,9 +234,7 @@ class Trifecta:
             budget=config.budget,
             thread_budget=config.thread_budget,
             checkpoint=checkpoint or config.checkpoint_url,
-            audit=AuditLog(config.audit_log, store_content=config.audit_content)
-            if config.audit_log
-            else None,
+            audit=_audit_log(config),
             sensitive_patterns=config.sensitive_patterns,
             router=router,
         )
@@ -419,6 +419,19 @@ class _Audit:
             "run_end", self.run, answer_sha256=sha256_text(result.answer), report=dict(result.report),
             error=result.error, stopped=result.stopped,
         )  # fmt: skip
+
+
+def _audit_log(config: Config) -> AuditLog | None:
+    """The configured audit log: keyed when the config names a key; its head is also kept
+    in the checkpoint database unless checkpoints live in memory."""
+    if not config.audit_log:
+        return None
+    try:
+        key = load_key(config.audit_key_file, config.audit_key_env)
+    except AuditKeyError as exc:
+        raise ConfigError(str(exc)) from exc
+    head_db = None if config.checkpoint_url == "memory" else config.checkpoint_url
+    return AuditLog(config.audit_log, store_content=config.audit_content, key=key, head_db=head_db)
 
 
 def _result(

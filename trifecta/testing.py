@@ -7,6 +7,8 @@ everything from the ledger to structured-output parsing runs for real.
 
 `serve_openai`: a scripted OpenAI-protocol HTTP server on loopback, for exercising
 the real `openai` client path (tests, notebooks, demos without a model).
+
+`forge_audit`: rewrites an audit log as a forger without the key would, for tamper tests.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+from trifecta._audit_chain import GENESIS, digest
+from trifecta._audit_head import Head, write_sidecar
 from trifecta.models import (
     Message,
     ModelBase,
@@ -42,6 +47,7 @@ __all__ = [
     "ScriptedServer",
     "completion",
     "error",
+    "forge_audit",
     "serve_openai",
 ]
 
@@ -210,3 +216,25 @@ def serve_openai(
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+Records = list[dict[str, Any]]
+
+
+def forge_audit(
+    path: str | Path, change: Callable[[Records], Records], *, keep_macs: bool = False
+) -> None:
+    """Rewrite the audit log at `path` as a forger without the key would: apply `change`
+    to its records, renumber, relink and re-hash the chain, and write a matching head
+    file. MACs cannot be recomputed: they are dropped, or kept stale with `keep_macs`."""
+    log = Path(path)
+    records = change([json.loads(line) for line in log.read_text("utf-8").splitlines()])
+    prev = GENESIS
+    for seq, record in enumerate(records):
+        if not keep_macs:
+            record.pop("mac", None)
+            record.pop("key_id", None)
+        record.update(seq=seq, prev=prev)
+        record["hash"] = prev = digest(record)
+    log.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), "utf-8")
+    write_sidecar(log, Head(len(records) - 1, prev))

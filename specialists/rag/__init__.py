@@ -4,6 +4,7 @@ are checked verbatim and whose quoted sentence answers the question, or a refusa
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -50,6 +51,7 @@ __all__ = [
     "store_for_folder",
 ]
 
+_log = logging.getLogger("trifecta.rag")
 MIN_COVERAGE = 0.5  # share of the question's content words a passage must hold (routing)
 INJECTION = INSTRUCTION  # text that reads as an instruction; never quoted as an answer
 RAG_SCHEMA = OutputSchema(
@@ -74,12 +76,15 @@ RAG_SCHEMA = OutputSchema(
 
 def store_for_folder(folder: str | Path, root: Path | None = None, **kwargs: Any) -> DocumentStore:
     """A store for one folder of documents under `root` (default: the data dir's
-    ``stores/``), brought up to date with the folder (unchanged files cost nothing)."""
+    ``stores/``), brought up to date with the folder (unchanged files cost nothing).
+    Skipped files, and symlinks leading outside the folder, are logged as warnings on the
+    ``trifecta.rag`` logger."""
     folder = Path(folder).resolve()
     root = root or default_data_dir() / "stores"
     key = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
     store = DocumentStore(root / f"{folder.name}-{key}", "documents", **kwargs)
-    store.ingest([folder])
+    for line in store.ingest([folder]).skipped:
+        _log.warning("skipped %s", line)
     return store
 
 

@@ -102,18 +102,34 @@ def read_document(path: Path) -> str:
     return text
 
 
-def walk(paths: list[Path]) -> list[Path]:
-    """Every ingestible file under `paths` (files as given; folders recursively)."""
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path`, with every symlink resolved, stays under `root` (resolved)."""
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def walk(paths: list[Path], follow_symlinks: bool = False) -> tuple[list[Path], list[str]]:
+    """Every ingestible file under `paths` (files as given; folders recursively), and
+    what was skipped with the reason: a symlink in a folder that leads outside it
+    (e.g. to ``/etc/passwd``) unless `follow_symlinks`."""
     out: list[Path] = []
+    skipped: list[str] = []
+    suffixes = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf"}
     for path in paths:
-        if path.is_dir():
-            suffixes = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf"}
-            out += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
-            )
-        else:
+        if not path.is_dir():
             out.append(path)
-    return out
+            continue
+        root = path.resolve()
+        for found in sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes):
+            if not follow_symlinks and not _inside(found, root):
+                skipped.append(
+                    f"{found}: a symlink leading outside {path} (allow with --follow-symlinks)"
+                )
+            elif found.is_file():
+                out.append(found)
+    return out, skipped
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:

@@ -244,12 +244,15 @@ class DocumentStore:
         self,
         paths: Sequence[str | Path],
         on_progress: Callable[[int, int, str], None] | None = None,
+        *,
+        follow_symlinks: bool = False,
     ) -> IngestReport:
         """Add or refresh documents: unchanged files are skipped, changed files have their
-        old chunks replaced, unreadable files are reported in `skipped`. New chunks are
-        embedded in batches that span files."""
+        old chunks replaced, unreadable files are reported in `skipped`, and so are
+        symlinks in a folder that lead outside it unless `follow_symlinks`. New chunks
+        are embedded in batches that span files."""
         report = IngestReport()
-        files = walk([Path(p) for p in paths])
+        files, report.skipped = walk([Path(p) for p in paths], follow_symlinks)
         pending: list[_Plan] = []
         for done, path in enumerate(files, 1):
             try:

@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from trifecta._preflight import fail
 from trifecta.config import ConfigError, load_config
 from trifecta.evaluation._report import (
     COLUMNS,
@@ -99,8 +100,7 @@ def run_eval(args: argparse.Namespace) -> int:
             args.suite, data_dir=args.suite_data, work_dir=work, limit=args.limit
         )
     except (SuiteError, ConfigError, OSError) as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 2
+        return fail(exc)
     tick = _progress(len(questions) * len(setups))
     if args.executor == "ray":
         records = run_ray(
