@@ -23,7 +23,11 @@ from _table import Row, print_table
 
 def _contained(rows: list[tuple[str, int, int]]) -> list[Row]:
     return [
-        (category, f"{contained} of {tried}", "fully contained" if contained == tried else "NOT contained")
+        (
+            category,
+            f"{contained} of {tried}",
+            "fully contained" if contained == tried else "NOT contained",
+        )
         for category, tried, contained in rows
     ]
 
