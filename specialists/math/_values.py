@@ -4,14 +4,20 @@ deciding whether two of them are equal (exactly, symbolically, or numerically)."
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy as sp
 
 from trifecta.specialists.math._equal import Outcome, Stated, outcome, same_stated
 from trifecta.specialists.math._expr import ExprError, parse_expr
-from trifecta.specialists.math._latex import is_latex, latex_to_plain
+from trifecta.specialists.math._latex import is_latex, latex_to_plain, unwrap
+from trifecta.specialists.math._written import (
+    join_digit_groups,
+    join_thousands,
+    mixed_number,
+    split_units,
+)
 
 __all__ = [
     "ASSUMPTIONS",
@@ -30,13 +36,15 @@ _TEXT_ONLY = re.compile(r"\\(text|textbf|mbox|mathrm)\{")
 @dataclass(frozen=True)
 class Value:
     """A parsed answer. `kind` is expr, tuple, set, interval, union or text; `stated`
-    is set when the answer is one decimal as written (``0.333``, ``1.2e5``)."""
+    is set when the answer is one decimal as written (``0.333``, ``1.2e5``); `units`
+    are the units the whole answer states, in order (``("centimeter^2",)``)."""
 
     kind: str
     items: tuple[Any, ...]
     left_open: bool = False
     right_open: bool = False
     stated: Stated | None = None
+    units: tuple[str, ...] = ()
 
 
 _DECIMAL = re.compile(
@@ -92,16 +100,22 @@ def parse_value(text: str, *, latex: bool | None = None) -> Value:
     latex = is_latex(text) if latex is None else latex
     if latex and _TEXT_ONLY.match(text) and not re.search(r"\d", text):
         return Value("text", (_text_key(text),))
+    plain, units = _read_latex(text) if latex else (text, ())
+    plain = join_thousands(re.sub(r"^\s*[A-Za-z]\s*=(?!=)\s*", "", plain))
+    plain = _BASE.sub(_from_base, plain)
+    return replace(_stated(plain, _structure(plain, latex)), units=units)
+
+
+def _read_latex(text: str) -> tuple[str, tuple[str, ...]]:
+    """LaTeX → plain syntax and the units the answer states."""
     try:
-        plain = latex_to_plain(text) if latex else text
+        without_units, units = split_units(unwrap(text))
+        return latex_to_plain(join_digit_groups(without_units)), units
     except ValueError as exc:
         raise ExprError(f"cannot read LaTeX: {exc}") from None
-    plain = re.sub(r"^\s*[A-Za-z]\s*=(?!=)\s*", "", plain)
-    plain = _BASE.sub(_from_base, plain)
-    return _stated(plain, _structure(plain, latex))
 
 
-_BASE = re.compile(r"\b([0-9A-Fa-f]+)_\(?\{?\s*(\d{1,2})\s*\}?\)?")
+_BASE = re.compile(r"\b(\d[0-9A-Fa-f]*)_\(?\{?\s*(\d{1,2})\s*\}?\)?")
 
 
 def _from_base(match: re.Match[str]) -> str:
@@ -140,6 +154,9 @@ def _structure(text: str, latex: bool) -> Value:
             return _bracketed(text[0], text[-1], inner, latex)
         if text[0] == "[" and text[-1] == "]":
             return Value("set", (_structure(inner[0], latex),) if inner[0] else ())
+    mixed = mixed_number(text, latex=latex)
+    if mixed is not None:
+        return Value("expr", (mixed,))
     return Value("expr", (parse_expr(text, latex=latex, imaginary=True),))
 
 
@@ -176,18 +193,18 @@ def assume(value: Value, assumptions: dict[str, str]) -> Value:
 
 def _map_value(value: Value, fn: Any) -> Value:
     if value.kind in ("expr", "equation"):
-        return Value(
-            value.kind, (fn(value.items[0]),), value.left_open, value.right_open, value.stated
-        )
+        return replace(value, items=(fn(value.items[0]),))
     if value.kind == "text":
         return value
-    return Value(
-        value.kind, tuple(_map_value(v, fn) for v in value.items), value.left_open, value.right_open
-    )
+    return replace(value, items=tuple(_map_value(v, fn) for v in value.items))
 
 
 def same_value(left: Value, right: Value) -> Outcome:
-    """Decide left == right; the outcome's method says how."""
+    """Decide left == right; the outcome's method says how. When both state units,
+    the units must be the same too (a unit stated on one side only is not compared)."""
+    if left.units and right.units and left.units != right.units:
+        shown = f"{', '.join(left.units)} is not {', '.join(right.units)}"
+        return outcome("rejected", "units", f"different units: {shown}")
     if (left.kind == "interval" and right.kind == "tuple") or (
         left.kind == "tuple" and right.kind == "interval"
     ):
