@@ -4,6 +4,7 @@ deciding whether two of them are equal (exactly, symbolically, or numerically)."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,7 +38,9 @@ _TEXT_ONLY = re.compile(r"\\(text|textbf|mbox|mathrm)\{")
 class Value:
     """A parsed answer. `kind` is expr, tuple, set, interval, union or text; `stated`
     is set when the answer is one decimal as written (``0.333``, ``1.2e5``); `units`
-    are the units the whole answer states, in order (``("centimeter^2",)``)."""
+    are the units the whole answer states, in order (``("centimeter^2",)``); `assigned`
+    is the variable of an answer written ``x = …``; `word` is the answer read as text
+    when it is one word (``Evelyn``, which as math is a product of letters)."""
 
     kind: str
     items: tuple[Any, ...]
@@ -45,6 +48,8 @@ class Value:
     right_open: bool = False
     stated: Stated | None = None
     units: tuple[str, ...] = ()
+    assigned: str = ""
+    word: str = ""
 
 
 _DECIMAL = re.compile(
@@ -98,18 +103,26 @@ def parse_value(text: str, *, latex: bool | None = None) -> Value:
     """
     text = str(text).strip()
     latex = is_latex(text) if latex is None else latex
-    if latex and _TEXT_ONLY.match(text) and not re.search(r"\d", text):
-        return Value("text", (_text_key(text),))
-    plain, units = _read_latex(text) if latex else (text, ())
-    plain = join_thousands(re.sub(r"^\s*[A-Za-z]\s*=(?!=)\s*", "", plain))
+    inner = unwrap(text) if latex else text
+    if latex and _TEXT_ONLY.match(inner) and not re.search(r"\d", inner):
+        return Value("text", (_text_key(inner),))
+    plain, units = _read_latex(inner) if latex else (text, ())
+    assigned = _ASSIGNED.match(plain)
+    plain = join_thousands(plain[assigned.end() :] if assigned else plain)
     plain = _BASE.sub(_from_base, plain)
-    return replace(_stated(plain, _structure(plain, latex)), units=units)
+    value = _stated(plain, _structure(plain, latex))
+    word = _text_key(inner) if _WORD.fullmatch(inner) else ""
+    return replace(value, units=units, assigned=assigned[1] if assigned else "", word=word)
+
+
+_ASSIGNED = re.compile(r"^\s*([A-Za-z])\s*=(?!=)\s*")
+_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def _read_latex(text: str) -> tuple[str, tuple[str, ...]]:
     """LaTeX → plain syntax and the units the answer states."""
     try:
-        without_units, units = split_units(unwrap(text))
+        without_units, units = split_units(text)
         return latex_to_plain(join_digit_groups(without_units)), units
     except ValueError as exc:
         raise ExprError(f"cannot read LaTeX: {exc}") from None
@@ -205,16 +218,12 @@ def same_value(left: Value, right: Value) -> Outcome:
     if left.units and right.units and left.units != right.units:
         shown = f"{', '.join(left.units)} is not {', '.join(right.units)}"
         return outcome("rejected", "units", f"different units: {shown}")
-    if (left.kind == "interval" and right.kind == "tuple") or (
-        left.kind == "tuple" and right.kind == "interval"
-    ):
-        return _same_sequence(
-            left.items, right.items
-        )  # (a, b) reads as a point or an open interval
-    if {left.kind, right.kind} == {"text", "expr"}:
-        text, expr = (left, right) if left.kind == "text" else (right, left)
-        ok = text.items[0] == _text_key(sp.sstr(expr.items[0]))
-        return outcome("verified" if ok else "rejected", "text", None if ok else "different text")
+    if left.assigned and right.assigned and left.assigned != right.assigned:
+        return outcome("rejected", "structure", f"{left.assigned} = … is not {right.assigned} = …")
+    if (left.kind, right.kind) in _MIXED_KINDS:
+        return _MIXED_KINDS[left.kind, right.kind](left, right)
+    if (right.kind, left.kind) in _MIXED_KINDS:
+        return _MIXED_KINDS[right.kind, left.kind](right, left)
     if left.kind != right.kind:
         return outcome("rejected", "structure", f"a {left.kind} is not a {right.kind}")
     if left.kind == "equation":
@@ -234,6 +243,33 @@ def same_value(left: Value, right: Value) -> Outcome:
     if left.kind in ("set", "union"):
         return _same_unordered(left.items, right.items)
     return _same_sequence(left.items, right.items)
+
+
+def _interval_and_tuple(interval: Value, pair: Value) -> Outcome:
+    """``(a, b)`` reads as a point or an open interval, so it equals only an open one."""
+    if not (interval.left_open and interval.right_open):
+        return outcome("rejected", "interval", "(a, b) is open; the interval includes an endpoint")
+    return _same_sequence(interval.items, pair.items)
+
+
+def _text_and_expr(text: Value, expr: Value) -> Outcome:
+    """A text answer against letters: the same word, ignoring case and spacing."""
+    ok = text.items[0] in (expr.word, _text_key(sp.sstr(expr.items[0])))
+    return outcome("verified" if ok else "rejected", "text", None if ok else "different text")
+
+
+def _equation_and_expr(equation: Value, expr: Value) -> Outcome:
+    """``x = 5`` (read as the value 5, for `x`) against an equation such as ``5 = x``."""
+    if not expr.assigned:
+        return outcome("rejected", "structure", "a equation is not a expr")
+    return _same_equation(equation.items[0], sp.Symbol(expr.assigned) - expr.items[0])
+
+
+_MIXED_KINDS: dict[tuple[str, str], Callable[[Value, Value], Outcome]] = {
+    ("interval", "tuple"): _interval_and_tuple,
+    ("text", "expr"): _text_and_expr,
+    ("equation", "expr"): _equation_and_expr,
+}
 
 
 def _same_equation(left: Any, right: Any) -> Outcome:
