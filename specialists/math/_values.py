@@ -14,6 +14,7 @@ from trifecta.specialists.math._equal import Outcome, Stated, outcome, same_stat
 from trifecta.specialists.math._expr import ExprError, parse_expr
 from trifecta.specialists.math._latex import is_latex, latex_to_plain, unwrap
 from trifecta.specialists.math._written import (
+    inequality_bounds,
     join_digit_groups,
     join_thousands,
     mixed_number,
@@ -158,6 +159,11 @@ def _structure(text: str, latex: bool) -> Value:
         base = parse_expr(left, latex=latex, imaginary=True) if left.strip() else sp.Integer(0)
         delta = parse_expr(right, latex=latex, imaginary=True)
         return Value("set", (Value("expr", (base + delta,)), Value("expr", (base - delta,))))
+    bounds = inequality_bounds(text) if "<" in text or ">" in text else None
+    if bounds is not None:
+        low, high, left_open, right_open = bounds
+        items = (_structure(low, latex), _structure(high, latex))
+        return Value("interval", items, left_open, right_open)
     if text.count("=") == 1 and "<" not in text and ">" not in text:
         lhs, rhs = text.split("=")
         return Value("equation", (parse_expr(lhs, latex=latex) - parse_expr(rhs, latex=latex),))

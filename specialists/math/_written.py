@@ -12,6 +12,8 @@ answers equal:
   joins them only when the whole answer is one such numeral with no space after a
   comma (``58,500``); in brackets, or with a space, commas separate items
   (``(1,500)`` is a point, ``1, 500`` a list, ``1,2`` a list).
+- An inequality on one variable is an interval: ``x > 2`` is ``(2, ∞)``, ``-2 \\le x \\le 7``
+  is ``[-2, 7]``; anything else with ``<`` or ``>`` is not read.
 - A mixed number is a whole item: a positive integer and then a proper fraction of
   integers (``1\\frac{4}{5}``, ``1 4/5``, ``-2\\frac{1}{3}``); ``14/5``, ``2\\frac{5}{4}``,
   ``2\\frac{\\pi}{3}`` and ``2 \\cdot \\frac{1}{2}`` are not.
@@ -24,7 +26,13 @@ from typing import Any
 
 import sympy as sp
 
-__all__ = ["join_digit_groups", "join_thousands", "mixed_number", "split_units"]
+__all__ = [
+    "inequality_bounds",
+    "join_digit_groups",
+    "join_thousands",
+    "mixed_number",
+    "split_units",
+]
 
 _SI_LETTERS = frozenset("mgsLhKNJWVAT")
 _NOT_UNITS = frozenset({"and", "or", "if", "for", "to", "is", "not", "but", "mod", "with", "of"})
@@ -124,3 +132,36 @@ def mixed_number(plain: str, *, latex: bool) -> Any | None:
         return None
     value = sp.Integer(whole) + sp.Rational(int(numerator), int(denominator))
     return -value if sign == "-" else value
+
+
+_RELATION = re.compile(r"\s*(<=|>=|<|>)\s*")
+_VARIABLE = re.compile(r"[A-Za-z]")
+_FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+Bounds = tuple[str, str, bool, bool]
+
+
+def _one_sided(variable: str, op: str, bound: str) -> Bounds | None:
+    if _VARIABLE.fullmatch(bound) and not _VARIABLE.fullmatch(variable):
+        variable, op, bound = bound, _FLIPPED[op], variable  # 2 < x is x > 2
+    if not _VARIABLE.fullmatch(variable) or _VARIABLE.fullmatch(bound):
+        return None
+    if op.startswith(">"):
+        return bound, "oo", op == ">", True
+    return "-oo", bound, True, op == "<"
+
+
+def inequality_bounds(plain: str) -> Bounds | None:
+    """An inequality on one variable as interval bounds ``(low, high, low open, high
+    open)``: ``x > 2`` → ``("2", "oo", True, True)``, ``-2 <= x <= 7`` → ``("-2", "7",
+    False, False)``; None for anything else (``x^2 > 4``, ``1 < x > 2``)."""
+    parts = _RELATION.split(plain.strip())
+    if len(parts) == 3:
+        return _one_sided(parts[0], parts[1], parts[2])
+    if len(parts) != 5 or not _VARIABLE.fullmatch(parts[2]):
+        return None
+    low, first, _, second, high = parts
+    if first[0] != second[0] or _VARIABLE.fullmatch(low) or _VARIABLE.fullmatch(high):
+        return None
+    if first.startswith(">"):
+        low, first, second, high = high, _FLIPPED[second], _FLIPPED[first], low
+    return low, high, first == "<", second == "<"
