@@ -229,12 +229,11 @@ def _probe(left: Any, right: Any, difference: Any, what: str) -> Outcome | None:
     symbols = sorted(difference.free_symbols, key=str)
     points = list(_points(symbols, _PROBES))
     gaps = [_gap_at(difference, point) for point in points]
-    if any(gap is None for gap in gaps) or _zero(gaps[0] - gaps[1], prove=False) is not False:
+    first, second = gaps
+    if first is None or second is None or _zero(first - second, prove=False) is not False:
         return None
-    nonzero = next(
-        (p for p, g in zip(points, gaps, strict=True) if _zero(g, prove=False) is False), None
-    )
-    return None if nonzero is None else _differs(left, right, nonzero, what)
+    nonzero = points[0] if _zero(first, prove=False) is False else points[1]
+    return _differs(left, right, nonzero, what)
 
 
 def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcome:
