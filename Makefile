@@ -41,6 +41,7 @@ test: lint typecheck pytest
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/math_checker.py
+	$(BIN)/python benchmarks/math_equivalence.py
 	$(BIN)/python benchmarks/trust.py
 	$(BIN)/python benchmarks/sql_checker.py
 	$(BIN)/python benchmarks/retrieval.py

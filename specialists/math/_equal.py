@@ -28,6 +28,7 @@ Outcome = dict[str, Any]
 
 MIN_ROUNDED_DIGITS = 3
 _POINTS = 16
+_PROBES = 2  # points tried before simplifying: most unequal pairs differ at the first
 _MAX_DIGITS = 300  # working precision tried before a difference counts as zero
 _SPECIAL = (sp.oo, -sp.oo, sp.zoo, sp.nan)
 _SCALES = (
@@ -108,6 +109,9 @@ def same(left: Any, right: Any, note: str = "") -> Outcome:
         return _constant_gap(sp.simplify(difference), what)
     if not difference.free_symbols:
         return _same_number(left, right, what)
+    probed = _probe(left, right, difference, what)
+    if probed is not None:
+        return probed
     simplified = sp.simplify(difference)
     if simplified == 0:
         return outcome("verified", "symbolic")
@@ -203,21 +207,45 @@ def _magnitude(symbol: Any, rng: random.Random, scale: Any) -> Any:
     return sp.Rational(rng.randint(13, 300), 100) * scale
 
 
+def _gap_at(difference: Any, point: dict[Any, Any]) -> Any | None:
+    """The difference at `point`; None where it is undefined there."""
+    gap = difference.subs(point)
+    return None if _is_special(gap) or not gap.is_number else gap
+
+
+def _differs(left: Any, right: Any, point: dict[Any, Any], what: str) -> Outcome:
+    shown = ", ".join(f"{k}={v}" for k, v in point.items())
+    return outcome(
+        "rejected",
+        "numeric (points)",
+        f"{what}differs at {shown}: {_numeric(left.subs(point))} vs {_numeric(right.subs(point))}",
+    )
+
+
+def _probe(left: Any, right: Any, difference: Any, what: str) -> Outcome | None:
+    """Before simplifying (which costs far more than evaluating): a counterexample at the
+    first `_PROBES` points whose differences are not one constant (a constant gap is
+    left to `_constant_gap`, which names it); None when there is none."""
+    symbols = sorted(difference.free_symbols, key=str)
+    points = list(_points(symbols, _PROBES))
+    gaps = [_gap_at(difference, point) for point in points]
+    first, second = gaps
+    if first is None or second is None or _zero(first - second, prove=False) is not False:
+        return None
+    nonzero = points[0] if _zero(first, prove=False) is False else points[1]
+    return _differs(left, right, nonzero, what)
+
+
 def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcome:
     symbols = sorted(difference.free_symbols, key=str)
     tested = 0
     for point in _points(symbols, _POINTS * 4):
-        gap = difference.subs(point)
-        if _is_special(gap) or not gap.is_number:
+        gap = _gap_at(difference, point)
+        if gap is None:
             continue
         zero = _zero(gap, prove=False)
         if zero is False:
-            shown = ", ".join(f"{k}={v}" for k, v in point.items())
-            return outcome(
-                "rejected",
-                "numeric (points)",
-                f"{what}differs at {shown}: {_numeric(left.subs(point))} vs {_numeric(right.subs(point))}",
-            )
+            return _differs(left, right, point, what)
         tested += zero is True
         if tested == _POINTS:
             return outcome(

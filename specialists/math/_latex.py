@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["is_latex", "latex_to_plain"]
+__all__ = ["is_latex", "latex_to_plain", "unwrap"]
 
 _GREEK = [
     "alpha",
@@ -41,10 +41,14 @@ _DROP = re.compile(
     r"\\(left|right|displaystyle|textstyle|bigl?|bigr?|Bigl?|Bigr?|!|,|;|:|quad|qquad)(?![A-Za-z])|~|\\ "
 )
 _TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
-_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?")
-_THOUSANDS = re.compile(r"(?<=\d)\{,\}(?=\d{3})|(?<=\d),\\!(?=\d{3})")
-_UNITS = re.compile(r"(?<=[\d}])\s*\\(?:text|mbox|mathrm)\s*\{\s*[A-Za-z][A-Za-z .]*\}")
-_MATRIX = re.compile(r"\\begin\{[pbv]?matrix\}(.*?)\\end\{[pbv]?matrix\}", re.DOTALL)
+_MATRIX = re.compile(
+    r"(?:(?:\\left\s*)?([\[(])\s*)?"  # brackets written around matrix or array
+    r"\\begin\{(?P<env>[pbB]?matrix|smallmatrix|array)\}(?:\{[clr|\s]*\})?"
+    r"(?P<body>.*?)\\end\{(?P=env)\}"
+    r"(?(1)\s*(?:\\right\s*)?[\])])",
+    re.DOTALL,
+)
+_ROW = re.compile(r"\\\\(?:\[[^\]]*\])?")
 _BARE_FUNC = re.compile(
     r"\\(sin|cos|tan|cot|sec|csc|ln|log|exp)\s+([A-Za-z0-9]|\\[A-Za-z]+)(?![A-Za-z0-9({])"
 )
@@ -143,10 +147,12 @@ def _convert(text: str) -> str:
 
 
 def _matrix(match: re.Match[str]) -> str:
-    """A matrix as nested tuples; a single row or column as one tuple."""
+    """A matrix in any environment (``pmatrix``, ``bmatrix``, ``\\left[ matrix \\right]``,
+    ``array``) as nested tuples; a single row or column as one tuple. A ``vmatrix`` is a
+    determinant, not a matrix, and is left unread."""
     rows = [
         [cell.strip() for cell in row.split("&")]
-        for row in match.group(1).split("\\\\")
+        for row in _ROW.split(match.group("body"))
         if row.strip()
     ]
     if len(rows) == 1 or all(len(r) == 1 for r in rows):
@@ -154,20 +160,23 @@ def _matrix(match: re.Match[str]) -> str:
     return "(" + ", ".join("(" + ", ".join(row) + ")" for row in rows) + ")"
 
 
+def unwrap(text: str) -> str:
+    """The answer inside ``$…$`` and ``\\boxed{…}``."""
+    text = text.strip().strip("$").strip()
+    boxed = re.fullmatch(r"\\boxed\s*\{(.*)\}", text, re.DOTALL)
+    return boxed.group(1).strip() if boxed else text
+
+
 def latex_to_plain(text: str) -> str:
     """Convert a LaTeX answer to plain syntax (``\\frac{1}{2}`` → ``((1)/(2))``).
+
+    Units and digit-group separators are read before (`_written`); what is left of them
+    here is dropped (``\\%``) or read as letters.
 
     Raises:
         ValueError: unbalanced braces or a command missing its argument.
     """
-    text = text.strip().strip("$").strip()
-    boxed = re.fullmatch(r"\\boxed\s*\{(.*)\}", text, re.DOTALL)
-    if boxed:
-        text = boxed.group(1)
-    text = _THOUSANDS.sub("", text)
-    text = _DEGREES.sub("", text)
-    text = _UNITS.sub("", text)
-    text = _MATRIX.sub(_matrix, text)
+    text = _MATRIX.sub(_matrix, unwrap(text))
     text = _BARE_FUNC.sub(lambda m: f"\\{m.group(1)}({m.group(2)})", text)
     text = re.sub(r"\\(pm|mp)(?![A-Za-z])", " ± ", text)
     text = _TEXT.sub(lambda m: f" {m.group(1)} ", text)

@@ -4,14 +4,22 @@ deciding whether two of them are equal (exactly, symbolically, or numerically)."
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy as sp
 
 from trifecta.specialists.math._equal import Outcome, Stated, outcome, same_stated
 from trifecta.specialists.math._expr import ExprError, parse_expr
-from trifecta.specialists.math._latex import is_latex, latex_to_plain
+from trifecta.specialists.math._latex import is_latex, latex_to_plain, unwrap
+from trifecta.specialists.math._written import (
+    inequality_bounds,
+    join_digit_groups,
+    join_thousands,
+    mixed_number,
+    split_units,
+)
 
 __all__ = [
     "ASSUMPTIONS",
@@ -30,13 +38,19 @@ _TEXT_ONLY = re.compile(r"\\(text|textbf|mbox|mathrm)\{")
 @dataclass(frozen=True)
 class Value:
     """A parsed answer. `kind` is expr, tuple, set, interval, union or text; `stated`
-    is set when the answer is one decimal as written (``0.333``, ``1.2e5``)."""
+    is set when the answer is one decimal as written (``0.333``, ``1.2e5``); `units`
+    are the units the whole answer states, in order (``("centimeter^2",)``); `assigned`
+    is the variable of an answer written ``x = …``; `word` is the answer read as text
+    when it is one word (``Evelyn``, which as math is a product of letters)."""
 
     kind: str
     items: tuple[Any, ...]
     left_open: bool = False
     right_open: bool = False
     stated: Stated | None = None
+    units: tuple[str, ...] = ()
+    assigned: str = ""
+    word: str = ""
 
 
 _DECIMAL = re.compile(
@@ -90,18 +104,32 @@ def parse_value(text: str, *, latex: bool | None = None) -> Value:
     """
     text = str(text).strip()
     latex = is_latex(text) if latex is None else latex
-    if latex and _TEXT_ONLY.match(text) and not re.search(r"\d", text):
-        return Value("text", (_text_key(text),))
+    inner = unwrap(text) if latex else text
+    if latex and _TEXT_ONLY.match(inner) and not re.search(r"\d", inner):
+        return Value("text", (_text_key(inner),))
+    plain, units = _read_latex(inner) if latex else (text, ())
+    assigned = _ASSIGNED.match(plain)
+    plain = join_thousands(plain[assigned.end() :] if assigned else plain)
+    plain = _BASE.sub(_from_base, plain)
+    value = _stated(plain, _structure(plain, latex))
+    word = _text_key(inner) if _WORD.fullmatch(inner) else ""
+    return replace(value, units=units, assigned=assigned[1] if assigned else "", word=word)
+
+
+_ASSIGNED = re.compile(r"^\s*([A-Za-z])\s*=(?!=)\s*")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _read_latex(text: str) -> tuple[str, tuple[str, ...]]:
+    """LaTeX → plain syntax and the units the answer states."""
     try:
-        plain = latex_to_plain(text) if latex else text
+        without_units, units = split_units(text)
+        return latex_to_plain(join_digit_groups(without_units)), units
     except ValueError as exc:
         raise ExprError(f"cannot read LaTeX: {exc}") from None
-    plain = re.sub(r"^\s*[A-Za-z]\s*=(?!=)\s*", "", plain)
-    plain = _BASE.sub(_from_base, plain)
-    return _stated(plain, _structure(plain, latex))
 
 
-_BASE = re.compile(r"\b([0-9A-Fa-f]+)_\(?\{?\s*(\d{1,2})\s*\}?\)?")
+_BASE = re.compile(r"\b(\d[0-9A-Fa-f]*)_\(?\{?\s*(\d{1,2})\s*\}?\)?")
 
 
 def _from_base(match: re.Match[str]) -> str:
@@ -131,6 +159,11 @@ def _structure(text: str, latex: bool) -> Value:
         base = parse_expr(left, latex=latex, imaginary=True) if left.strip() else sp.Integer(0)
         delta = parse_expr(right, latex=latex, imaginary=True)
         return Value("set", (Value("expr", (base + delta,)), Value("expr", (base - delta,))))
+    bounds = inequality_bounds(text) if "<" in text or ">" in text else None
+    if bounds is not None:
+        low, high, left_open, right_open = bounds
+        items = (_structure(low, latex), _structure(high, latex))
+        return Value("interval", items, left_open, right_open)
     if text.count("=") == 1 and "<" not in text and ">" not in text:
         lhs, rhs = text.split("=")
         return Value("equation", (parse_expr(lhs, latex=latex) - parse_expr(rhs, latex=latex),))
@@ -140,6 +173,9 @@ def _structure(text: str, latex: bool) -> Value:
             return _bracketed(text[0], text[-1], inner, latex)
         if text[0] == "[" and text[-1] == "]":
             return Value("set", (_structure(inner[0], latex),) if inner[0] else ())
+    mixed = mixed_number(text, latex=latex)
+    if mixed is not None:
+        return Value("expr", (mixed,))
     return Value("expr", (parse_expr(text, latex=latex, imaginary=True),))
 
 
@@ -176,28 +212,24 @@ def assume(value: Value, assumptions: dict[str, str]) -> Value:
 
 def _map_value(value: Value, fn: Any) -> Value:
     if value.kind in ("expr", "equation"):
-        return Value(
-            value.kind, (fn(value.items[0]),), value.left_open, value.right_open, value.stated
-        )
+        return replace(value, items=(fn(value.items[0]),))
     if value.kind == "text":
         return value
-    return Value(
-        value.kind, tuple(_map_value(v, fn) for v in value.items), value.left_open, value.right_open
-    )
+    return replace(value, items=tuple(_map_value(v, fn) for v in value.items))
 
 
 def same_value(left: Value, right: Value) -> Outcome:
-    """Decide left == right; the outcome's method says how."""
-    if (left.kind == "interval" and right.kind == "tuple") or (
-        left.kind == "tuple" and right.kind == "interval"
-    ):
-        return _same_sequence(
-            left.items, right.items
-        )  # (a, b) reads as a point or an open interval
-    if {left.kind, right.kind} == {"text", "expr"}:
-        text, expr = (left, right) if left.kind == "text" else (right, left)
-        ok = text.items[0] == _text_key(sp.sstr(expr.items[0]))
-        return outcome("verified" if ok else "rejected", "text", None if ok else "different text")
+    """Decide left == right; the outcome's method says how. When both state units,
+    the units must be the same too (a unit stated on one side only is not compared)."""
+    if left.units and right.units and left.units != right.units:
+        shown = f"{', '.join(left.units)} is not {', '.join(right.units)}"
+        return outcome("rejected", "units", f"different units: {shown}")
+    if left.assigned and right.assigned and left.assigned != right.assigned:
+        return outcome("rejected", "structure", f"{left.assigned} = … is not {right.assigned} = …")
+    if (left.kind, right.kind) in _MIXED_KINDS:
+        return _MIXED_KINDS[left.kind, right.kind](left, right)
+    if (right.kind, left.kind) in _MIXED_KINDS:
+        return _MIXED_KINDS[right.kind, left.kind](right, left)
     if left.kind != right.kind:
         return outcome("rejected", "structure", f"a {left.kind} is not a {right.kind}")
     if left.kind == "equation":
@@ -217,6 +249,33 @@ def same_value(left: Value, right: Value) -> Outcome:
     if left.kind in ("set", "union"):
         return _same_unordered(left.items, right.items)
     return _same_sequence(left.items, right.items)
+
+
+def _interval_and_tuple(interval: Value, pair: Value) -> Outcome:
+    """``(a, b)`` reads as a point or an open interval, so it equals only an open one."""
+    if not (interval.left_open and interval.right_open):
+        return outcome("rejected", "interval", "(a, b) is open; the interval includes an endpoint")
+    return _same_sequence(interval.items, pair.items)
+
+
+def _text_and_expr(text: Value, expr: Value) -> Outcome:
+    """A text answer against letters: the same word, ignoring case and spacing."""
+    ok = text.items[0] in (expr.word, _text_key(sp.sstr(expr.items[0])))
+    return outcome("verified" if ok else "rejected", "text", None if ok else "different text")
+
+
+def _equation_and_expr(equation: Value, expr: Value) -> Outcome:
+    """``x = 5`` (read as the value 5, for `x`) against an equation such as ``5 = x``."""
+    if not expr.assigned:
+        return outcome("rejected", "structure", "a equation is not a expr")
+    return _same_equation(equation.items[0], sp.Symbol(expr.assigned) - expr.items[0])
+
+
+_MIXED_KINDS: dict[tuple[str, str], Callable[[Value, Value], Outcome]] = {
+    ("interval", "tuple"): _interval_and_tuple,
+    ("text", "expr"): _text_and_expr,
+    ("equation", "expr"): _equation_and_expr,
+}
 
 
 def _same_equation(left: Any, right: Any) -> Outcome:
