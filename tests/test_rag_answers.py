@@ -196,3 +196,31 @@ async def test_model_answers_failing_the_checks_are_rejected(
         spec = _model_only(store, [reply] * 3)
         row = await _ask(spec, question)
         assert (row["status"], row["errors"][0]["rule"]) == ("rejected", rule), question
+
+
+# --- sentences that answer differently and equally well --------------------------------
+
+
+@pytest.fixture(scope="module")
+def rooms(tmp_path_factory: pytest.TempPathFactory) -> DocumentStore:
+    root = tmp_path_factory.mktemp("rooms")
+    (root / "docs").mkdir()
+    (root / "docs" / "rooms.md").write_text(
+        "# Rooms\n\nThe Riverside room holds up to 20 people.\n"
+        "The Oak room holds up to 40 people.\nThe Oak room has a projector.\n"
+    )
+    store = DocumentStore(root / "store", "rooms")
+    store.ingest([root / "docs"])
+    return store
+
+
+async def test_equally_good_answers_that_disagree_are_not_verified(rooms: DocumentStore) -> None:
+    question = "How many people does the room hold?"  # which room: the checks cannot tell
+    row = await _ask(rag_specialist(rooms), question)
+    assert row["status"] == "unverifiable" and row["answer"] == NOT_FOUND
+    assert row["errors"][0]["rule"] == "rival"
+    quote = "The Oak room holds up to 40 people."
+    row = await _ask(_model_only(rooms, [_cite(rooms, quote)] * 3), question)
+    assert (row["status"], row["errors"][0]["rule"]) == ("unverifiable", "rival")
+    named = await _ask(rag_specialist(rooms), "How many people does the Oak room hold?")
+    assert named["status"] == "verified" and named["answer"].startswith(quote)

@@ -3,7 +3,9 @@
 A cited answer is `verified` when every citation names a retrieved chunk, every quote is
 verbatim in it and is not an instruction, the answer's sentences are supported by the
 cited passages and its numbers appear in the quoted sentences, and at least one quoted
-sentence passes the answer check (`check_answer`). A refusal is `verified` only when
+sentence passes the answer check (`check_answer`) and no other retrieved sentence that
+answers differently ranks as well on the evidence (`rival`; then `unverifiable`: the
+checks cannot tell which one answers). A refusal is `verified` only when
 no retrieved sentence answers and some subject word of the question is in no document;
 `unverifiable` when passages on the subject were retrieved but none answers; `rejected`
 when a retrieved sentence does answer.
@@ -36,10 +38,19 @@ from trifecta.specialists.rag._text import (
 )
 from trifecta.verdict import CheckError, Verdict, check_error
 
-__all__ = ["MIN_SUPPORT", "NOT_FOUND", "Answering", "answering", "verify_answer"]
+__all__ = [
+    "DECISIVE",
+    "MIN_SUPPORT",
+    "NOT_FOUND",
+    "Answering",
+    "answering",
+    "rival",
+    "verify_answer",
+]
 
 NOT_FOUND = "not found in the documents"
 MIN_SUPPORT = 0.5  # share of an answer sentence's content words found in its cited passages
+DECISIVE = 4  # leading fields of `Answering.rank` that are evidence of meaning (see `rival`)
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,21 @@ def answering(hits: Sequence[Hit], question: Question, vocabulary: Vocabulary) -
     return sorted(found, key=lambda a: a.rank, reverse=True)
 
 
+def rival(found: Sequence[Answering], chosen: Answering) -> Answering | None:
+    """A retrieved sentence that answers differently from `chosen` (another value, or
+    another statement) and that the evidence does not rank below it: the first
+    `DECISIVE` fields of the rank (defining the asked term, naming the subject's words,
+    the very words, the question's wording), not the answer's distance from the
+    subject or the retrieval order, which decide nothing about meaning."""
+    for other in found:
+        same = other.passage.text == chosen.passage.text or (
+            other.check.shape == chosen.check.shape and chosen.check.shape != "a statement"
+        )
+        if not same and other.rank[:DECISIVE] >= chosen.rank[:DECISIVE]:
+            return other
+    return None
+
+
 def verify_answer(
     hits: Sequence[Hit], question_text: str, candidate: Candidate, vocabulary: Vocabulary
 ) -> Verdict:
@@ -101,6 +127,12 @@ def verify_answer(
     if errors or not passed:
         errors = errors or [_answer_error(question, [c for _, c in checks])]
         return Verdict("rejected", "answer check", errors=tuple(errors))
+    cited = {p.text for _, ps in quoted for p in ps}
+    found = answering(hits, question, vocabulary)
+    chosen = [a for a in found if a.passage.text in cited][:1]
+    if chosen and (other := rival(found, chosen[0])):
+        message = f"{other.hit.id} answers differently and as well: {other.passage.text[:200]!r}"
+        return Verdict("unverifiable", "answer check", errors=(check_error("rival", message),))
     used = [h for h, _ in quoted]
     evidence = tuple(f"{h.label} ({h.id}): quote found verbatim" for h in used)
     evidence += tuple(f"{h.label}: {c.evidence(question)}" for h, c in passed[:1])
@@ -126,6 +158,9 @@ def _verify_refusal(
             errors=(check_error("citation", "the answer cites no passage"),),
         )
     found = answering(hits, question, vocabulary)
+    if found and (other := rival(found, found[0])):
+        message = f"retrieved sentences answer differently: {found[0].passage.text[:120]!r}, {other.passage.text[:120]!r}"
+        return Verdict("unverifiable", "refusal", errors=(check_error("rival", message),))
     if found:
         best = found[0]
         message = f"{best.hit.id} answers the question: {best.passage.text[:200]!r}"
