@@ -153,6 +153,8 @@ async def test_a_refusal_is_verified_only_when_the_documents_never_mention_the_s
     assert "no document contains 'won', '1954', 'football', 'world', 'cup'" in row["evidence"][-1]
     row = await _ask(spec, "How much does a blood test cost?")  # on topic, not answered
     assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
+    row = await _ask(spec, "How much do surgical masks cost?")  # masks are mentioned
+    assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
 
 
 # --- model tiers go through the same checks -------------------------------------------

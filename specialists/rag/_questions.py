@@ -135,7 +135,7 @@ _FUNCTION = wordset(
     "far soon recent recently early late big large it its they them their this that these "
     "those there here what which who whom whose where when why how within during through "
     "via without across around along toward towards upon onto among near since till "
-    "anything something nothing everything"
+    "anything something nothing everything else besides except instead"
 )
 _AUX_WORDS = frozenset(_AUX.split("|"))
 _CONTACT = _lemmas_of("call contact reach ask phone write")
@@ -300,6 +300,7 @@ def _what(text: str, low: str, lead: str) -> Question | None:
 
 def _headed(text: str, low: str, kind: str, noun: list[str]) -> Question:
     """A "what/which X" question: typed by X's head noun when it names an answer shape."""
+    noun = [w for w in noun if w not in _FUNCTION]  # "what else": no noun to name
     typed = [w for w in noun if w in _HEADS or w.rstrip("s") in _HEADS or w in _NUMBER]
     expects = _head_expects(noun)
     if expects is not None:

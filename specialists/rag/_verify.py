@@ -6,7 +6,8 @@ cited passages and its numbers appear in the quoted sentences, and at least one 
 sentence passes the answer check (`check_answer`) and no other retrieved sentence that
 answers differently ranks as well on the evidence (`rival`; then `unverifiable`: the
 checks cannot tell which one answers). A refusal is `verified` only when
-no retrieved sentence answers and some subject word of the question is in no document;
+no retrieved sentence answers, some subject word of the question is in no document, and
+no retrieved sentence mentions the rest of its subject;
 `unverifiable` when passages on the subject were retrieved but none answers; `rejected`
 when a retrieved sentence does answer.
 """
@@ -26,6 +27,7 @@ from trifecta.specialists.rag._answers import (
     instruction,
     topic,
 )
+from trifecta.specialists.rag._coverage import coverage
 from trifecta.specialists.rag._questions import Question, parse_question
 from trifecta.specialists.rag._store import Hit
 from trifecta.specialists.rag._text import (
@@ -167,11 +169,10 @@ def _verify_refusal(
         return Verdict("rejected", "refusal", errors=(check_error("refusal", message),))
     absent = absent_words(question, vocabulary)
     rest = replace(question, subject=tuple(w for w in question.subject if w not in absent))
-    unanswered = not rest.subject or not answering(hits, rest, vocabulary)
-    if question.kind != "calculation" and absent and unanswered:
+    if question.kind != "calculation" and absent and not _mentioned(hits, rest, vocabulary):
         reason = (
             f"no document contains {', '.join(map(repr, _surface(question.text, absent)))}, "
-            "and no retrieved sentence answers the rest of the question"
+            "and no retrieved sentence mentions the rest of the question's subject"
         )
         return Verdict("verified", "refusal: the documents never mention the subject", (reason,))
     why = (
@@ -180,6 +181,20 @@ def _verify_refusal(
         else f"passages on the subject were retrieved, but none answers a {question.label} question"
     )
     return Verdict("unverifiable", "refusal", errors=(check_error("refusal", why),))
+
+
+def _mentioned(hits: Sequence[Hit], rest: Question, vocabulary: Vocabulary) -> bool:
+    """Whether a retrieved sentence covers all of `rest`'s subject words, whatever it
+    says: then the question's absent words may be the documents' subject in other words
+    ("video games" for "gaming consoles"), and a refusal proves nothing."""
+    if not rest.subject:
+        return False
+    generic = topic(vocabulary)
+    return any(
+        not coverage(rest, p.text, p.headings, generic)[1]
+        for hit in hits
+        for p in passage_sentences(hit.text, hit.title)
+    )
 
 
 def _words(text: str) -> set[str]:
