@@ -31,6 +31,7 @@ _RELATED: tuple[frozenset[str], ...] = tuple(
         "start starts begin begins",
         "kid kids child children",
         "keep kept loan loaned borrow borrowed",
+        "available offer offered offers provide provided",
     )
 )
 

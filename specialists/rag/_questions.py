@@ -107,7 +107,19 @@ _ARITHMETIC = re.compile(
 )
 _HEADS: dict[str, tuple[Expect, ...]] = {
     **dict.fromkeys(
-        ("fee", "fine", "cost", "price", "charge", "rate", "deposit", "penalty", "fare", "copay"),
+        (
+            "fee",
+            "fine",
+            "cost",
+            "price",
+            "charge",
+            "rate",
+            "deposit",
+            "penalty",
+            "fare",
+            "copay",
+            "balance",
+        ),
         ("money", "percent"),
     ),
     **dict.fromkeys(("window", "period", "duration", "length", "term"), ("duration", "time")),
@@ -135,7 +147,7 @@ _FUNCTION = wordset(
     "far soon recent recently early late big large it its they them their this that these "
     "those there here what which who whom whose where when why how within during through "
     "via without across around along toward towards upon onto among near since till "
-    "anything something nothing everything else besides except instead"
+    "anything something nothing everything else besides except instead another done doing"
 )
 _AUX_WORDS = frozenset(_AUX.split("|"))
 _CONTACT = _lemmas_of("call contact reach ask phone write")

@@ -136,13 +136,20 @@ def lemma(term: str) -> str:
 
 
 _COMPOUND = re.compile(r"(?<![\w-])[A-Za-z]+(?:-[A-Za-z]+)+(?![\w-])")
-_PHRASAL = ((re.compile(r"\bcheck(ed|s|ing)? out\b", re.I), r"borrow\1"),)
+_PHRASAL = (
+    (re.compile(r"\bcheck(ed|s|ing)? out\b", re.I), r"borrow\1"),
+    (re.compile(r"\b(?:daily|per day)\b", re.I), "each day"),
+    (re.compile(r"\b(?:weekly|per week)\b", re.I), "each week"),
+    (re.compile(r"\b(?:monthly|per month)\b", re.I), "each month"),
+    (re.compile(r"\b(?:yearly|annually|annual|per year)\b", re.I), "each year"),
+)
 
 
 def plain_words(text: str) -> str:
     """`text` with each hyphenated word written as one ("e-books": ``ebooks``, so it is
-    never read as "books") and phrasal verbs as their one-word sense ("checked out":
-    ``borrowed``); for comparing a question's words with a sentence's."""
+    never read as "books"), phrasal verbs as their one-word sense ("checked out":
+    ``borrowed``) and rates one way ("daily", "per day": ``each day``); for comparing a
+    question's words with a sentence's."""
     text = _COMPOUND.sub(lambda m: m.group(0).replace("-", ""), text)
     for pattern, word in _PHRASAL:
         text = pattern.sub(word, text)
