@@ -3,7 +3,8 @@
 A word is covered when the sentence contains it (hyphenated words as one, "checked out"
 as "borrowed"), a word that settles it (``closed`` settles ``open``), "all/any <noun>"
 for a named one ("all branches" covers the Riverside branch), or a heading the sentence
-sits under, unless the sentence qualifies the heading's noun otherwise.
+sits under, unless the sentence qualifies the heading's noun otherwise or the heading
+coordinates the word with another ("Lost and damaged items" entails neither).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def coverage(
     """The subject words of `question` that `sentence` covers (as in `AnswerCheck`) and
     those it misses; `generic` words (the corpus's topic) are never missing."""
     own = lemmas(plain_words(sentence))
-    around = set(lemmas(plain_words(" ".join(headings))))
+    around = set(lemmas(" ".join(_uncoordinated(plain_words(h)) for h in headings)))
     covered, missing = [], []
     subject = question.subject
     for i, word in enumerate(subject):
@@ -61,6 +62,18 @@ def coverage(
     if question.head is not None and question.head not in own:
         missing.append(question.head)
     return tuple(covered), tuple(missing)
+
+
+def _uncoordinated(heading: str) -> str:
+    """A heading without the words it coordinates: "Meeting and study rooms" is about
+    meeting rooms and study rooms, so a sentence under it may be about either, and
+    neither "meeting" nor "study" is entailed ("rooms" is)."""
+    words = _tokens(heading)
+    joined = {i + d for i, w in enumerate(words) if w in _COORDINATORS for d in (-1, 1)}
+    return " ".join(w for i, w in enumerate(words) if i not in joined and w not in _COORDINATORS)
+
+
+_COORDINATORS = frozenset({"and", "or", ",", "&"})
 
 
 _QUANTIFIED = re.compile(
