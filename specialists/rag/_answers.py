@@ -21,6 +21,7 @@ from trifecta.specialists.rag._evidence import (
     circular_words,
     lead_time,
     other_action,
+    other_owner,
     stated_bound,
 )
 from trifecta.specialists.rag._evidence import token_lemma as _lemma
@@ -35,7 +36,15 @@ from trifecta.specialists.rag._text import (
     wordset,
 )
 
-__all__ = ["INSTRUCTION", "AnswerCheck", "absent_words", "check_answer", "instruction", "topic"]
+__all__ = [
+    "INSTRUCTION",
+    "AnswerCheck",
+    "absent_words",
+    "check_answer",
+    "detail",
+    "instruction",
+    "topic",
+]
 
 INSTRUCTION = re.compile(
     r"^\W*(?:system|assistant|user|developer|human|ai|bot)\s*:"
@@ -94,10 +103,21 @@ def topic(vocabulary: Vocabulary) -> frozenset[str]:
 
 
 def absent_words(question: Question, vocabulary: Vocabulary) -> tuple[str, ...]:
-    """Subject words of `question` that no document contains in any form (a hyphenated
-    word is never called absent: the vocabulary lists its parts, not the word)."""
+    """Subject words of `question` that no document contains in any form. A hyphenated
+    word is never called absent (the vocabulary lists its parts, not the word), nor a
+    number or a clock's "am"/"pm": documents write those details differently ("15:00"
+    for "3 pm"), so their absence says nothing about the subject."""
     known = vocabulary.by_lemma
-    return tuple(w for w in question.subject if w not in known and w not in question.compounds)
+    return tuple(
+        w
+        for w in question.subject
+        if w not in known and w not in question.compounds and not detail(w)
+    )
+
+
+def detail(word: str) -> bool:
+    """Whether a subject word is a number or clock notation rather than a thing."""
+    return word in _NUMBER_WORDS or word in {"am", "pm"} or any(c.isdigit() for c in word)
 
 
 def check_answer(
@@ -139,6 +159,8 @@ def _unmet(question: Question, sentence: str, phrase: str, covered: tuple[str, .
         return f"{phrase!r} is a lead time before an event, not the length asked for"
     if phrase and (action := other_action(plain_words(question.text), sentence, phrase)):
         return f"the lead time {phrase!r} is for what is {action}, which the question does not ask"
+    if phrase and (owner := other_owner(question.text, question.subject, sentence, phrase)):
+        return f"the answer {phrase!r} is said of the {owner}, not of the asked subject"
     said = [c.split("~")[-1] for c in covered if " (" not in c]
     if phrase and (circular := circular_words(sentence, phrase, said)):
         return f"{', '.join(circular)} only qualif(ies) the answer {phrase!r}, not the subject"

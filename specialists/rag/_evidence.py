@@ -11,6 +11,10 @@
   before the start", the lead time belongs to cancelling: it answers "how much notice
   to cancel", not "how much notice to book". The participle the lead time follows must
   be a word of the question.
+- **The answer said of the subject.** In "a Community Room for up to 80 people and four
+  study rooms", the count belongs to the Community Room: when the question qualifies a
+  noun ("study room") and its mention nearest before the answer is qualified by a word
+  the question does not use, the answer is said of another thing.
 - **No circular answer.** "the next day the branch is open" defines its day by the
   asked words: a subject word found only in the clause that qualifies the answer
   ("… the day [the branch is open]") is not said of the subject.
@@ -22,7 +26,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from trifecta.specialists.rag._text import lemmas, wordset
+from trifecta.specialists.rag._text import STOPWORDS, lemmas, wordset
 
 __all__ = [
     "Bound",
@@ -30,6 +34,7 @@ __all__ = [
     "circular_words",
     "lead_time",
     "other_action",
+    "other_owner",
     "stated_bound",
     "token_lemma",
     "tokens",
@@ -57,7 +62,7 @@ _STATES: dict[Bound, re.Pattern[str]] = {
     ),
     "end": re.compile(r"\b(?:by|until|till|before|within|no later than|due|deadline)\b"),
 }
-_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[a-z]+(?:'[a-z]+)?|[,;:()]")
+_TOKEN = re.compile(r"\d+[a-z]+\b|\d+(?:[.,:]\d+)*|[a-z]+(?:'[a-z]+)?|[,;:()]")  # "3d": no number
 
 
 def tokens(text: str) -> list[str]:
@@ -117,6 +122,58 @@ def other_action(question: str, sentence: str, phrase: str) -> str | None:
     if not verb.endswith("ed") or set(lemmas(verb)) <= set(lemmas(question)):
         return None
     return verb
+
+
+_BOUNDARY = frozenset({",", ";", ":", "(", ")", "and", "but", "which", "that", "who"})
+_LOOKBACK = 5
+
+
+def other_owner(question: str, subject: Iterable[str], sentence: str, phrase: str) -> str | None:
+    """The qualified noun ("community room") that the answer `phrase` of `sentence` is
+    said of, when the question qualifies that noun ("study room") and the sentence's
+    mention nearest before the answer is qualified by a word the question does not use."""
+    words = tokens(sentence)
+    found = tokens(phrase)
+    end = _end_of(words, found)
+    if end is None or not found:
+        return None
+    asked, asked_qualifiers = set(lemmas(question)), _qualified(question, subject)
+    nouns = set(asked_qualifiers)
+    start = end - len(found)
+    for k in range(start - 1, max(start - 1 - _LOOKBACK, -1), -1):
+        if words[k] in _BOUNDARY:
+            return None
+        if token_lemma(words[k]) in nouns:
+            before = words[k - 1] if k else ""
+            if not _content(before) or token_lemma(before) in asked:
+                return None
+            if asked_qualifiers[token_lemma(words[k])] & set(lemmas(" ".join(words[:start]))):
+                return None  # "replacing a lost card costs": the asked kind is named first
+            return f"{before} {words[k]}"
+    return None
+
+
+def _qualified(question: str, subject: Iterable[str]) -> dict[str, set[str]]:
+    """The subject words the question qualifies with a content word, each with the
+    lemmas of its qualifiers ("study room": ``{"room": {"study"}}``)."""
+    words, wanted = tokens(question), set(subject)
+    found: dict[str, set[str]] = {}
+    for k, word in enumerate(words[1:], 1):
+        if token_lemma(word) in wanted and _content(words[k - 1]):
+            found.setdefault(token_lemma(word), set()).add(token_lemma(words[k - 1]))
+    return found
+
+
+def _content(word: str) -> bool:
+    return bool(re.fullmatch(r"[a-z]+", word)) and word not in _FUNCTION_WORDS | STOPWORDS
+
+
+_FUNCTION_WORDS = wordset(
+    "a an the this that these those each every all any some one two three four five six "
+    "seven eight nine ten its their our your his her of for to at in on by with from "
+    "must may might can could should would shall not no been being also only always "
+    "other another most many such"
+)
 
 
 def _end_of(words: list[str], phrase: list[str]) -> int | None:

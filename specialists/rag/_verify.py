@@ -24,6 +24,7 @@ from trifecta.specialists.rag._answers import (
     AnswerCheck,
     absent_words,
     check_answer,
+    detail,
     instruction,
     topic,
 )
@@ -187,11 +188,12 @@ def _mentioned(hits: Sequence[Hit], rest: Question, vocabulary: Vocabulary) -> b
     """Whether a retrieved sentence covers all of `rest`'s subject words, whatever it
     says: then the question's absent words may be the documents' subject in other words
     ("video games" for "gaming consoles"), and a refusal proves nothing."""
-    if not rest.subject:
+    things = replace(rest, subject=tuple(w for w in rest.subject if not detail(w)))
+    if not things.subject:
         return False
     generic = topic(vocabulary)
     return any(
-        not coverage(rest, p.text, p.headings, generic)[1]
+        not coverage(things, p.text, p.headings, generic)[1]
         for hit in hits
         for p in passage_sentences(hit.text, hit.title)
     )
