@@ -39,7 +39,7 @@ from trifecta.verdict import Result
 __all__ = ["SPLITS", "Case", "Scored", "main", "rag_rows"]
 
 HERE = Path(__file__).resolve().parent / "rag_trust"
-SPLITS = ("dev", "heldout-1", "heldout", "tune-2", "tune-3", "tune-4")  # the tuning splits, run by default
+SPLITS = ("dev", "heldout-1", "heldout", "tune-2", "tune-3", "tune-4")  # tuning; run by default
 TARGETS = {"answerable_verified": 0.70, "precision": 0.99, "unanswerable_refused": 0.95}
 
 
