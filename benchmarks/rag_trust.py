@@ -1,10 +1,11 @@
 """RAG trust benchmark: does `verified` mean the cited passage answers the question?
 
-Fifteen library policy documents and 150 questions (`benchmarks/rag_trust/`, see its
-README), answered offline by the RAG specialist's tier 0 (extractive) over a real Chroma
-store with the offline MiniLM embeddings. Per split (`dev` for tuning; `heldout-1`, held
-out for the first tuning round and opened after it; `heldout`, never looked at while
-tuning; see the set's README):
+Fifteen library policy documents and the questions about them (`benchmarks/rag_trust/`,
+see its README), answered offline by the RAG specialist's tier 0 (extractive) over a real
+Chroma store with the offline MiniLM embeddings. Per split (a split is any
+`<split>.jsonl` of that folder; the default run covers the tuning splits `dev`,
+`heldout-1`, `heldout`, `tune-2`, `tune-3` and `tune-4`; a held-out split is run by naming
+it):
 
 - answerable verified: share of answerable questions whose result is `verified` with a
   quote (a verified refusal of an answerable question is counted as wrong, below);
@@ -14,8 +15,8 @@ tuning; see the set's README):
 - unanswerable refused: share of unanswerable questions answered "not found in the
   documents" (verified or not); never a quote presented as the answer.
 
-Run: .venv/bin/python benchmarks/rag_trust.py [--split dev|heldout-1|heldout] [--failures]
-Prints one table (``--failures`` also lists the questions scored wrong, for tuning on dev).
+Run: .venv/bin/python benchmarks/rag_trust.py [--split NAME]... [--failures]
+Prints one table (``--failures`` also lists the questions scored wrong, for tuning).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from trifecta.verdict import Result
 __all__ = ["SPLITS", "Case", "Scored", "main", "rag_rows"]
 
 HERE = Path(__file__).resolve().parent / "rag_trust"
-SPLITS = ("dev", "heldout-1", "heldout")
+SPLITS = ("dev", "heldout-1", "heldout", "tune-2", "tune-3", "tune-4")  # tuning; run by default
 TARGETS = {"answerable_verified": 0.70, "precision": 0.99, "unanswerable_refused": 0.95}
 
 
@@ -86,13 +87,28 @@ def _norm(text: str) -> str:
 
 def load_cases(split: str) -> list[Case]:
     """The questions of one split."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
-    rows = [json.loads(line) for line in (HERE / f"{split}.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in _split_file(split).read_text().splitlines()]
     return [
         Case(r["id"], r["question"], None if r["answer"] is None else tuple(r["answer"]))
         for r in rows
     ]
+
+
+def _split_file(split: str) -> Path:
+    """The file of a split: ``<split>.jsonl`` in the set's folder, which must exist."""
+    path = HERE / f"{split}.jsonl"
+    if "/" in split or split.startswith(".") or not path.is_file():
+        known = sorted(p.stem for p in HERE.glob("*.jsonl"))
+        raise ValueError(f"no split {split!r}: the splits are {', '.join(known)}")
+    return path
+
+
+def _split_arg(split: str) -> str:
+    try:
+        _split_file(split)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return split
 
 
 def _score(case: Case, result: Result) -> Scored:
@@ -143,7 +159,7 @@ def _share(part: int, whole: int) -> float:
 
 
 def rag_rows(split: str) -> dict[str, Any]:
-    """Answer one split (``"dev"``, ``"heldout-1"`` or ``"heldout"``) offline and return its figures:
+    """Answer one split (any ``<split>.jsonl`` of the set, e.g. ``"dev"``) offline and return its figures:
     ``questions``, ``answerable``, ``answerable_verified`` (share), ``verified``,
     ``verified_right``, ``verified_refusals``, ``precision`` (share of verified results
     that are right), ``unanswerable``, ``unanswerable_refused`` (share)."""
@@ -184,9 +200,11 @@ def _print_failures(scored: list[Scored]) -> None:
 
 
 def main() -> None:
-    """Print the table for the chosen splits (both by default)."""
+    """Print the table for the chosen splits (the tuning splits by default)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=SPLITS, action="append")
+    parser.add_argument(
+        "--split", type=_split_arg, action="append", help=f"a split (default: {', '.join(SPLITS)})"
+    )
     parser.add_argument("--failures", action="store_true", help="list what was scored wrong")
     args = parser.parse_args()
     rows: list[Row] = []

@@ -150,8 +150,12 @@ async def test_a_refusal_is_verified_only_when_the_documents_never_mention_the_s
     spec = rag_specialist(clinic)
     row = await _ask(spec, "Who won the 1954 football world cup?")
     assert (row["status"], row["answer"]) == ("verified", NOT_FOUND)
-    assert "no document contains 'won', '1954', 'football', 'world', 'cup'" in row["evidence"][-1]
+    assert "no document contains 'won', 'football', 'world', 'cup'" in row["evidence"][-1]
     row = await _ask(spec, "How much does a blood test cost?")  # on topic, not answered
+    assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
+    row = await _ask(spec, "How much do surgical masks cost?")  # masks are mentioned
+    assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
+    row = await _ask(spec, "Are lab results ready after 5 pm?")  # '15:00' may say '3 pm'
     assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
 
 
@@ -196,3 +200,31 @@ async def test_model_answers_failing_the_checks_are_rejected(
         spec = _model_only(store, [reply] * 3)
         row = await _ask(spec, question)
         assert (row["status"], row["errors"][0]["rule"]) == ("rejected", rule), question
+
+
+# --- sentences that answer differently and equally well --------------------------------
+
+
+@pytest.fixture(scope="module")
+def rooms(tmp_path_factory: pytest.TempPathFactory) -> DocumentStore:
+    root = tmp_path_factory.mktemp("rooms")
+    (root / "docs").mkdir()
+    (root / "docs" / "rooms.md").write_text(
+        "# Rooms\n\nRooms hold up to 20 people on weekdays.\n"
+        "Rooms hold up to 40 people on weekends.\nRooms have a projector.\n"
+    )
+    store = DocumentStore(root / "store", "rooms")
+    store.ingest([root / "docs"])
+    return store
+
+
+async def test_equally_good_answers_that_disagree_are_not_verified(rooms: DocumentStore) -> None:
+    question = "How many people do rooms hold?"  # on weekdays or weekends: the checks cannot tell
+    row = await _ask(rag_specialist(rooms), question)
+    assert row["status"] == "unverifiable" and row["answer"] == NOT_FOUND
+    assert row["errors"][0]["rule"] == "rival"
+    quote = "Rooms hold up to 40 people on weekends."
+    row = await _ask(_model_only(rooms, [_cite(rooms, quote)] * 3), question)
+    assert (row["status"], row["errors"][0]["rule"]) == ("unverifiable", "rival")
+    named = await _ask(rag_specialist(rooms), "How many people do rooms hold on weekends?")
+    assert named["status"] == "verified" and named["answer"].startswith(quote)

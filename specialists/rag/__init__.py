@@ -30,7 +30,7 @@ from trifecta.specialists.rag._embeddings import (
 from trifecta.specialists.rag._questions import parse_question
 from trifecta.specialists.rag._store import DocumentStore, Hit, IngestReport
 from trifecta.specialists.rag._text import terms
-from trifecta.specialists.rag._verify import NOT_FOUND, answering, verify_answer
+from trifecta.specialists.rag._verify import NOT_FOUND, answering, rival, verify_answer
 from trifecta.verdict import Verdict
 
 __all__ = [
@@ -140,7 +140,7 @@ def _extractive(store: DocumentStore, k: int) -> Any:
     def solve(job: Job) -> Candidate:
         hits = store.search(job.instruction, k)
         found = answering(hits, parse_question(job.instruction), store.vocabulary())
-        if not found:
+        if not found or rival(found, found[0]):
             return Candidate(NOT_FOUND, {"citations": []})
         sentence, hit = found[0].passage.text, found[0].hit
         return Candidate(

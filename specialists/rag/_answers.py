@@ -12,19 +12,39 @@ and are not required.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from trifecta.specialists.rag._coverage import coverage
+from trifecta.specialists.rag._evidence import (
+    asked_bound,
+    circular_words,
+    lead_time,
+    other_action,
+    other_owner,
+    stated_bound,
+)
+from trifecta.specialists.rag._evidence import token_lemma as _lemma
+from trifecta.specialists.rag._evidence import tokens as _tokens
 from trifecta.specialists.rag._questions import TIME_UNITS, Expect, Question
 from trifecta.specialists.rag._text import (
     STOPWORDS,
     Passage,
     Vocabulary,
     lemmas,
+    plain_words,
     wordset,
 )
 
-__all__ = ["INSTRUCTION", "AnswerCheck", "absent_words", "check_answer", "instruction", "topic"]
+__all__ = [
+    "INSTRUCTION",
+    "AnswerCheck",
+    "absent_words",
+    "check_answer",
+    "detail",
+    "instruction",
+    "topic",
+]
 
 INSTRUCTION = re.compile(
     r"^\W*(?:system|assistant|user|developer|human|ai|bot)\s*:"
@@ -83,9 +103,21 @@ def topic(vocabulary: Vocabulary) -> frozenset[str]:
 
 
 def absent_words(question: Question, vocabulary: Vocabulary) -> tuple[str, ...]:
-    """Subject words of `question` that no document contains in any form."""
+    """Subject words of `question` that no document contains in any form. A hyphenated
+    word is never called absent (the vocabulary lists its parts, not the word), nor a
+    number or a clock's "am"/"pm": documents write those details differently ("15:00"
+    for "3 pm"), so their absence says nothing about the subject."""
     known = vocabulary.by_lemma
-    return tuple(w for w in question.subject if w not in known)
+    return tuple(
+        w
+        for w in question.subject
+        if w not in known and w not in question.compounds and not detail(w)
+    )
+
+
+def detail(word: str) -> bool:
+    """Whether a subject word is a number or clock notation rather than a thing."""
+    return word in _NUMBER_WORDS or word in {"am", "pm"} or any(c.isdigit() for c in word)
 
 
 def check_answer(
@@ -100,7 +132,7 @@ def check_answer(
         return AnswerCheck(False, reason=f"the sentence is an instruction ({order!r})")
     if sentence.rstrip().endswith("?"):
         return AnswerCheck(False, reason="the sentence is a question")
-    covered, missing = _coverage(question, sentence, passage.headings, generic)
+    covered, missing = coverage(question, sentence, passage.headings, generic)
     if missing:
         return AnswerCheck(False, "", covered, missing, f"does not mention {', '.join(missing)}")
     if question.subject and not any(" (" not in c for c in covered):
@@ -112,7 +144,27 @@ def check_answer(
             False, "", covered, (), f"states no {wanted} for a {question.label} question"
         )
     shape, phrase = found
+    if unmet := _unmet(question, sentence, phrase, covered):
+        return AnswerCheck(False, shape, covered, (), unmet)
     return AnswerCheck(True, shape, covered, spread=_spread(sentence, phrase, question.subject))
+
+
+def _unmet(question: Question, sentence: str, phrase: str, covered: tuple[str, ...]) -> str:
+    """What the question's wording demands that the sentence does not give (see
+    `_evidence`), or "" when nothing is missing."""
+    bound = question.bound or asked_bound(question.text)
+    if bound is not None and stated_bound(bound, sentence) is None:
+        return f"states no {bound} bound, which the question asks for"
+    if phrase and lead_time(question.text, sentence, phrase):
+        return f"{phrase!r} is a lead time before an event, not the length asked for"
+    if phrase and (action := other_action(plain_words(question.text), sentence, phrase)):
+        return f"the lead time {phrase!r} is for what is {action}, which the question does not ask"
+    if phrase and (owner := other_owner(question.text, question.subject, sentence, phrase)):
+        return f"the answer {phrase!r} is said of the {owner}, not of the asked subject"
+    said = [c.split("~")[-1] for c in covered if " (" not in c]
+    if phrase and (circular := circular_words(sentence, phrase, said)):
+        return f"{', '.join(circular)} only qualif(ies) the answer {phrase!r}, not the subject"
+    return ""
 
 
 def _spread(sentence: str, phrase: str, subject: tuple[str, ...]) -> int:
@@ -128,76 +180,6 @@ def _spread(sentence: str, phrase: str, subject: tuple[str, ...]) -> int:
     return max(gaps, default=0)
 
 
-# --- subject coverage -------------------------------------------------------------
-
-_RELATED: tuple[frozenset[str], ...] = tuple(
-    frozenset(lemmas(group))
-    for group in (
-        "open opened closed close closes",
-        "allow allowed permit permitted welcome forbidden prohibited banned",
-        "accept accepted refuse refused decline declined reject",
-        "include included exclude excluded",
-        "pay paid free charge charged",
-        "fit hold holds accommodate seat seats",
-        "start starts begin begins",
-        "kid kids child children",
-        "keep kept loan loaned borrow borrowed",
-    )
-)
-
-
-def _coverage(
-    question: Question, sentence: str, headings: Iterable[str], generic: frozenset[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    own = lemmas(sentence)
-    around = set(lemmas(" ".join(headings)))
-    covered, missing = [], []
-    subject = question.subject
-    for i, word in enumerate(subject):
-        related = next((g for g in _RELATED if word in g), frozenset({word}))
-        following = subject[i + 1] if i + 1 < len(subject) else None
-        if word in own:
-            covered.append(word)
-        elif set(own) & related:
-            covered.append(f"{word}~{sorted(set(own) & related)[0]}")
-        elif following and _universal(sentence, following):
-            covered.append(f"{word} (all {following})")
-        elif around & related and not (following and _rival(sentence, word, following)):
-            covered.append(f"{word} (heading)")
-        elif word not in generic:
-            missing.append(word)
-    if question.head is not None and question.head not in own:
-        missing.append(question.head)
-    return tuple(covered), tuple(missing)
-
-
-_QUANTIFIED = re.compile(
-    r"\b(?:all|every|each|any)\s+(?:of\s+(?:the|our)\s+)?"
-    r"(?:(?:\d+|two|three|four|five|six|seven|eight|nine|ten)\s+)?(\w+)",
-    re.I,
-)
-
-
-def _universal(sentence: str, noun: str) -> bool:
-    """Whether the sentence says "all/every/any (of the three) <noun>", which covers a
-    named one ("all branches" covers the Riverside branch)."""
-    return any(lemmas(m.group(1)) == [noun] for m in _QUANTIFIED.finditer(sentence))
-
-
-def _rival(sentence: str, word: str, following: str) -> bool:
-    """Whether the sentence qualifies `following` with another word than `word` (a
-    heading's "study rooms" does not cover a sentence about the "Community Room")."""
-    tokens = _tokens(sentence)
-    for i, token in enumerate(tokens[1:], 1):
-        before = tokens[i - 1]
-        if _lemma(token) == following and before not in STOPWORDS and _lemma(before) != word:
-            return _lemma(before) not in _GENERIC_QUALIFIERS
-    return False
-
-
-_GENERIC_QUALIFIERS = frozenset(lemmas("most many some all every each any other these those such"))
-
-
 # --- answer shapes ----------------------------------------------------------------
 
 _NUMBER_WORDS = wordset(
@@ -206,21 +188,11 @@ _NUMBER_WORDS = wordset(
     "ninety hundred thousand dozen half"
 )
 _NUM = r"(?:\d+(?:[.,]\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
-_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[a-z]+(?:'[a-z]+)?|[,;:()]")
 _BREAK = (
     STOPWORDS
     | {",", ";", ":", "(", ")", "no", "not", "may", "must", "per", "than", "be", "been"}
     | {"about", "after", "before", "over", "under", "up", "within", "until", "than", "each"}
 )
-
-
-def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(re.sub(r"(?<=\w)-(?=\w)", " ", text.lower()))
-
-
-def _lemma(token: str) -> str:
-    found = lemmas(token)
-    return found[0] if found else token
 
 
 def _is_number(token: str) -> bool:

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from trifecta.specialists.rag._text import lemmas, wordset
+from trifecta.specialists.rag._evidence import Bound, asked_bound
+from trifecta.specialists.rag._text import lemmas, plain_words, wordset
 
 __all__ = ["Expect", "Question", "parse_question"]
 
@@ -54,6 +55,10 @@ class Question:
         defined: for "what is X", the words of X: a sentence "X is …" defines it.
         hints: words that typed the answer ("limit", "fee"): not required, but a
             sentence naming them ranks higher.
+        bound: the bound the question asks for ("maximum": ``upper``, "minimum",
+            "notice": ``lower``, "deadline": ``end``), which the sentence must state.
+        compounds: subject words written hyphenated ("e-books": ``ebook``), which
+            must appear as such; no document's vocabulary lists them as one word.
     """
 
     text: str
@@ -64,6 +69,8 @@ class Question:
     subject: tuple[str, ...] = ()
     defined: tuple[str, ...] = ()
     hints: tuple[str, ...] = ()
+    bound: Bound | None = None
+    compounds: frozenset[str] = frozenset()
 
     def defines(self, sentence: str) -> bool:
         """Whether `sentence` begins "(the) X is/are/means/lasts …" for "what is X"."""
@@ -100,7 +107,19 @@ _ARITHMETIC = re.compile(
 )
 _HEADS: dict[str, tuple[Expect, ...]] = {
     **dict.fromkeys(
-        ("fee", "fine", "cost", "price", "charge", "rate", "deposit", "penalty", "fare", "copay"),
+        (
+            "fee",
+            "fine",
+            "cost",
+            "price",
+            "charge",
+            "rate",
+            "deposit",
+            "penalty",
+            "fare",
+            "copay",
+            "balance",
+        ),
         ("money", "percent"),
     ),
     **dict.fromkeys(("window", "period", "duration", "length", "term"), ("duration", "time")),
@@ -127,7 +146,8 @@ _FUNCTION = wordset(
     "anybody one person people patient customer patron client visitor user long often old "
     "far soon recent recently early late big large it its they them their this that these "
     "those there here what which who whom whose where when why how within during through "
-    "via without across around along toward towards upon onto among near since till"
+    "via without across around along toward towards upon onto among near since till "
+    "anything something nothing everything else besides except instead another done doing"
 )
 _AUX_WORDS = frozenset(_AUX.split("|"))
 _CONTACT = _lemmas_of("call contact reach ask phone write")
@@ -139,12 +159,16 @@ def parse_question(text: str) -> Question:
     low = " ".join(text.lower().replace("’", "'").split()).rstrip("?!. ")
     if _ARITHMETIC.search(low):
         return Question(text, "calculation", ())
+    low = _NOT.sub(" not", re.sub(r"\bcan't\b", "can not", re.sub(r"\bwon't\b", "will not", low)))
     lead = _LEADING.sub("", low)
-    for reader in _READERS:
-        found = reader(text, low, lead)
-        if found is not None:
-            return found
-    return _question(text, low, "what", ("statement",), consumed=())
+    found = next((q for q in (r(text, low, lead) for r in _READERS) if q is not None), None)
+    found = found or _question(text, low, "what", ("statement",), consumed=())
+    compounds = frozenset(lemmas(" ".join(m.replace("-", "") for m in _COMPOUNDS.findall(low))))
+    return replace(found, bound=asked_bound(low), compounds=compounds & set(found.subject))
+
+
+_NOT = re.compile(r"n't\b")
+_COMPOUNDS = re.compile(r"(?<![\w-])[a-z]+(?:-[a-z]+)+(?![\w-])")
 
 
 _LEADING = re.compile(
@@ -170,7 +194,8 @@ def _question(
         drop |= _MONEY_WORDS
     if "duration" in expects:
         drop |= _DURATION_VERBS
-    raw = " ".join(w for w in re.findall(r"[a-z0-9]+", low) if w not in _AUX_WORDS)
+    plain = re.findall(r"[a-z0-9]+", plain_words(low))
+    raw = " ".join(w for w in plain if w not in _AUX_WORDS)
     words = [w for w in lemmas(raw) if w not in drop and not (len(w) == 1 and w.isalpha())]
     subject = tuple(dict.fromkeys(words))
     return Question(text, kind, expects, units, head, subject)
@@ -248,6 +273,7 @@ _HOW: tuple[tuple[str, str, tuple[Expect, ...]], ...] = (
     (r"how old\b|what age\b", "how old", ("age",)),
     (r"what time\b|what hours\b", "what time", ("clock",)),
     (r"when\b|what (?:date|day|days|month|year)\b", "when", ("time",)),
+    (r"who (?:is|are|was|were) (?:the|your|our)\b", "who", ("name",)),  # a name, not a role
     (r"who(?:m|se)?\b", "who", ("person",)),
     (r"where\b", "where", ("place",)),
 )
@@ -286,6 +312,7 @@ def _what(text: str, low: str, lead: str) -> Question | None:
 
 def _headed(text: str, low: str, kind: str, noun: list[str]) -> Question:
     """A "what/which X" question: typed by X's head noun when it names an answer shape."""
+    noun = [w for w in noun if w not in _FUNCTION]  # "what else": no noun to name
     typed = [w for w in noun if w in _HEADS or w.rstrip("s") in _HEADS or w in _NUMBER]
     expects = _head_expects(noun)
     if expects is not None:

@@ -15,6 +15,7 @@ __all__ = [
     "lemma",
     "lemmas",
     "passage_sentences",
+    "plain_words",
     "sentences",
     "terms",
     "wordset",
@@ -129,7 +130,30 @@ def lemma(term: str) -> str:
         word = word[:-1]
     if len(word) > 3 and word.endswith("i"):  # "replies", "libraries" (stemmed "-es")
         word = word[:-1] + "y"
+    if len(word) >= 3 and word.endswith("s") and not re.search(r"[aeiouy]", word[:-1]):
+        word = word[:-1]  # "cds", "pcs": plurals of abbreviations
     return _IRREGULAR.get(word, word)
+
+
+_COMPOUND = re.compile(r"(?<![\w-])[A-Za-z]+(?:-[A-Za-z]+)+(?![\w-])")
+_PHRASAL = (
+    (re.compile(r"\bcheck(ed|s|ing)? out\b", re.I), r"borrow\1"),
+    (re.compile(r"\b(?:daily|per day)\b", re.I), "each day"),
+    (re.compile(r"\b(?:weekly|per week)\b", re.I), "each week"),
+    (re.compile(r"\b(?:monthly|per month)\b", re.I), "each month"),
+    (re.compile(r"\b(?:yearly|annually|annual|per year)\b", re.I), "each year"),
+)
+
+
+def plain_words(text: str) -> str:
+    """`text` with each hyphenated word written as one ("e-books": ``ebooks``, so it is
+    never read as "books"), phrasal verbs as their one-word sense ("checked out":
+    ``borrowed``) and rates one way ("daily", "per day": ``each day``); for comparing a
+    question's words with a sentence's."""
+    text = _COMPOUND.sub(lambda m: m.group(0).replace("-", ""), text)
+    for pattern, word in _PHRASAL:
+        text = pattern.sub(word, text)
+    return text
 
 
 def lemmas(text: str) -> list[str]:

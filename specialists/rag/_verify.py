@@ -3,8 +3,11 @@
 A cited answer is `verified` when every citation names a retrieved chunk, every quote is
 verbatim in it and is not an instruction, the answer's sentences are supported by the
 cited passages and its numbers appear in the quoted sentences, and at least one quoted
-sentence passes the answer check (`check_answer`). A refusal is `verified` only when
-no retrieved sentence answers and some subject word of the question is in no document;
+sentence passes the answer check (`check_answer`) and no other retrieved sentence that
+answers differently ranks as well on the evidence (`rival`; then `unverifiable`: the
+checks cannot tell which one answers). A refusal is `verified` only when
+no retrieved sentence answers, some subject word of the question is in no document, and
+no retrieved sentence mentions the rest of its subject;
 `unverifiable` when passages on the subject were retrieved but none answers; `rejected`
 when a retrieved sentence does answer.
 """
@@ -21,9 +24,11 @@ from trifecta.specialists.rag._answers import (
     AnswerCheck,
     absent_words,
     check_answer,
+    detail,
     instruction,
     topic,
 )
+from trifecta.specialists.rag._coverage import coverage
 from trifecta.specialists.rag._questions import Question, parse_question
 from trifecta.specialists.rag._store import Hit
 from trifecta.specialists.rag._text import (
@@ -36,10 +41,19 @@ from trifecta.specialists.rag._text import (
 )
 from trifecta.verdict import CheckError, Verdict, check_error
 
-__all__ = ["MIN_SUPPORT", "NOT_FOUND", "Answering", "answering", "verify_answer"]
+__all__ = [
+    "DECISIVE",
+    "MIN_SUPPORT",
+    "NOT_FOUND",
+    "Answering",
+    "answering",
+    "rival",
+    "verify_answer",
+]
 
 NOT_FOUND = "not found in the documents"
 MIN_SUPPORT = 0.5  # share of an answer sentence's content words found in its cited passages
+DECISIVE = 4  # leading fields of `Answering.rank` that are evidence of meaning (see `rival`)
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,21 @@ def answering(hits: Sequence[Hit], question: Question, vocabulary: Vocabulary) -
     return sorted(found, key=lambda a: a.rank, reverse=True)
 
 
+def rival(found: Sequence[Answering], chosen: Answering) -> Answering | None:
+    """A retrieved sentence that answers differently from `chosen` (another value, or
+    another statement) and that the evidence does not rank below it: the first
+    `DECISIVE` fields of the rank (defining the asked term, naming the subject's words,
+    the very words, the question's wording), not the answer's distance from the
+    subject or the retrieval order, which decide nothing about meaning."""
+    for other in found:
+        same = other.passage.text == chosen.passage.text or (
+            other.check.shape == chosen.check.shape and chosen.check.shape != "a statement"
+        )
+        if not same and other.rank[:DECISIVE] >= chosen.rank[:DECISIVE]:
+            return other
+    return None
+
+
 def verify_answer(
     hits: Sequence[Hit], question_text: str, candidate: Candidate, vocabulary: Vocabulary
 ) -> Verdict:
@@ -101,6 +130,12 @@ def verify_answer(
     if errors or not passed:
         errors = errors or [_answer_error(question, [c for _, c in checks])]
         return Verdict("rejected", "answer check", errors=tuple(errors))
+    cited = {p.text for _, ps in quoted for p in ps}
+    found = answering(hits, question, vocabulary)
+    chosen = [a for a in found if a.passage.text in cited][:1]
+    if chosen and (other := rival(found, chosen[0])):
+        message = f"{other.hit.id} answers differently and as well: {other.passage.text[:200]!r}"
+        return Verdict("unverifiable", "answer check", errors=(check_error("rival", message),))
     used = [h for h, _ in quoted]
     evidence = tuple(f"{h.label} ({h.id}): quote found verbatim" for h in used)
     evidence += tuple(f"{h.label}: {c.evidence(question)}" for h, c in passed[:1])
@@ -126,17 +161,19 @@ def _verify_refusal(
             errors=(check_error("citation", "the answer cites no passage"),),
         )
     found = answering(hits, question, vocabulary)
+    if found and (other := rival(found, found[0])):
+        message = f"retrieved sentences answer differently: {found[0].passage.text[:120]!r}, {other.passage.text[:120]!r}"
+        return Verdict("unverifiable", "refusal", errors=(check_error("rival", message),))
     if found:
         best = found[0]
         message = f"{best.hit.id} answers the question: {best.passage.text[:200]!r}"
         return Verdict("rejected", "refusal", errors=(check_error("refusal", message),))
     absent = absent_words(question, vocabulary)
     rest = replace(question, subject=tuple(w for w in question.subject if w not in absent))
-    unanswered = not rest.subject or not answering(hits, rest, vocabulary)
-    if question.kind != "calculation" and absent and unanswered:
+    if question.kind != "calculation" and absent and not _mentioned(hits, rest, vocabulary):
         reason = (
             f"no document contains {', '.join(map(repr, _surface(question.text, absent)))}, "
-            "and no retrieved sentence answers the rest of the question"
+            "and no retrieved sentence mentions the rest of the question's subject"
         )
         return Verdict("verified", "refusal: the documents never mention the subject", (reason,))
     why = (
@@ -145,6 +182,21 @@ def _verify_refusal(
         else f"passages on the subject were retrieved, but none answers a {question.label} question"
     )
     return Verdict("unverifiable", "refusal", errors=(check_error("refusal", why),))
+
+
+def _mentioned(hits: Sequence[Hit], rest: Question, vocabulary: Vocabulary) -> bool:
+    """Whether a retrieved sentence covers all of `rest`'s subject words, whatever it
+    says: then the question's absent words may be the documents' subject in other words
+    ("video games" for "gaming consoles"), and a refusal proves nothing."""
+    things = replace(rest, subject=tuple(w for w in rest.subject if not detail(w)))
+    if not things.subject:
+        return False
+    generic = topic(vocabulary)
+    return any(
+        not coverage(things, p.text, p.headings, generic)[1]
+        for hit in hits
+        for p in passage_sentences(hit.text, hit.title)
+    )
 
 
 def _words(text: str) -> set[str]:
