@@ -144,13 +144,16 @@ async def test_an_instruction_in_a_document_is_never_an_answer(clinic: DocumentS
         assert row["answer"] == NOT_FOUND and row["status"] != "verified", question
 
 
-async def test_a_refusal_is_verified_only_when_the_documents_never_mention_the_subject(
-    clinic: DocumentStore,
-) -> None:
+async def test_a_refusal_is_never_verified_from_absent_words(clinic: DocumentStore) -> None:
+    """Absence cannot be proven from words: a fresh held-out set verified 13 refusals of
+    questions the documents answer in other words ("snowstorm" for "bad weather")."""
     spec = rag_specialist(clinic)
     row = await _ask(spec, "Who won the 1954 football world cup?")
-    assert (row["status"], row["answer"]) == ("verified", NOT_FOUND)
-    assert "no document contains 'won', 'football', 'world', 'cup'" in row["evidence"][-1]
+    assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
+    assert (
+        "no document contains 'won', 'football', 'world', 'cup', but the documents may say"
+        in (row["errors"][-1]["message"])
+    )
     row = await _ask(spec, "How much does a blood test cost?")  # on topic, not answered
     assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
     row = await _ask(spec, "How much do surgical masks cost?")  # masks are mentioned

@@ -5,11 +5,9 @@ verbatim in it and is not an instruction, the answer's sentences are supported b
 cited passages and its numbers appear in the quoted sentences, and at least one quoted
 sentence passes the answer check (`check_answer`) and no other retrieved sentence that
 answers differently ranks as well on the evidence (`rival`; then `unverifiable`: the
-checks cannot tell which one answers). A refusal is `verified` only when
-no retrieved sentence answers, some subject word of the question is in no document, and
-no retrieved sentence mentions the rest of its subject;
-`unverifiable` when passages on the subject were retrieved but none answers; `rejected`
-when a retrieved sentence does answer.
+checks cannot tell which one answers). A refusal is never `verified` (absence cannot be
+proven from words: the documents may answer in other words); it is `unverifiable` with
+the reason, and `rejected` when a retrieved sentence does answer.
 """
 
 from __future__ import annotations
@@ -168,20 +166,25 @@ def _verify_refusal(
         best = found[0]
         message = f"{best.hit.id} answers the question: {best.passage.text[:200]!r}"
         return Verdict("rejected", "refusal", errors=(check_error("refusal", message),))
+    return Verdict(
+        "unverifiable",
+        "refusal",
+        errors=(check_error("refusal", _unproven(question, hits, vocabulary)),),
+    )
+
+
+def _unproven(question: Question, hits: Sequence[Hit], vocabulary: Vocabulary) -> str:
+    """Why a refusal stays unverifiable. Absence is never proven from words: a question
+    that names its subject in words no document uses ("snowstorm", "coffee") may still be
+    answered by a sentence in other words ("bad weather", "covered drinks")."""
+    if question.kind == "calculation":
+        return "the question asks for a calculation, which no passage can prove"
     absent = absent_words(question, vocabulary)
     rest = replace(question, subject=tuple(w for w in question.subject if w not in absent))
-    if question.kind != "calculation" and absent and not _mentioned(hits, rest, vocabulary):
-        reason = (
-            f"no document contains {', '.join(map(repr, _surface(question.text, absent)))}, "
-            "and no retrieved sentence mentions the rest of the question's subject"
-        )
-        return Verdict("verified", "refusal: the documents never mention the subject", (reason,))
-    why = (
-        "the question asks for a calculation, which no passage can prove"
-        if question.kind == "calculation"
-        else f"passages on the subject were retrieved, but none answers a {question.label} question"
-    )
-    return Verdict("unverifiable", "refusal", errors=(check_error("refusal", why),))
+    if absent and not _mentioned(hits, rest, vocabulary):
+        words = ", ".join(map(repr, _surface(question.text, absent)))
+        return f"no document contains {words}, but the documents may say it in other words"
+    return f"passages on the subject were retrieved, but none answers a {question.label} question"
 
 
 def _mentioned(hits: Sequence[Hit], rest: Question, vocabulary: Vocabulary) -> bool:
