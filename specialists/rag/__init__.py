@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from trifecta.config import default_data_dir
+from trifecta.linear_re import LinearPattern
 from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.specialists.base import (
     Candidate,
@@ -133,20 +134,22 @@ def _relevant(question: str, hits: Sequence[Hit]) -> bool:
     )
 
 
-_WHAT_IS = re.compile(
+# Both patterns meet user text (the question, and a pattern built from it): RE2, linear.
+_WHAT_IS = LinearPattern(
     r"^\s*what\s+(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(.+?)(?:\s+(?:in|of|for|from|under|on)\s+.*)?\s*\??$",
-    re.I,
+    ignore_case=True,
 )
 
 
-def _definition(question: str) -> re.Pattern[str] | None:
+def _definition(question: str) -> LinearPattern | None:
     """For "what is X …?", a pattern matching a sentence that begins "X is …"."""
     match = _WHAT_IS.match(question)
     if match is None:
         return None
-    subject = r"\s+".join(re.escape(w) for w in match.group(1).split())
-    return re.compile(
-        rf"^(?:the\s+|an?\s+|our\s+)?{subject}\s+(?:is|are|was|were|means|lasts)\b", re.I
+    subject = r"\s+".join(re.escape(w) for w in (match.group(1) or "").split())
+    return LinearPattern(
+        rf"^(?:the\s+|an?\s+|our\s+)?{subject}\s+(?:is|are|was|were|means|lasts)\b",
+        ignore_case=True,
     )
 
 
