@@ -293,7 +293,7 @@ class Trifecta:
             RequestError: empty or oversized request, or a thread id already used.
         """
         text = self._check_request(request)
-        found = find_sensitive(text, self.sensitive_patterns)
+        found = await asyncio.to_thread(find_sensitive, text, self.sensitive_patterns)
         kinds = found or (["requested"] if sensitive else [])
         payload = RunState(request=text, sensitive=kinds)
         return await self._invoke(

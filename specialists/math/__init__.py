@@ -72,7 +72,7 @@ def _affinity(clause: str) -> float:
 
 def _tier0(timeout: float) -> Any:
     async def solve(job: Job) -> Candidate:
-        claim = to_claim(job.instruction)
+        claim = await asyncio.to_thread(to_claim, job.instruction)
         if claim is None:
             raise CannotSolve("not a formal request SymPy can compute directly")
         try:
