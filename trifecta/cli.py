@@ -185,14 +185,17 @@ def _audit_verify(path: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from trifecta.server import create_app
+    from trifecta.server import create_app, uvicorn_options
 
     try:
         config = _config(args, db=args.db, docs=args.docs)
     except ConfigError as exc:
         _err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 2
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        create_app(config), host=args.host, port=args.port, log_level="warning",
+        **uvicorn_options(config.server),
+    )  # fmt: skip
     return 0
 
 
