@@ -6,7 +6,10 @@ Timeouts here bound a wait so that a hang fails the test; nothing asserts a dura
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,7 +24,7 @@ import pytest
 import uvicorn
 
 from tests.conftest import PG_URL
-from tests.net import free_port
+from tests.net import free_port, wait_until_up
 from trifecta import Trifecta
 from trifecta.config import Config, ServerSettings, load_config
 from trifecta.server import create_app, uvicorn_options
@@ -121,11 +124,28 @@ def test_a_blocking_affinity_does_not_stall_other_requests(tmp_path: Path) -> No
         assert "held" in answer(held[0])
 
 
+@contextmanager
+def serve_process(tmp_path: Path, config: str) -> Iterator[str]:
+    """``trifecta serve`` in its own process (a stalled server cannot freeze the test)."""
+    (tmp_path / "trifecta.toml").write_text(config)
+    env = {**os.environ, "TRIFECTA_DATA_DIR": str(tmp_path),
+           "TRIFECTA_CONFIG": str(tmp_path / "trifecta.toml")}  # fmt: skip
+    port = free_port()
+    command = [sys.executable, "-m", "trifecta.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
 def test_a_quadratic_regex_input_cannot_stall_the_server(tmp_path: Path) -> None:
     hostile = "1 " * 49_000 + "x"  # ~98 KB: the math tier-0 patterns once took minutes on it
-    with serve(tmp_path, deadline_s=5.0) as url:
+    with serve_process(tmp_path, "[server]\ndeadline_s = 5.0\n") as url:
         replies: list[httpx.Response] = []
-        first = threading.Thread(target=lambda: replies.append(ask(url, hostile)))
+        first = threading.Thread(target=lambda: replies.append(ask(url, hostile)), daemon=True)
         first.start()
         for _ in range(200):
             if httpx.get(f"{url}/healthz", timeout=HANG).json()["active_runs"]:
