@@ -56,6 +56,7 @@ class ServerSettings:
         max_connections: concurrent connections and requests (503 past it).
         max_conversation_chars: the length of ``X-Conversation-Id`` / ``user``.
         checkpoint_timeout_s: wait this long for the checkpoint store before a 503.
+        worker_threads: threads for work kept off the event loop.
     """
 
     api_keys: tuple[str, ...] = ()
@@ -71,6 +72,7 @@ class ServerSettings:
     max_connections: int = 1000
     max_conversation_chars: int = 256
     checkpoint_timeout_s: float = 5.0
+    worker_threads: int = 32
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ a 503 and ``/healthz`` says so; the server recovers when the store returns.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -51,6 +53,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Off-loop work (rule planning, sync solvers, waits for SymPy workers) shares the
+        # loop's default executor: size it so short tasks never queue behind blocked waits.
+        workers = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="trifecta")
+        asyncio.get_running_loop().set_default_executor(workers)
         async with AsyncExitStack() as stack:
             store = await stack.enter_async_context(
                 open_server_checkpointer(
