@@ -14,7 +14,12 @@ from typing import Protocol, cast
 
 import re2
 
-__all__ = ["LinearMatch", "LinearPattern"]
+__all__ = ["INLINE_CHARS", "LinearMatch", "LinearPattern"]
+
+# Up to this many characters, matching these patterns costs microseconds: callers run it
+# inline. Longer text goes to a worker thread, so the event loop never waits on it (a
+# thread hop per short request costs more than the match, and contends for the GIL).
+INLINE_CHARS = 2_000
 
 
 class LinearMatch(Protocol):
