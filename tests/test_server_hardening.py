@@ -41,6 +41,7 @@ def serve(
     *,
     checkpoint: str | None = None,
     build: Callable[[Config, Any], Trifecta] | None = None,
+    parser: str = "auto",
     **server: Any,
 ) -> Iterator[str]:
     """Run the app under uvicorn (with the CLI's HTTP options) in a thread; yield its URL."""
@@ -49,7 +50,7 @@ def serve(
     )
     config = replace(config, server=ServerSettings(**server))
     port = free_port()
-    options = uvicorn_options(config.server)
+    options = uvicorn_options(config.server, parser)
     runner = uvicorn.Server(
         uvicorn.Config(
             create_app(config, build=build),
@@ -206,10 +207,14 @@ def test_conversations_belong_to_the_api_key_that_started_them(tmp_path: Path) -
         assert [r["trifecta"]["replayed"] for r in (first, other, again)] == [False, False, True]
 
 
-def test_oversized_heads_headers_and_conversation_ids_are_refused(tmp_path: Path) -> None:
-    with serve(tmp_path, max_conversation_chars=64, max_headers=20) as url:
+@pytest.mark.parametrize("parser", ["auto", "h11"])
+def test_oversized_heads_headers_and_conversation_ids_are_refused(
+    tmp_path: Path, parser: str
+) -> None:
+    with serve(tmp_path, parser=parser, max_conversation_chars=64, max_headers=20) as url:
         big = ask(url, "What is 1+1?", headers={"X-Padding": "a" * 100_000})
         assert big.status_code in (400, 431)
+        assert _head_refused_while_arriving(url)
         many = {f"X-H{i}": "1" for i in range(30)}
         assert ask(url, "What is 1+1?", headers=many).status_code == 431
         long_id = ask(url, "What is 1+1?", headers={"X-Conversation-Id": "c" * 5_000})
@@ -221,6 +226,25 @@ def test_oversized_heads_headers_and_conversation_ids_are_refused(tmp_path: Path
 def _raw(url: str) -> socket.socket:
     host, port = url.removeprefix("http://").split(":")
     return socket.create_connection((host, int(port)), timeout=HANG)
+
+
+def _head_refused_while_arriving(url: str) -> bool:
+    """Send a head 4 KB at a time (up to 4 MB): refused (4xx or closed) before its end?"""
+    sock = _raw(url)
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nX-Big: ")
+    try:
+        for _ in range(1024):
+            sock.sendall(b"a" * 4096)
+            sock.settimeout(0)
+            with contextlib.suppress(BlockingIOError):
+                reply = sock.recv(4096)
+                return reply == b"" or reply.startswith((b"HTTP/1.1 431", b"HTTP/1.1 400"))
+            sock.settimeout(HANG)
+    except OSError:  # reset by the server
+        return True
+    finally:
+        sock.close()
+    return False
 
 
 def test_a_chunked_body_is_refused_while_it_is_read(tmp_path: Path) -> None:
@@ -252,8 +276,9 @@ def test_a_chunked_body_is_refused_while_it_is_read(tmp_path: Path) -> None:
         assert sent < 300 * limit
 
 
-def test_idle_and_slow_clients_are_cut_off(tmp_path: Path) -> None:
-    with serve(tmp_path, head_timeout_s=0.5, body_timeout_s=0.5) as url:
+@pytest.mark.parametrize("parser", ["auto", "h11"])
+def test_idle_and_slow_clients_are_cut_off(tmp_path: Path, parser: str) -> None:
+    with serve(tmp_path, parser=parser, head_timeout_s=0.5, body_timeout_s=0.5) as url:
         idle = _raw(url)
         assert idle.recv(1024) == b""  # closed by the server, not by our timeout
         slow_head = _raw(url)

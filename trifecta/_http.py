@@ -153,10 +153,11 @@ class HeaderLimit:
         return len(headers) <= self.max_headers and size <= self.max_bytes
 
 
-def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
+def uvicorn_options(settings: ServerSettings, parser: str = "auto") -> dict[str, Any]:
     """Keyword arguments for `uvicorn.run` / `uvicorn.Config` enforcing `settings`:
-    head size, head deadline, idle keep-alive and the connection cap."""
-    base = _httptools_protocol() or _GuardedH11
+    head size, head deadline, idle keep-alive and the connection cap. `parser` is
+    ``auto`` (httptools when installed, else h11) or ``h11``."""
+    base = (_httptools_protocol() if parser == "auto" else None) or _GuardedH11
     limits = {
         "head_timeout_s": settings.head_timeout_s,
         "max_head_bytes": settings.max_header_bytes,
