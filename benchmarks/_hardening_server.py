@@ -13,6 +13,7 @@ Run alone: .venv/bin/python benchmarks/_hardening_server.py
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import statistics
@@ -258,8 +259,10 @@ def server_cases() -> list[Case]:
 
 
 @contextmanager
-def running_server() -> Iterator[Server]:
-    """``trifecta serve`` in a subprocess, its checkpoints in PostgreSQL behind a proxy."""
+def running_server(postgres: bool = True) -> Iterator[Server]:
+    """``trifecta serve`` in a subprocess, its checkpoints in PostgreSQL behind a proxy
+    (or, with `postgres` false, in its default SQLite file: no proxy traffic in this
+    process to compete with the server for the machine's cores)."""
     real = urlsplit(PG_URL)
     proxy = TcpProxy((real.hostname or "127.0.0.1", real.port or 5432))
     proxy.start()
@@ -281,8 +284,7 @@ def running_server() -> Iterator[Server]:
             "serve",
             "--port",
             str(port),
-            "--checkpoint",
-            checkpoint,
+            *(["--checkpoint", checkpoint] if postgres else []),
         ]
         process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
@@ -333,14 +335,16 @@ def _latencies(server: Server, count: int, offset: int) -> list[float]:
 def loaded_latency(count: int = 30) -> tuple[float, float]:
     """Median latency (ms) of a small request with the server idle, and while one
     hostile request (the ~98 KB quadratic-regex input) is always in flight."""
-    with running_server() as server:
+    with running_server(postgres=False) as server:
         _latencies(server, 10, 0)  # warm-up
         idle = statistics.median(_latencies(server, count, 1000))
         stop = threading.Event()
 
+        body = json.dumps({"messages": [{"role": "user", "content": HOSTILE}]}).encode()
+
         def hostile() -> None:
             while not stop.is_set():
-                server.ask(HOSTILE)
+                server.raw(body)
 
         thread = threading.Thread(target=hostile)
         thread.start()
