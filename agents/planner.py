@@ -7,6 +7,7 @@ errors back to it, a bounded number of times.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -80,7 +81,11 @@ class RulePlanner:
     best specialist that has not tried it."""
 
     async def plan(self, request: PlanRequest, ledger: Ledger) -> list[SubtaskSpec]:
-        """Plan by rules; no model is called."""
+        """Plan by rules, in a worker thread (affinities may be CPU-bound, so they never
+        stall the event loop); no model is called."""
+        return await asyncio.to_thread(self._plan, request)
+
+    def _plan(self, request: PlanRequest) -> list[SubtaskSpec]:
         if request.existing:
             return self._replan(request)
         clauses = split_clauses(request.request)

@@ -3,11 +3,12 @@ bounded solve → verify → repair → escalate loop."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from trifecta.ledger import BudgetExceeded, Ledger
 from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
@@ -22,6 +23,8 @@ from trifecta.routing import (
 )
 from trifecta.verdict import CheckError, Result, Status, Verdict, check_error
 
+T = TypeVar("T")
+
 __all__ = [
     "Candidate",
     "CannotSolve",
@@ -32,6 +35,7 @@ __all__ = [
     "Solver",
     "Specialist",
     "Verifier",
+    "call_off_loop",
     "run_specialist",
 ]
 
@@ -87,6 +91,7 @@ Verifier = Callable[[Job, Candidate], Verdict | Awaitable[Verdict]]
 class Specialist:
     """A named capability: the planner sees `name` and `description`; the framework
     tries `tiers` in order (cheapest first) and accepts only what `verify` passes.
+    Sync `verify` and `affinity` functions run in worker threads.
 
     Args:
         name: unique, used as the graph node name.
@@ -109,10 +114,26 @@ class Specialist:
     agree: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
 
 
+async def call_off_loop(fn: Callable[..., T | Awaitable[T]], *args: Any) -> T:
+    """Call `fn`: a coroutine function on the event loop, anything else in a worker
+    thread (so blocking or CPU-bound code never stalls the loop); an awaitable it
+    returns is awaited."""
+    out: T | Awaitable[T]
+    if inspect.iscoroutinefunction(fn):
+        out = fn(*args)
+    else:
+        out = await asyncio.to_thread(fn, *args)
+    if inspect.isawaitable(out):
+        return cast(T, await out)
+    return out
+
+
 @dataclass(frozen=True)
 class FunctionSolver:
     """A solver backed by a plain function ``(job) -> str | Candidate`` (sync or
-    async). Raise `CannotSolve` from it to pass to the next tier."""
+    async). A sync function runs in a worker thread, so independent subtasks stay
+    parallel and the event loop stays free. Raise `CannotSolve` from it to pass to
+    the next tier."""
 
     fn: Callable[[Job], str | Candidate | Awaitable[str | Candidate]]
     name: str = "function"
@@ -120,9 +141,7 @@ class FunctionSolver:
 
     async def solve(self, job: Job, ledger: Ledger) -> Candidate:
         """Call the function."""
-        out = self.fn(job)
-        if inspect.isawaitable(out):
-            out = await out
+        out: str | Candidate = await call_off_loop(self.fn, job)
         return out if isinstance(out, Candidate) else Candidate(answer=str(out))
 
 
@@ -366,8 +385,7 @@ async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
 async def _verify(spec: Specialist, job: Job, candidate: Candidate, ledger: Ledger) -> Verdict:
     started = time.monotonic()
     try:
-        out = spec.verify(job, candidate)
-        verdict = await out if inspect.isawaitable(out) else out
+        verdict: Verdict = await call_off_loop(spec.verify, job, candidate)
     except Exception as exc:  # a broken verifier labels the result, never crashes the run
         verdict = Verdict(
             "unverifiable", "verifier error", errors=(check_error("verifier", repr(exc)),)

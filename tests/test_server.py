@@ -23,7 +23,7 @@ import uvicorn
 from tests.conftest import PG_URL
 from tests.net import free_port, wait_until_up
 from trifecta.config import ServerSettings, load_config
-from trifecta.server import create_app
+from trifecta.server import create_app, uvicorn_options
 
 SLOW = "integrate exp(x**2)*sin(x**3)/log(x) from 2 to 3"  # SymPy gives up after its 2 s timeout
 
@@ -35,7 +35,13 @@ def _serve(tmp_path: Path, **server: object) -> Iterator[str]:
     config = replace(config, server=ServerSettings(**server))  # type: ignore[arg-type]
     port = free_port()
     runner = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(config),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            **uvicorn_options(config.server),
+        )
     )
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()

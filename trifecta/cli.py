@@ -168,7 +168,7 @@ def _check(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from trifecta.server import create_app
+    from trifecta.server import create_app, uvicorn_options
 
     try:
         check_listen(args.host, args.port)
@@ -176,7 +176,10 @@ def _serve(args: argparse.Namespace) -> int:
         check_config(config)
     except ConfigError as exc:
         return fail(exc)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        create_app(config), host=args.host, port=args.port, log_level="warning",
+        **uvicorn_options(config.server),
+    )  # fmt: skip
     return 0
 
 

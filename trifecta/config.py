@@ -40,13 +40,40 @@ class Limits:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Limits and keys for `trifecta serve`."""
+    """Limits and keys for `trifecta serve`.
+
+    Attributes:
+        api_keys: accepted bearer keys (none: no authentication); a conversation
+            belongs to the key that started it.
+        max_body_bytes: the request body limit, enforced while it is read (413).
+        max_messages: messages per request.
+        deadline_s: the hard per-request deadline (504).
+        model_name: the model name the server answers to.
+        max_header_bytes: the whole request head (request line and headers).
+        max_headers: headers per request (431 past it).
+        head_timeout_s: a connection must send a complete request head within this.
+        body_timeout_s: a request body must arrive within this (408).
+        keep_alive_s: an idle keep-alive connection is closed after this.
+        max_connections: concurrent connections and requests (503 past it).
+        max_conversation_chars: the length of ``X-Conversation-Id`` / ``user``.
+        checkpoint_timeout_s: wait this long for the checkpoint store before a 503.
+        worker_threads: threads for work kept off the event loop.
+    """
 
     api_keys: tuple[str, ...] = ()
     max_body_bytes: int = 1_000_000
     max_messages: int = 100
     deadline_s: float = 120.0
     model_name: str = "trifecta"
+    max_header_bytes: int = 16_384
+    max_headers: int = 100
+    head_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keep_alive_s: int = 5
+    max_connections: int = 1000
+    max_conversation_chars: int = 256
+    checkpoint_timeout_s: float = 5.0
+    worker_threads: int = 32
 
 
 @dataclass(frozen=True)

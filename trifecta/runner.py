@@ -21,6 +21,7 @@ from trifecta.checkpoint import checkpoint_kind, open_checkpointer
 from trifecta.config import Config, ConfigError, Limits
 from trifecta.graphs import build_orchestrator
 from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
+from trifecta.linear_re import INLINE_CHARS
 from trifecta.models import Message, ModelReply, Price
 from trifecta.privacy import find_sensitive
 from trifecta.registry import build_chains
@@ -293,7 +294,11 @@ class Trifecta:
             RequestError: empty or oversized request, or a thread id already used.
         """
         text = self._check_request(request)
-        found = find_sensitive(text, self.sensitive_patterns)
+        found = (
+            find_sensitive(text, self.sensitive_patterns)
+            if len(text) <= INLINE_CHARS
+            else await asyncio.to_thread(find_sensitive, text, self.sensitive_patterns)
+        )
         kinds = found or (["requested"] if sensitive else [])
         payload = RunState(request=text, sensitive=kinds)
         return await self._invoke(

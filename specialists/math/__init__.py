@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+from trifecta.linear_re import INLINE_CHARS
 from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.sandbox import IsolatedError, IsolatedTimeout, run_isolated
 from trifecta.specialists.base import (
@@ -72,7 +73,10 @@ def _affinity(clause: str) -> float:
 
 def _tier0(timeout: float) -> Any:
     async def solve(job: Job) -> Candidate:
-        claim = to_claim(job.instruction)
+        text = job.instruction
+        claim = (
+            to_claim(text) if len(text) <= INLINE_CHARS else await asyncio.to_thread(to_claim, text)
+        )
         if claim is None:
             raise CannotSolve("not a formal request SymPy can compute directly")
         try:

@@ -1,45 +1,51 @@
-"""Tier 0: recognise formal math requests in natural phrasing and turn them into claims."""
+"""Tier 0: recognise formal math requests in natural phrasing and turn them into claims.
+
+Every pattern here meets user text, so each is a `LinearPattern` (RE2, linear time):
+with Python's backtracking `re`, ``"1 1 1 … x"`` took time quadratic in its length.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from trifecta.linear_re import LinearPattern
 
 __all__ = ["MATH_WORDS", "to_claim"]
 
 _V = r"(?P<var>[a-z])"
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("integral", re.compile(
+_PATTERNS: list[tuple[str, LinearPattern]] = [
+    ("integral", LinearPattern(
         rf"^(?:integrate|(?:find |compute |evaluate )?(?:the )?integral of)\s+(?P<expr>.+?)"
         rf"(?:\s*d{_V})?(?:\s+(?:with respect to|wrt)\s+{_V.replace('var', 'var2')})?"
         r"\s+from\s+(?P<lower>.+?)\s+to\s+(?P<upper>.+)$")),
-    ("antiderivative", re.compile(
+    ("antiderivative", LinearPattern(
         rf"^(?:integrate|(?:find |compute )?(?:the )?(?:integral|antiderivative) of)\s+(?P<expr>.+?)"
         rf"(?:\s*d{_V})?(?:\s+(?:with respect to|wrt)\s+{_V.replace('var', 'var2')})?$")),
-    ("derivative", re.compile(
+    ("derivative", LinearPattern(
         rf"^(?:differentiate|(?:find |compute )?(?:the )?derivative of)\s+(?P<expr>.+?)"
         rf"(?:\s+(?:with respect to|wrt)\s+{_V})?$")),
-    ("limit", re.compile(
+    ("limit", LinearPattern(
         rf"^(?:(?:find |compute )?(?:the )?limit of|lim)\s+(?P<expr>.+?)\s+as\s+{_V}\s*"
         r"(?:->|→|approaches|tends to|goes to)\s*(?P<point>.+)$")),
-    ("series", re.compile(
+    ("series", LinearPattern(
         r"^(?:find |compute |give )?(?:the )?(?:taylor |maclaurin |power )?series (?:expansion )?(?:of|for)\s+(?P<expr>.+?)"
         rf"(?:\s+(?:at|around|about|near)\s+{_V}\s*=\s*(?P<point>[^ ]+))?"
         r"(?:\s+(?:to|up to|through)\s+order\s+(?P<order>\d+))?$")),
-    ("solve", re.compile(rf"^solve\s+(?:for\s+{_V}\s*[:,]?\s*)?(?P<expr>.+?)(?:\s+for\s+{_V.replace('var', 'var2')})?$")),
-    ("transform", re.compile(r"^(?P<op>simplify|factor|expand)\s+(?P<expr>.+)$")),
-    ("percent", re.compile(
+    ("solve", LinearPattern(rf"^solve\s+(?:for\s+{_V}\s*[:,]?\s*)?(?P<expr>.+?)(?:\s+for\s+{_V.replace('var', 'var2')})?$")),
+    ("transform", LinearPattern(r"^(?P<op>simplify|factor|expand)\s+(?P<expr>.+)$")),
+    ("percent", LinearPattern(
         r"^(?:what is |compute |calculate )?(?P<p>\d+(?:\.\d+)?)\s*(?:%|percent)\s+of\s+(?P<n>-?\d[\d,]*(?:\.\d+)?)$")),
-    ("arithmetic", re.compile(
+    ("arithmetic", LinearPattern(
         r"^(?:what is|what's|compute|calculate|evaluate)?\s*(?P<expr>[-+*/^().\d\s×÷−]*\d[-+*/^().\d\s×÷−]*)$")),
 ]  # fmt: skip
 
-MATH_WORDS = re.compile(
+MATH_WORDS = LinearPattern(
     r"\b(integrate|integral|antiderivative|derivative|differentiate|solve|simplify|factor|expand"
     r"|limit|percent|sqrt|equation|series|taylor)\b|\d\s*%|\d\s*[-+*/^]\s*\d|\bx\s*\^",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_FILLER = re.compile(r"^(?:please\s+|can you\s+|could you\s+)+", re.IGNORECASE)
+_FILLER = LinearPattern(r"^(?:please\s+|can you\s+|could you\s+)+", ignore_case=True)
+_SYSTEM = LinearPattern(r"\s*(?:,|;|\band\b)\s*")
 
 
 def _clean(instruction: str) -> str:
@@ -72,5 +78,5 @@ def _claim(kind: str, groups: dict[str, str | None]) -> dict[str, Any]:
         extra["order"] = int(groups["order"] or 6)
     expr: Any = groups["expr"]
     if kind == "solve" and str(expr).count("=") > 1:
-        expr = [e.strip() for e in re.split(r"\s*(?:,|;|\band\b)\s*", str(expr)) if e.strip()]
+        expr = [e.strip() for e in _SYSTEM.split(str(expr)) if e.strip()]
     return {"kind": kind, "expr": expr, **base, **extra}

@@ -1,0 +1,207 @@
+"""One chat request's run behind `trifecta serve`: replay, resume or start its thread
+under a hard deadline, and render the result as an OpenAI completion or SSE chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Request
+
+from trifecta._chat_request import ApiError
+from trifecta._server_checkpoint import is_outage
+from trifecta.ledger import Budget
+from trifecta.runner import RequestError, RunResult, Trifecta
+from trifecta.state import Event
+
+__all__ = ["RunStats", "ServerRun", "completion"]
+
+_log = logging.getLogger("trifecta.server")
+
+
+class RunStats:
+    """Counters shown by ``/healthz``."""
+
+    def __init__(self) -> None:
+        self.active = self.completed = self.cancelled = self.replayed = self.unavailable = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters by name."""
+        return {"active_runs": self.active, "completed_runs": self.completed,
+                "cancelled_runs": self.cancelled, "replayed_runs": self.replayed,
+                "checkpoint_unavailable": self.unavailable}  # fmt: skip
+
+
+def _unavailable(stats: RunStats, exc: BaseException) -> ApiError:
+    stats.unavailable += 1
+    _log.warning("checkpointer unavailable: %s", exc)
+    return ApiError(
+        503,
+        "The checkpoint store is unavailable; retry shortly.",
+        "server_error",
+        "checkpoint_unavailable",
+    )
+
+
+class ServerRun:
+    """One request's run: replay a finished thread, resume a pending one, or start it."""
+
+    def __init__(
+        self, app: Trifecta, stats: RunStats, text: str, thread: str, budget: Budget
+    ) -> None:
+        self.app, self.stats, self.text, self.thread, self.budget = app, stats, text, thread, budget
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.replayed = False
+        self._pending = False
+        self._finished: RunResult | None = None
+
+    async def prepare(self) -> None:
+        """Look the thread up before answering, so an outage is a 503, not a broken stream."""
+        try:
+            async with asyncio.timeout(self.budget.max_wall_s):
+                self._pending, self._finished = await self.app.state(self.thread)
+        except TimeoutError:
+            raise _unavailable(self.stats, TimeoutError("thread lookup timed out")) from None
+        except Exception as exc:
+            if is_outage(exc):
+                raise _unavailable(self.stats, exc) from None
+            raise
+        if self._finished is not None:
+            self.replayed = True
+            self.stats.replayed += 1
+
+    async def _execute(self) -> RunResult:
+        if self._finished is not None:
+            return self._finished
+        emit = self.queue.put_nowait
+        if self._pending:
+            return await self.app.aresume(self.thread, budget=self.budget, on_event=emit)
+        try:
+            return await self.app.arun(
+                self.text, thread_id=self.thread, budget=self.budget, on_event=emit
+            )
+        except RequestError as exc:
+            raise ApiError(400, str(exc), code="invalid_request") from None
+
+    async def _guarded(self) -> RunResult:
+        self.stats.active += 1
+        # the budget stops a run cleanly; this cuts one that cannot stop
+        hard = (self.budget.max_wall_s or 0) + 1.0
+        try:
+            async with asyncio.timeout(hard if self.budget.max_wall_s else None):
+                result = await self._execute()
+            self.stats.completed += 1
+            return result
+        except TimeoutError:
+            self.stats.cancelled += 1
+            raise ApiError(
+                504,
+                f"The run passed its deadline of {self.budget.max_wall_s:g}s.",
+                "timeout",
+                "deadline_exceeded",
+            ) from None
+        except asyncio.CancelledError:
+            self.stats.cancelled += 1
+            raise
+        except ApiError:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise _unavailable(self.stats, exc) from None
+            _log.exception("run %s failed", self.thread)
+            raise ApiError(
+                500, "The run failed on the server.", "server_error", "internal_error"
+            ) from None
+        finally:
+            self.stats.active -= 1
+            self.queue.put_nowait(None)
+
+    async def wait(self, request: Request) -> RunResult:
+        """Run to the end, cancelling if the client goes away."""
+        task = asyncio.ensure_future(self._guarded())
+        while not task.done():
+            done, _ = await asyncio.wait({task}, timeout=0.25)
+            if not done and await request.is_disconnected():
+                task.cancel()
+        return task.result()
+
+    async def events(self, model: str) -> AsyncIterator[str]:
+        """Server-sent events: role, progress, the answer, the report, [DONE]."""
+        created, chunk_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex}"
+        task = asyncio.ensure_future(self._guarded())
+        try:
+            yield _sse(_chunk(chunk_id, created, model, {"role": "assistant", "content": ""}))
+            while (event := await self.queue.get()) is not None:
+                # the answer follows as content
+                data = None if event.kind == "merged" else event.data
+                progress = {"event": event.kind, "data": data}
+                yield _sse({**_chunk(chunk_id, created, model, {}), "trifecta": progress})
+            try:
+                result = task.result()
+            except ApiError as exc:
+                yield _sse(exc.body())
+                yield "data: [DONE]\n\n"
+                return
+            for piece in _pieces(result.answer):
+                yield _sse(_chunk(chunk_id, created, model, {"content": piece}))
+            final = _chunk(chunk_id, created, model, {}, "stop")
+            yield _sse(
+                {**final, "usage": _usage(result), "trifecta": _report(result, self.replayed)}
+            )
+            yield "data: [DONE]\n\n"
+        finally:
+            if not task.done():
+                task.cancel()
+
+
+def _pieces(answer: str) -> list[str]:
+    lines = answer.split("\n")
+    return [line + "\n" for line in lines[:-1]] + [lines[-1]] if answer else []
+
+
+def _chunk(
+    chunk_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None = None
+) -> dict[str, Any]:
+    return {"id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+
+
+def _sse(payload: dict[str, Any]) -> str:
+    return f"data: {json.dumps(payload, default=str)}\n\n"
+
+
+def _usage(result: RunResult) -> dict[str, int]:
+    tokens_in, tokens_out = result.report["tokens_in"], result.report["tokens_out"]
+    return {
+        "prompt_tokens": tokens_in,
+        "completion_tokens": tokens_out,
+        "total_tokens": tokens_in + tokens_out,
+    }
+
+
+def _report(result: RunResult, replayed: bool) -> dict[str, Any]:
+    return {**result.to_dict(), "replayed": replayed}
+
+
+def completion(result: RunResult, model: str, replayed: bool) -> dict[str, Any]:
+    """The OpenAI ``chat.completion`` object, with the report in ``trifecta``."""
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": result.answer},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": _usage(result),
+        "trifecta": _report(result, replayed),
+    }
