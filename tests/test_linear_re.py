@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -53,3 +55,17 @@ def test_email_detection_keeps_unicode_and_lone_surrogates_do_not_raise() -> Non
     assert find_sensitive("write to jöhn.doe+x@exa-mple.co.uk today") == ["email"]
     assert find_sensitive("no address here: a@b") == []
     assert LinearPattern(r"b+").search("a\ud800bb") is not None
+
+
+def test_the_sql_writer_order_clause_is_linear() -> None:
+    """128 KB of 'sort by ' took minutes under Python's re (8 KB: 0.46 s, quadratic). re
+    holds the GIL, so the bound is a child process's timeout, not a thread's."""
+    probe = "from trifecta.specialists.sql._writer import _ORDER; print(_ORDER.search('sort by ' * 16_000 + 'x!'))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=HANG
+    )
+    assert done.stdout.strip() == "None", done.stderr
+    from trifecta.specialists.sql._writer import _ORDER
+
+    found = _ORDER.search("list the names sorted by age descending")
+    assert found is not None and (found.group("col"), found.group("dir")) == ("age", "descending")
