@@ -85,10 +85,13 @@ def find_table(question: str, schema: Schema) -> str | None:
     return max(hits, key=len) if hits else None
 
 
-def _named_columns(question: str, columns: Mapping[str, str]) -> list[str]:
+def _named_columns(question: str, columns: Mapping[str, str], table: str = "") -> list[str]:
+    """Columns every word of which the question uses, in the order it names them: where
+    the first of its own words appears (the table's words, "document" in Document_ID of
+    Documents, are left out of the position when the column has others)."""
     words = [_singular(w) for w in _words(question)]
     found = [
-        (min(words.index(p) for p in _parts(c)), c)
+        (min(words.index(p) for p in (_parts(c) - _parts(table)) or _parts(c)), c)
         for c in columns
         if _parts(c) and _parts(c) <= set(words)
     ]
@@ -150,7 +153,7 @@ def write_sql(question: str, schema: Schema) -> str | None:
     if order is None or aggregates > 1:
         return None
     counting = re.search(r"\b(how many|number of|count)\b", head, re.I)
-    found = _aggregate(head, columns) if counting or aggregates else _listing(head, columns)
+    found = _aggregate(head, columns) if counting or aggregates else _listing(head, columns, table)
     if found is None or (order and "(" in found[0]):
         return None
     select, used = found
@@ -182,8 +185,8 @@ def _aggregate(question: str, columns: Mapping[str, str]) -> tuple[str, list[str
     return None
 
 
-def _listing(question: str, columns: Mapping[str, str]) -> tuple[str, list[str]] | None:
-    named = _named_columns(question, columns)
+def _listing(question: str, columns: Mapping[str, str], table: str) -> tuple[str, list[str]] | None:
+    named = _named_columns(question, columns, table)
     if not named or not re.match(r"^(list|show|give|return|what (?:is|are))\b", question, re.I):
         return None
     return ", ".join(f'"{c}"' for c in named), named
