@@ -38,17 +38,19 @@ _CONDITION = re.compile(
     r"|between|exceeding|where|whose|who|with|without|not|except|than)\b",
     re.IGNORECASE,
 )
-_OUTPUT_WORDS = frozenset(
-    """name id identifier number count total sum title date time detail description summary
-    type code value amount result answer first middle last full given family
-    ascending descending asc desc alphabetical alphabetically decreasing increasing
-    fraction decimal percentage percent list table format""".split()
+_OUTPUT_TEXT = (
+    "name id identifier number count total sum title date time detail description summary "
+    "type code value amount result answer first middle last full given family ascending "
+    "descending asc desc alphabetical alphabetically decreasing increasing fraction decimal "
+    "percentage percent list table format"
 )
-_STOP_WORDS = frozenset(
-    """a an the of in on for to and or is are was were be by as it its it's they them their
-    his her he she this that these those each all both also well only instead me us please
-    just then which what has have had do does there too same""".split()
+_OUTPUT_WORDS = frozenset(_OUTPUT_TEXT.split())
+_STOP_TEXT = (
+    "a an the of in on for to and or is are was were be by as it its it's they them their "
+    "his her he she this that these those each all both also well only instead me us please "
+    "just then which what has have had do does there too same"
 )
+_STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
 def _stem(word: str) -> str:
