@@ -7,6 +7,7 @@ from trifecta.agents.planner import (
     Planner,
     PlanRequest,
     RulePlanner,
+    group_refinements,
     split_clauses,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "RulePlanner",
     "TemplateMerger",
     "flagged",
+    "group_refinements",
     "split_clauses",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trifecta.agents._prompts import prompt
+from trifecta.agents._refine import group_refinements
 from trifecta.ledger import Ledger
 from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
 from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec, parse_plan, validate_plan
@@ -27,6 +28,7 @@ __all__ = [
     "PlanRequest",
     "Planner",
     "RulePlanner",
+    "group_refinements",
     "split_clauses",
 ]
 
@@ -77,7 +79,9 @@ def split_clauses(request: str) -> list[str]:
 
 class RulePlanner:
     """The offline planner: one subtask per clause, routed to the specialist whose
-    `affinity` scores it highest. A re-plan routes each failed clause to the next
+    `affinity` scores it highest. A sentence that only refines the one before it
+    ("… Give me the shop name.", "… Sort by date.") stays in that sentence's subtask
+    (`group_refinements`). A re-plan routes each failed clause to the next
     best specialist that has not tried it."""
 
     async def plan(self, request: PlanRequest, ledger: Ledger) -> list[SubtaskSpec]:
@@ -88,7 +92,7 @@ class RulePlanner:
     def _plan(self, request: PlanRequest) -> list[SubtaskSpec]:
         if request.existing:
             return self._replan(request)
-        clauses = split_clauses(request.request)
+        clauses = group_refinements(split_clauses(request.request))
         if len(clauses) > request.max_subtasks:
             raise PlanError(
                 [f"the request has {len(clauses)} parts; the limit is {request.max_subtasks}"]

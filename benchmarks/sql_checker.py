@@ -5,10 +5,15 @@
 - Recorded predictions: execution accuracy overall, and for those the checker passes / rejects.
 - Dialects: the databases copied into PostgreSQL and MariaDB; gold transpiled from SQLite must
   return the same rows (target >= 95%); differences categorized.
-- Tier 0 (rule-based writer): execution accuracy. Schema narrowing: gold-table recall.
+- Tier 0 (rule-based writer): execution accuracy, at the specialist (the question handed to the
+  writer whole) and through the planner (`Trifecta(default_specialists(db=...)).arun(question)`,
+  offline, the way `trifecta run` answers), with the wrong `checked` answers through the planner
+  and how many of them came from a request split into several subtasks (target 0).
+  Schema narrowing: gold-table recall.
 - Checker time p50/p99 (target p50 < 5 ms) and end-to-end time per question.
 
 Run: .venv/bin/python benchmarks/sql_checker.py [--data-dir ../shared/data] [--limit N] [--no-dialects]
+     [--tier0-only]
 Prints one table.
 """
 
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlglot
+from _planned import planned_rows
 from _spider import load_mysql, load_postgres, questions, run_sqlite, same_result, sqlite_path
 from _table import percentiles, print_table
 from sqlglot import exp
@@ -306,6 +312,7 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--no-dialects", action="store_true", help="skip PostgreSQL and MariaDB")
+    parser.add_argument("--tier0-only", action="store_true", help="only the tier-0 rows")
     args = parser.parse_args()
     if not (args.data_dir / "spider").is_dir():
         print(f"skipped: no Spider data under {args.data_dir} (pass --data-dir)", file=sys.stderr)
@@ -315,8 +322,12 @@ def main() -> int:
         d: connect(f"sqlite:///{sqlite_path(args.data_dir, d)}")
         for d in sorted({q["db_id"] for q in items})
     }
+    tier0 = tier0_rows(items, dbs, args.data_dir) + planned_rows(items, args.data_dir)
+    if args.tier0_only:
+        print_table(tier0)
+        return 0
     rows = gold_and_predictions(items, dbs, args.data_dir) + mutation_rows(items, dbs)
-    rows += tier0_rows(items, dbs, args.data_dir) + narrowing_rows(items, dbs)
+    rows += tier0 + narrowing_rows(items, dbs)
     if not args.no_dialects:
         rows += dialect_rows(items, args.data_dir)
     print_table(rows)

@@ -2,8 +2,12 @@
 
 It covers counts, sums, averages, minima and maxima with one numeric filter, and plain
 listings of columns with an optional ORDER BY, over one table. It refuses (returns
-None) whenever a content word of the question is not explained by the query it
-would write: a wrong query that runs is worse than an honest "cannot".
+None) whenever a content word of the whole instruction is not explained by the query it
+would write: a wrong query that runs is worse than an honest "cannot". An instruction of
+several sentences is covered only when every sentence after the first is an ordering
+("… Sort by amount."); an imperative ("list", "show", "give me", "return") is explained
+only as the opening word of the question, so "How many orders are there? List the orders
+over 100 dollars." is declined, not answered as a count.
 """
 
 from __future__ import annotations
@@ -49,10 +53,14 @@ _NUMERIC = ("INT", "REAL", "NUM", "DEC", "FLOA", "DOUB")
 _FILLER_WORDS = (
     "a an the of in on for to is are was were be do does did we have has there what which how "
     "many number count counted all every total sum average avg mean maximum max minimum min "
-    "highest lowest largest smallest biggest list show give return find tell me their its and "
-    "with value values that whose records rows entries dollars usd units items days years"
+    "highest lowest largest smallest biggest their its and with value values that whose records rows entries dollars usd units items days years"
 )
 _FILLER = frozenset(_FILLER_WORDS.split())
+_OPENING = re.compile(
+    r"^(?:please\s+)?(?:list|show(?:\s+me)?|give(?:\s+me)?|return|find|tell\s+me)\b", re.I
+)
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+(?=\S)|\n+")
+_ORDER_SENTENCE = re.compile(r"^(?:sort|order)(?:ed)?\s+(?:\w+\s+)?by\b[^.?!;]*$", re.I)
 _GROUPING = re.compile(
     r"\b(each|per|every|different|distinct|unique|both|not|without|except|or)\b", re.I
 )
@@ -79,10 +87,13 @@ def find_table(question: str, schema: Schema) -> str | None:
     return max(hits, key=len) if hits else None
 
 
-def _named_columns(question: str, columns: Mapping[str, str]) -> list[str]:
+def _named_columns(question: str, columns: Mapping[str, str], table: str = "") -> list[str]:
+    """Columns every word of which the question uses, in the order it names them: where
+    the first of its own words appears (the table's words, "document" in Document_ID of
+    Documents, are left out of the position when the column has others)."""
     words = [_singular(w) for w in _words(question)]
     found = [
-        (min(words.index(p) for p in _parts(c)), c)
+        (min(words.index(p) for p in (_parts(c) - _parts(table)) or _parts(c)), c)
         for c in columns
         if _parts(c) and _parts(c) <= set(words)
     ]
@@ -115,9 +126,21 @@ def _explained(question: str, table: str, used: list[str]) -> bool:
     return all(word in _FILLER or _singular(word) in known for word in _words(question))
 
 
+def _one_question(instruction: str) -> str | None:
+    """The instruction as one question: its sentences joined when every sentence after
+    the first is an ordering, else None (a sentence the writer would ignore)."""
+    sentences = [s.strip().rstrip("?.!; ") for s in _SENTENCE_END.split(instruction.strip())]
+    sentences = [s for s in sentences if s]
+    if not sentences or not all(_ORDER_SENTENCE.match(s) for s in sentences[1:]):
+        return None
+    return " ".join(sentences)
+
+
 def write_sql(question: str, schema: Schema) -> str | None:
     """SQL for a simple question, or None when the rules do not cover all of it."""
-    text = question.strip().rstrip("?.! ")
+    text = _one_question(question)
+    if text is None:
+        return None
     table = find_table(text, schema)
     if table is None or _GROUPING.search(text):
         return None
@@ -132,11 +155,11 @@ def write_sql(question: str, schema: Schema) -> str | None:
     if order is None or aggregates > 1:
         return None
     counting = re.search(r"\b(how many|number of|count)\b", head, re.I)
-    found = _aggregate(head, columns) if counting or aggregates else _listing(head, columns)
+    found = _aggregate(head, columns) if counting or aggregates else _listing(head, columns, table)
     if found is None or (order and "(" in found[0]):
         return None
     select, used = found
-    if not _explained(head, table, used + filtered + ordered):
+    if not _explained(_OPENING.sub(" ", head), table, used + filtered + ordered):
         return None
     return f'SELECT {select} FROM "{table}"{where}{order}'
 
@@ -164,8 +187,8 @@ def _aggregate(question: str, columns: Mapping[str, str]) -> tuple[str, list[str
     return None
 
 
-def _listing(question: str, columns: Mapping[str, str]) -> tuple[str, list[str]] | None:
-    named = _named_columns(question, columns)
+def _listing(question: str, columns: Mapping[str, str], table: str) -> tuple[str, list[str]] | None:
+    named = _named_columns(question, columns, table)
     if not named or not re.match(r"^(list|show|give|return|what (?:is|are))\b", question, re.I):
         return None
     return ", ".join(f'"{c}"' for c in named), named
