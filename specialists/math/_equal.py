@@ -55,7 +55,12 @@ def outcome(status: str, method: str, error: str | None = None) -> Outcome:
 
 
 def _show(expr: Any) -> str:
-    text = str(sp.sstr(expr))
+    try:
+        text = str(sp.sstr(expr))
+    except ValueError:  # an integer past the interpreter's 4,300-digit str limit
+        if not expr.is_Rational:
+            return "an expression with a number too long to print"
+        return f"a number of about {int(abs(expr.p).bit_length() * 0.30103)} digits"
     return text if len(text) <= 60 else f"{text[:28]}…{text[-28:]} ({len(text)} chars)"
 
 
