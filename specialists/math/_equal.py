@@ -42,9 +42,9 @@ _SCALES = (
 
 @dataclass(frozen=True)
 class Stated:
-    """A decimal as written: its exact value and half a unit of its last stated digit."""
+    """How precise a decimal answer is as written: half a unit of its last stated digit,
+    and its significant digits (the value itself is the answer's expression)."""
 
-    value: Any
     half_unit: Any
     digits: int
 
@@ -173,7 +173,7 @@ def same_stated(truth: Any, answer: Any, stated: Stated | None, note: str = "") 
         return result
     if stated.digits < MIN_ROUNDED_DIGITS or _is_special(truth):
         return result
-    gap = abs(truth - stated.value) - stated.half_unit
+    gap = abs(truth - answer) - stated.half_unit
     try:
         over = gap.evalf(15, maxn=_MAX_DIGITS, strict=True) > 0
     except PrecisionExhausted:

@@ -68,7 +68,7 @@ def _stated(text: str, value: Value) -> Value:
         return value
     digits = len((whole + fraction).lstrip("0")) or 1
     half_unit = sp.Rational(1, 2) * sp.Integer(10) ** (int(exponent or 0) - len(fraction))
-    return Value("expr", value.items, stated=Stated(value.items[0], half_unit, digits))
+    return Value("expr", value.items, stated=Stated(half_unit, digits))
 
 
 def _split_top(text: str) -> list[str]:
