@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 from collections.abc import Iterator
@@ -11,21 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.net import is_loopback
 from trifecta.demo import build_demo_data
-
-PG_URL = os.environ.get("TRIFECTA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _is_loopback(address: Any) -> bool:
-    if not isinstance(address, tuple):  # AF_UNIX paths
-        return True
-    host = address[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +20,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
     def guard(address: Any) -> None:
-        if not _is_loopback(address):
+        if not is_loopback(address):
             raise RuntimeError(f"unit tests must not reach the network: {address!r}")
 
     def connect(self: socket.socket, address: Any) -> Any:

@@ -8,8 +8,19 @@ from typing import Any
 
 from trifecta.models import Message
 from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist
-from trifecta.testing import CallInfo, FunctionModel, Reply
+from trifecta.testing import CallInfo, FunctionModel, Reply, Scripted, completion
 from trifecta.verdict import Verdict, check_error
+
+APPLES = "Tom has 3 boxes of 12 apples and eats 5. How many apples are left?"
+"""A word problem whose answer (31) tier 0 and the scripted models agree on."""
+
+SHOP_SQL = """
+CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id), total DECIMAL(10,2) NOT NULL);
+INSERT INTO customers VALUES (1, 'Ada'), (2, 'Alan'), (3, 'Grace');
+INSERT INTO orders VALUES (1, 1, 238.00), (2, 2, 49.00), (3, 3, 120.00), (4, 1, 19.98), (5, 3, 155.50);
+"""
+"""A small shop (customers, orders) in SQL every tested dialect accepts."""
 
 
 def plan(*subtasks: tuple[str, str, str] | tuple[str, str, str, list[str]]) -> dict[str, Any]:
@@ -98,3 +109,38 @@ base_url = "{big_url}"
 price = {{input = 10.0, output = 30.0}}
 {routing}
 """
+
+
+class Crash(BaseException):
+    """Stands in for the process dying mid-run."""
+
+
+def flaky(crash: list[bool]) -> Specialist:
+    """A specialist that raises `Crash` while `crash` pops True, then answers."""
+
+    def solve(job: Job) -> str:
+        if crash and crash.pop():
+            raise Crash
+        return f"done: {job.instruction}"
+
+    return Specialist(
+        "flaky", "crashes once", [FunctionSolver(solve)], lambda j, c: Verdict("verified", "ok")
+    )
+
+
+def math_claims(answer: str) -> Scripted:
+    """An OpenAI-protocol reply: a math answer with one claim for 3*12 - 5."""
+    claims = [{"id": "s1", "kind": "value", "expr": "3*12 - 5", "answer": answer}]
+    return Scripted(completion(json.dumps({"answer": answer, "claims": claims})))
+
+
+def big_model(body: dict[str, Any]) -> Scripted:
+    """A `serve_openai` handler for a strong generalist: plans `APPLES` as one math
+    subtask, answers it right (31), and merges with a citation."""
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("name")
+    if schema == "plan":
+        subtasks = [{"id": "t1", "specialist": "math", "instruction": APPLES}]
+        return Scripted(completion(json.dumps({"subtasks": subtasks})))
+    if schema == "math_answer":
+        return math_claims("31")
+    return Scripted(completion("Tom has 31 apples left [t1]."))

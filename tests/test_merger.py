@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from trifecta.agents.merger import MergeInput, cited, ungrounded
-from trifecta.agents.merger import _with_flags as with_flags
+from tests.fakes import scripted
+from trifecta.agents.merger import MergeInput, ModelMerger, cited, ungrounded
+from trifecta.ledger import Ledger
 from trifecta.plan import SubtaskSpec
 from trifecta.verdict import Result, check_error
 
@@ -39,11 +40,12 @@ def test_citations_are_tokens_not_substrings() -> None:
     assert cited("see [t10] and [t2: verified], not t1") == {"t10", "t2"}
 
 
-def test_a_rejected_t1_is_flagged_when_the_text_cites_t10() -> None:
+async def test_a_rejected_t1_is_flagged_when_the_text_cites_t10() -> None:
     merge_input = _eleven_subtasks()
     text = " ".join(f"Answer seven [t{n}]." for n in range(2, 12))
     assert ungrounded(text, merge_input) == []
-    merged = with_flags(text, merge_input)
+    merged = await ModelMerger(scripted([text])).merge(merge_input, Ledger())
+    assert text in merged
     assert "Not verified (do not rely on these):" in merged
     assert "- [t1] what is it: rejected (wrong)" in merged
 

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.conftest import _is_loopback
+from tests.net import is_loopback
 
 
 @pytest.mark.parametrize(
@@ -14,14 +14,14 @@ from tests.conftest import _is_loopback
     [("127.0.0.1", 80), ("127.8.9.10", 1), ("::1", 80, 0, 0), ("localhost", 5432), "/tmp/sock"],
 )
 def test_loopback_and_unix_sockets_are_allowed(address: object) -> None:
-    assert _is_loopback(address)
+    assert is_loopback(address)
 
 
 @pytest.mark.parametrize(
     "address", [("192.0.2.1", 443), ("2001:db8::1", 443, 0, 0), ("api.openai.com", 443)]
 )
 def test_other_addresses_are_refused(address: object) -> None:
-    assert not _is_loopback(address)
+    assert not is_loopback(address)
 
 
 def test_guard_is_installed() -> None:

@@ -8,27 +8,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import PG_URL
-from tests.fakes import plan, scripted, upper_specialist
+from tests.fakes import Crash, flaky, plan, scripted, upper_specialist
+from tests.net import PG_URL
 from trifecta import RequestError, Trifecta
 from trifecta.agents import ModelPlanner
-from trifecta.specialists import FunctionSolver, Job, Specialist
-from trifecta.verdict import Verdict
-
-
-class Crash(BaseException):
-    """Stands in for the process dying mid-run."""
-
-
-def flaky(crash: list[bool]) -> Specialist:
-    def solve(job: Job) -> str:
-        if crash and crash.pop():
-            raise Crash
-        return f"done: {job.instruction}"
-
-    return Specialist(
-        "flaky", "crashes once", [FunctionSolver(solve)], lambda j, c: Verdict("verified", "ok")
-    )
 
 
 async def _crash_then_resume(url: str) -> None:

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes import two_models
+from tests.fakes import APPLES, big_model, math_claims, two_models
 from trifecta import ConfigError, Trifecta, load_config
 from trifecta.testing import Scripted, completion, serve_openai
 
-PROBLEM = "Tom has 3 boxes of 12 apples and eats 5. How many apples are left?"
-
-
-def _claims(answer: str) -> Scripted:
-    claims = [{"id": "s1", "kind": "value", "expr": "3*12 - 5", "answer": answer}]
-    return Scripted(completion(json.dumps({"answer": answer, "claims": claims})))
-
-
-def _big(body: dict[str, Any]) -> Scripted:
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("name")
-    if schema == "plan":
-        return Scripted(
-            completion(
-                json.dumps(
-                    {"subtasks": [{"id": "t1", "specialist": "math", "instruction": PROBLEM}]}
-                )
-            )
-        )
-    if schema == "math_answer":
-        return _claims("31")
-    return Scripted(completion("Tom has 31 apples left [t1]."))
-
 
 async def test_cheap_model_escalates_to_the_expensive_one(tmp_path: Path) -> None:
-    with serve_openai(lambda body: _claims("30")) as cheap, serve_openai(_big) as big:
+    with serve_openai(lambda body: math_claims("30")) as cheap, serve_openai(big_model) as big:
         routing = '[routing]\nplanner = "big"\nmerger = "big"\nmath = ["cheap", "big"]'
         extra = 'model = "small-1b"\nprivacy = "local"'
         (tmp_path / "trifecta.toml").write_text(
@@ -45,7 +22,7 @@ async def test_cheap_model_escalates_to_the_expensive_one(tmp_path: Path) -> Non
         config = load_config(tmp_path / "trifecta.toml", env={}, data_dir=tmp_path)
         app = Trifecta.from_config(config)
         assert [t.name for t in app.specialists[0].tiers] == ["sympy", "small-1b", "big"]
-        result = await app.arun(PROBLEM)
+        result = await app.arun(APPLES)
     row = result.subtasks[0]
     assert (row["status"], row["solver"], row["tier"], row["answer"]) == ("checked", "big", 2, "31")
     assert any("tier 1 (small-1b) attempt 3: rejected" in e for e in row["evidence"])
@@ -76,12 +53,12 @@ def _cheap_generalist(body: dict[str, Any]) -> Scripted:
     if schema == "plan":
         return Scripted(completion("I think you should compute it."))  # not a plan
     if schema == "math_answer":
-        return _claims("31")
+        return math_claims("31")
     return Scripted(completion("Tom has 999 apples [t1]."))  # a number from nowhere
 
 
 async def test_planner_and_merger_chains_fall_back_to_the_next_model(tmp_path: Path) -> None:
-    with serve_openai(_cheap_generalist) as cheap, serve_openai(_big) as big:
+    with serve_openai(_cheap_generalist) as cheap, serve_openai(big_model) as big:
         routing = """[routing]
 planner = ["cheap", "big"]
 merger = ["cheap", "big"]
@@ -90,7 +67,7 @@ math = ["cheap"]
 max_plan_attempts = 2"""
         (tmp_path / "trifecta.toml").write_text(two_models(cheap.url, big.url, routing))
         app = Trifecta.from_config(load_config(tmp_path / "trifecta.toml", env={}))
-        result = await app.arun(PROBLEM)
+        result = await app.arun(APPLES)
     calls = [(e["model"], e["node"]) for e in result.ledger if e["kind"] == "model"]
     assert calls == [
         ("cheap", "plan"),

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_registry import PROBLEM, _big
+from tests.fakes import APPLES, big_model
 from trifecta import Trifecta, load_config
 from trifecta.audit import AuditLog, verify_audit
 from trifecta.ledger import LedgerEntry
@@ -83,11 +83,11 @@ async def test_endpoint_errors_and_timeouts_fall_back_to_the_next_model(tmp_path
     with (
         serve_openai(lambda body: error(500, "backend crashed")) as flaky,
         serve_openai(lambda body: slow_reply) as slow,
-        serve_openai(_big) as big,
+        serve_openai(big_model) as big,
     ):
         urls = {"flaky": flaky.url, "slow": slow.url, "big": big.url}
         config = load_config(_config(tmp_path, urls), env={}, data_dir=tmp_path)
-        result = await Trifecta.from_config(config).arun(PROBLEM)
+        result = await Trifecta.from_config(config).arun(APPLES)
         assert len(flaky.requests) == 1 and len(slow.requests) == 1
     row = result.subtasks[0]
     assert (row["status"], row["solver"], row["answer"]) == ("checked", "big", "31")

@@ -23,8 +23,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.conftest import PG_URL
-from tests.net import free_port, wait_until_up
+from tests.net import PG_URL, free_port, wait_until_up
 from trifecta import Trifecta
 from trifecta.config import Config, ServerSettings, load_config
 from trifecta.server import create_app, uvicorn_options

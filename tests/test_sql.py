@@ -15,8 +15,8 @@ import psycopg
 import pymysql
 import pytest
 
-from tests.conftest import PG_URL
-from tests.fakes import plan, scripted
+from tests.fakes import SHOP_SQL, plan, scripted
+from tests.net import MYSQL_URL, PG_URL
 from trifecta import Trifecta
 from trifecta.agents import ModelPlanner
 from trifecta.specialists.sql import (
@@ -39,13 +39,6 @@ SCHEMA = Schema({
 SHOP_SCHEMA = Schema(
     {name: replace(table, namespace="shop") for name, table in SCHEMA.tables.items()}
 )
-MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
-SHOP = """
-CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL);
-CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id), total DECIMAL(10,2) NOT NULL);
-INSERT INTO customers VALUES (1, 'Ada'), (2, 'Alan'), (3, 'Grace');
-INSERT INTO orders VALUES (1, 1, 238.00), (2, 2, 49.00), (3, 3, 120.00), (4, 1, 19.98), (5, 3, 155.50);
-"""
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["sql"][:50] or "empty" for c in CASES])
@@ -96,7 +89,7 @@ def _digest(db: Database) -> str:
 def sqlite_shop(tmp_path: Path) -> Iterator[str]:
     path = tmp_path / "shop.sqlite"
     with sqlite3.connect(path) as conn:
-        conn.executescript(SHOP)
+        conn.executescript(SHOP_SQL)
     yield f"sqlite:///{path}"
 
 
@@ -106,7 +99,7 @@ def postgres_shop() -> Iterator[str]:
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
         conn.execute(f"SET search_path TO {schema}")
-        for statement in filter(str.strip, SHOP.split(";")):
+        for statement in filter(str.strip, SHOP_SQL.split(";")):
             conn.execute(statement)
     yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
@@ -120,7 +113,7 @@ def mysql_shop() -> Iterator[str]:
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {name}")
         cur.execute(f"USE {name}")
-        for statement in filter(str.strip, SHOP.split(";")):
+        for statement in filter(str.strip, SHOP_SQL.split(";")):
             cur.execute(statement)
     yield MYSQL_URL.replace("/test", f"/{name}")
     with conn.cursor() as cur:
@@ -306,7 +299,7 @@ def test_model_prompt_carries_only_the_relevant_tables(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         for i in range(30):
             conn.execute(f"CREATE TABLE filler_{i} (id INTEGER, note TEXT)")
-        conn.executescript(SHOP)
+        conn.executescript(SHOP_SQL)
     model = scripted([{"sql": "SELECT name FROM customers ORDER BY name"}], name="m")
     spec = sql_specialist(f"sqlite:///{path}", [model], confirm=False, tables=3)
     app = Trifecta(

@@ -17,8 +17,8 @@ import psycopg
 import pymysql
 import pytest
 
-from tests.conftest import PG_URL
-from tests.test_sql import SHOP
+from tests.fakes import SHOP_SQL
+from tests.net import PG_URL
 from trifecta.specialists.sql import (
     ALLOWED_FUNCTIONS,
     Database,
@@ -65,7 +65,7 @@ def pg_lab() -> Iterator[Lab]:
         for schema in (token, other):
             conn.execute(f"CREATE SCHEMA {schema}")
         conn.execute(f"SET search_path TO {token}")
-        for statement in filter(str.strip, SHOP.split(";")):
+        for statement in filter(str.strip, SHOP_SQL.split(";")):
             conn.execute(statement)
         conn.execute(f"CREATE TABLE {other}.orders (id INTEGER, secret TEXT)")
         conn.execute(f"INSERT INTO {other}.orders VALUES (1, 'leaked')")
@@ -87,7 +87,7 @@ def maria_lab() -> Iterator[Lab]:
         for name in (token, other):
             cur.execute(f"CREATE DATABASE {name}")
         cur.execute(f"USE {token}")
-        for statement in filter(str.strip, SHOP.split(";")):
+        for statement in filter(str.strip, SHOP_SQL.split(";")):
             cur.execute(statement)
         cur.execute(f"CREATE TABLE {other}.orders (id INTEGER, secret TEXT)")
         cur.execute(f"INSERT INTO {other}.orders VALUES (1, 'leaked')")
@@ -102,7 +102,7 @@ def maria_lab() -> Iterator[Lab]:
 def sqlite_lab(tmp_path: Path) -> Lab:
     path = tmp_path / "shop.sqlite"
     with sqlite3.connect(path) as conn:
-        conn.executescript(SHOP)
+        conn.executescript(SHOP_SQL)
     token, key = _token()
     return Lab(f"sqlite:///{path}", "other", token, key)
 

@@ -64,13 +64,15 @@ class ServerRun:
         """Look the thread up before answering, so an outage is a 503, not a broken stream."""
         try:
             async with asyncio.timeout(self.budget.max_wall_s):
-                self._pending, self._finished = await self.app.state(self.thread)
+                state = await self.app.state(self.thread)
         except TimeoutError:
             raise _unavailable(self.stats, TimeoutError("thread lookup timed out")) from None
         except Exception as exc:
             if is_outage(exc):
                 raise _unavailable(self.stats, exc) from None
             raise
+        self._pending = state is not None and state.pending
+        self._finished = None if state is None or state.pending else state
         if self._finished is not None:
             self.replayed = True
             self.stats.replayed += 1

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 from typing import Any, cast
 
@@ -49,6 +49,7 @@ class RunResult:
         thread_id: the LangGraph thread, for `Trifecta.resume`.
         error: why the run could not be planned, if so.
         stopped: the budget that stopped it, if any.
+        pending: the thread has work left (a crashed or paused run): `Trifecta.aresume` it.
         ledger: every model call, check and routing decision.
         routing: per subtask, the tier that answered and its cost, against sending
             everything to the most expensive configured model (`trifecta.savings`).
@@ -62,6 +63,7 @@ class RunResult:
     stopped: str | None = None
     ledger: list[LedgerEntry] = field(default_factory=list)
     routing: RoutingTable | None = None
+    pending: bool = False
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,7 @@ class RunResult:
         return (
             not self.error
             and not self.stopped
+            and not self.pending
             and all(s["status"] in ("verified", "checked") for s in self.subtasks)
         )
 
@@ -114,6 +117,7 @@ class RunResult:
             "thread_id": self.thread_id,
             "error": self.error,
             "stopped": self.stopped,
+            "pending": self.pending,
             "routing": self.routing,
         }
 
@@ -190,18 +194,18 @@ class Trifecta:
             else None
         )
 
-    async def state(self, thread_id: str) -> tuple[bool, RunResult | None]:
-        """(pending, result if finished) for a thread; (False, None) when it does not exist."""
+    async def state(self, thread_id: str) -> RunResult | None:
+        """The thread's last checkpoint as a `RunResult` (``pending`` when it has work left
+        to resume, e.g. after a crash), or None when the thread does not exist."""
         config: Any = {"configurable": {"thread_id": thread_id}}
         async with self._saver() as saver:
             snapshot = await self.graph().compile(checkpointer=saver).aget_state(config)
         if not snapshot.values:
-            return False, None
-        if snapshot.next:
-            return True, None
+            return None
         values = cast(RunState, snapshot.values)
         ledger = Ledger(entries=values.get("ledger", []), thread_wall_s=values.get("wall_s", 0.0))
-        return False, _result(values, thread_id, ledger, self.reference_model())
+        result = _result(values, thread_id, ledger, self.reference_model())
+        return replace(result, pending=True) if snapshot.next else result
 
     @classmethod
     def from_config(
