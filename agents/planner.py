@@ -18,8 +18,15 @@ from trifecta.agents._prompts import prompt
 from trifecta.agents._refine import group_refinements
 from trifecta.ledger import Ledger
 from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
-from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec, parse_plan, validate_plan
-from trifecta.specialists.base import Specialist
+from trifecta.plan import (
+    Plan,
+    PlanError,
+    Routable,
+    Subtask,
+    SubtaskSpec,
+    parse_plan,
+    validate_plan,
+)
 from trifecta.verdict import ACCEPTED, Result
 
 __all__ = [
@@ -40,7 +47,7 @@ class PlanRequest:
     """What a planner is asked: a first plan, or (with `existing`) a re-plan."""
 
     request: str
-    specialists: Sequence[Specialist]
+    specialists: Sequence[Routable]
     max_subtasks: int
     existing: Sequence[SubtaskSpec] = ()
     results: Mapping[str, Result] = field(default_factory=dict)
@@ -128,7 +135,7 @@ class RulePlanner:
         return request.validate(Plan(subtasks=new)) if new else []
 
 
-def _rank(clause: str, specialists: Sequence[Specialist]) -> list[str]:
+def _rank(clause: str, specialists: Sequence[Routable]) -> list[str]:
     scored = [(s.affinity(clause), s.name) for s in specialists if s.affinity is not None]
     return [name for score, name in sorted(scored, key=lambda p: -p[0]) if score > 0]
 
@@ -140,7 +147,7 @@ def _fresh_id(base: str, used: Mapping[str, Any]) -> str:
     return f"{base}_{n}"
 
 
-def _unrouted_message(clauses: Sequence[str], specialists: Sequence[Specialist]) -> str:
+def _unrouted_message(clauses: Sequence[str], specialists: Sequence[Routable]) -> str:
     shown = "; ".join(repr(c[:80]) for c in clauses[:3])
     more = f" and {len(clauses) - 3} more" if len(clauses) > 3 else ""
     names = ", ".join(s.name for s in specialists) or "none"

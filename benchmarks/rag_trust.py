@@ -31,8 +31,8 @@ from typing import Any
 
 from _table import Row, print_table
 
+from trifecta.graphs import run_specialist
 from trifecta.ledger import Ledger
-from trifecta.specialists import run_specialist
 from trifecta.specialists.rag import NOT_FOUND, rag_specialist
 from trifecta.verdict import Result
 

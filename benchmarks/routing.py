@@ -32,10 +32,11 @@ from _table import Row, print_table
 
 from trifecta.audit import AuditLog, sha256_text
 from trifecta.evaluation import Question, grade
+from trifecta.graphs import run_specialist
 from trifecta.ledger import Ledger
 from trifecta.models import Message, Price
 from trifecta.routing import RouteContext, chain_info, cheapest_first, escalated
-from trifecta.specialists import Specialist, run_specialist
+from trifecta.specialists import Specialist
 from trifecta.specialists.math import math_specialist
 from trifecta.specialists.sql import sql_specialist
 from trifecta.testing import CallInfo, FunctionModel

@@ -12,11 +12,12 @@ from langgraph.types import Send
 
 from trifecta.agents.merger import MergeInput, Merger
 from trifecta.agents.planner import Planner, PlanRequest
+from trifecta.graphs.escalation import run_specialist
+from trifecta.graphs.state import RunContext, RunState, TaskInput
 from trifecta.ledger import BudgetExceeded
 from trifecta.models import ModelError
 from trifecta.plan import PlanError, fill_references
-from trifecta.specialists.base import Specialist, run_specialist
-from trifecta.state import RunContext, RunState, TaskInput
+from trifecta.specialists.base import Specialist
 from trifecta.verdict import ACCEPTED
 
 __all__ = ["RESERVED_NODES", "build_orchestrator", "route_ready"]

@@ -12,11 +12,9 @@ from trifecta.specialists.base import (
     FunctionSolver,
     Job,
     ModelSolver,
-    Outcome,
     Solver,
     Specialist,
     Verifier,
-    run_specialist,
 )
 
 __all__ = [
@@ -25,12 +23,10 @@ __all__ = [
     "FunctionSolver",
     "Job",
     "ModelSolver",
-    "Outcome",
     "Solver",
     "Specialist",
     "Verifier",
     "default_specialists",
-    "run_specialist",
 ]
 
 

@@ -11,7 +11,7 @@ from langgraph.types import Send
 from tests.fakes import upper_specialist
 from trifecta.agents import RulePlanner, TemplateMerger
 from trifecta.graphs import build_orchestrator, route_ready
-from trifecta.state import RunState
+from trifecta.graphs.state import RunState
 from trifecta.verdict import Result
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "orchestrator.mmd"

@@ -14,8 +14,9 @@ from tests.fakes import plan, scripted
 from tests.net import free_port, wait_until_up
 from trifecta import Trifecta
 from trifecta.agents import ModelPlanner
+from trifecta.graphs import run_specialist
 from trifecta.ledger import Ledger
-from trifecta.specialists import Candidate, Job, run_specialist
+from trifecta.specialists import Candidate, Job
 from trifecta.specialists.rag import (
     NOT_FOUND,
     DocumentStore,

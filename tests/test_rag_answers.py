@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from tests.fakes import scripted
+from trifecta.graphs import run_specialist
 from trifecta.ledger import Ledger
-from trifecta.specialists import Specialist, run_specialist
+from trifecta.specialists import Specialist
 from trifecta.specialists.rag import NOT_FOUND, DocumentStore, rag_specialist
 from trifecta.specialists.rag._answers import check_answer, instruction
 from trifecta.specialists.rag._questions import parse_question

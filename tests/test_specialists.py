@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from trifecta import Trifecta
+from trifecta.graphs import run_specialist
 from trifecta.ledger import Ledger
 from trifecta.sandbox import IsolatedTimeout, run_isolated
-from trifecta.specialists import run_specialist
 from trifecta.specialists.math import math_specialist
 from trifecta.specialists.math._engine import check_claim
 from trifecta.testing import FunctionModel

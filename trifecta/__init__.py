@@ -5,12 +5,19 @@ deterministic check verifies each answer, and a merger writes the answer from
 verified results only.
 """
 
-from trifecta.config import Config, ConfigError, Limits, load_config
-from trifecta.ledger import Budget, BudgetExceeded, Ledger, LedgerEntry, Report
-from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec
-from trifecta.runner import RequestError, RunResult, Trifecta
-from trifecta.state import Event
-from trifecta.verdict import ACCEPTED, CheckError, Result, Status, Verdict, check_error
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trifecta.config import Config, ConfigError, Limits, load_config
+    from trifecta.graphs.state import Event
+    from trifecta.ledger import Budget, BudgetExceeded, Ledger, LedgerEntry, Report
+    from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec
+    from trifecta.result import RunResult
+    from trifecta.runner import RequestError, Trifecta
+    from trifecta.verdict import ACCEPTED, CheckError, Result, Status, Verdict, check_error
 
 __version__ = "0.1.0"
 
@@ -40,3 +47,43 @@ __all__ = [
     "check_error",
     "load_config",
 ]
+
+_LAZY = {
+    "Config": "trifecta.config",
+    "ConfigError": "trifecta.config",
+    "Limits": "trifecta.config",
+    "load_config": "trifecta.config",
+    "Budget": "trifecta.ledger",
+    "BudgetExceeded": "trifecta.ledger",
+    "Ledger": "trifecta.ledger",
+    "LedgerEntry": "trifecta.ledger",
+    "Report": "trifecta.ledger",
+    "Plan": "trifecta.plan",
+    "PlanError": "trifecta.plan",
+    "Subtask": "trifecta.plan",
+    "SubtaskSpec": "trifecta.plan",
+    "RequestError": "trifecta.runner",
+    "RunResult": "trifecta.result",
+    "Trifecta": "trifecta.runner",
+    "Event": "trifecta.graphs.state",
+    "ACCEPTED": "trifecta.verdict",
+    "CheckError": "trifecta.verdict",
+    "Result": "trifecta.verdict",
+    "Status": "trifecta.verdict",
+    "Verdict": "trifecta.verdict",
+    "check_error": "trifecta.verdict",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names on first use, so ``import trifecta.verdict`` stays light."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trifecta' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -15,9 +15,10 @@ from fastapi import Request
 
 from trifecta._chat_request import ApiError
 from trifecta._server_checkpoint import is_outage
+from trifecta.graphs.state import Event
 from trifecta.ledger import Budget
-from trifecta.runner import RequestError, RunResult, Trifecta
-from trifecta.state import Event
+from trifecta.result import RunResult
+from trifecta.runner import RequestError, Trifecta
 
 __all__ = ["RunStats", "ServerRun", "completion"]
 

@@ -23,9 +23,10 @@ from trifecta._preflight import check_config, check_db, check_listen, fail
 from trifecta.config import Config, ConfigError, load_config
 from trifecta.demo import DEMO_REQUEST, build_demo_data
 from trifecta.evaluation._cli import add_eval_parser, run_eval
+from trifecta.graphs.state import Event
 from trifecta.ledger import Budget
-from trifecta.runner import RequestError, RunResult, Trifecta
-from trifecta.state import Event
+from trifecta.result import RunResult
+from trifecta.runner import RequestError, Trifecta
 
 __all__ = ["main"]
 

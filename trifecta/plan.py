@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
-from typing import Any, TypedDict
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, Protocol, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -12,6 +12,7 @@ __all__ = [
     "ID_PATTERN",
     "Plan",
     "PlanError",
+    "Routable",
     "Subtask",
     "SubtaskSpec",
     "fill_references",
@@ -22,6 +23,20 @@ __all__ = [
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 _REF = re.compile(r"\$(\$|[A-Za-z][A-Za-z0-9_]*)")
+
+
+class Routable(Protocol):
+    """What a planner knows of a specialist: its name, what it does, and (for the offline
+    rule planner) how well a request clause suits it, 0..1. `Specialist` is one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def affinity(self) -> Callable[[str], float] | None: ...
 
 
 class Subtask(BaseModel):

@@ -4,142 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
-from html import escape
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
+from trifecta._override import Parts, swap_models
+from trifecta._run_audit import RunAudit, audit_log
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
-from trifecta.agents.merger import not_run_reason
-from trifecta.audit import AuditKeyError, AuditLog, load_key, sha256_text
+from trifecta.audit import AuditLog
 from trifecta.checkpoint import checkpoint_kind, open_checkpointer
-from trifecta.config import Config, ConfigError, Limits
+from trifecta.config import Config, Limits
 from trifecta.graphs import build_orchestrator
-from trifecta.ledger import Budget, Ledger, LedgerEntry, Report
+from trifecta.graphs.state import Event, RunContext, RunState
+from trifecta.ledger import Budget, Ledger
 from trifecta.linear_re import INLINE_CHARS
-from trifecta.models import Message, ModelReply, Price
+from trifecta.models import ChatModel, Price
 from trifecta.privacy import find_sensitive
 from trifecta.registry import build_chains
+from trifecta.result import RunResult, build_result
 from trifecta.routing import Router
-from trifecta.savings import RoutingTable, most_expensive, routing_table
+from trifecta.savings import most_expensive
 from trifecta.specialists import Specialist, default_specialists
-from trifecta.state import Event, RunContext, RunState
 
-__all__ = ["RequestError", "RunResult", "Trifecta"]
+__all__ = ["RequestError", "Trifecta"]
+
+_OVERRIDES: ContextVar[Mapping[int, Parts] | None] = ContextVar("trifecta_overrides", default=None)
+_COMPILED_KEEP = 8  # compiled graphs kept per instance (one per distinct set of parts)
+_App = CompiledStateGraph[RunState, RunContext, RunState, RunState]
 
 
 class RequestError(ValueError):
     """The request cannot be run (empty, too long, unknown or finished thread)."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """A finished (or stopped) run.
-
-    Attributes:
-        answer: the merged answer.
-        subtasks: one dict per planned subtask (id, specialist, instruction, status,
-            answer, evidence, tier, solver, method, errors, elapsed_s, cost_usd).
-        report: run totals (tokens, cost, wall time, calls).
-        thread_id: the LangGraph thread, for `Trifecta.resume`.
-        error: why the run could not be planned, if so.
-        stopped: the budget that stopped it, if any.
-        pending: the thread has work left (a crashed or paused run): `Trifecta.aresume` it.
-        ledger: every model call, check and routing decision.
-        routing: per subtask, the tier that answered and its cost, against sending
-            everything to the most expensive configured model (`trifecta.savings`).
-    """
-
-    answer: str
-    subtasks: list[dict[str, Any]]
-    report: Report
-    thread_id: str
-    error: str | None = None
-    stopped: str | None = None
-    ledger: list[LedgerEntry] = field(default_factory=list)
-    routing: RoutingTable | None = None
-    pending: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when every subtask was verified or checked."""
-        return (
-            not self.error
-            and not self.stopped
-            and not self.pending
-            and all(s["status"] in ("verified", "checked") for s in self.subtasks)
-        )
-
-    def _repr_html_(self) -> str:
-        """Jupyter view: the answer, a table of subtasks, the totals."""
-        colors = {
-            "verified": "#1a7f37",
-            "checked": "#0969da",
-            "rejected": "#cf222e",
-            "unverifiable": "#9a6700",
-        }
-        rows = "".join(
-            f"<tr><td>{escape(s['id'])}</td><td>{escape(s['specialist'])}</td>"
-            f"<td style='color:{colors.get(s['status'], '#000')}'><b>{escape(s['status'])}</b></td>"
-            f"<td>{escape(str(s['answer']))}</td><td>{'-' if s['tier'] is None else s['tier']}"
-            f" ({escape(str(s['solver']))})</td><td>{s['elapsed_s']:.3f}s</td><td>${s['cost_usd']:.6f}</td></tr>"
-            for s in self.subtasks
-        )
-        r = self.report
-        saving = ""
-        if self.routing and self.routing["reference_model"]:
-            t = self.routing
-            saving = (
-                f" · all {escape(str(t['reference_model']))}: ${t['all_expensive_usd']:.6f}"
-                f" (saved ${t['saving_usd']:.6f})"
-            )
-        head = "".join(
-            f"<th>{h}</th>"
-            for h in ("id", "specialist", "status", "answer", "tier", "time", "cost")
-        )
-        return (
-            f"<div><pre>{escape(self.answer)}</pre><table><tr>{head}</tr>{rows}</table>"
-            f"<p>tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f}{saving} · {r['wall_s']:.2f}s"
-            f" · thread {escape(self.thread_id)}</p></div>"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form printed by ``trifecta run --json``."""
-        return {
-            "answer": self.answer,
-            "subtasks": self.subtasks,
-            "report": dict(self.report),
-            "thread_id": self.thread_id,
-            "error": self.error,
-            "stopped": self.stopped,
-            "pending": self.pending,
-            "routing": self.routing,
-        }
-
-
-def _subtask_rows(state: RunState) -> list[dict[str, Any]]:
-    results = state.get("results", {})
-    costs: dict[str, float] = {}
-    for entry in state.get("ledger", []):
-        if entry["subtask"]:
-            costs[entry["subtask"]] = costs.get(entry["subtask"], 0.0) + entry["cost_usd"]
-    rows = []
-    for spec in state.get("subtasks", []):
-        result = results.get(spec["id"])
-        row: dict[str, Any] = dict(result) if result else {
-            **spec, "status": "unverifiable", "answer": "", "method": "not run",
-            "evidence": [], "errors": [{"rule": "skipped", "message": "not run: " + not_run_reason(spec, results, state.get("stopped"))}],
-            "tier": None, "solver": None, "attempts": 0, "elapsed_s": 0.0, "data": {},
-        }  # fmt: skip
-        row["depends_on"] = spec["depends_on"]
-        row["cost_usd"] = round(costs.get(spec["id"], 0.0), 8)
-        rows.append(row)
-    return rows
 
 
 class Trifecta:
@@ -193,18 +95,19 @@ class Trifecta:
             if not isinstance(checkpoint, str)
             else None
         )
+        self._compiled: dict[tuple[int, ...], _App] = {}
 
     async def state(self, thread_id: str) -> RunResult | None:
         """The thread's last checkpoint as a `RunResult` (``pending`` when it has work left
         to resume, e.g. after a crash), or None when the thread does not exist."""
         config: Any = {"configurable": {"thread_id": thread_id}}
         async with self._saver() as saver:
-            snapshot = await self.graph().compile(checkpointer=saver).aget_state(config)
+            snapshot = await self._app(self._parts(), saver).aget_state(config)
         if not snapshot.values:
             return None
         values = cast(RunState, snapshot.values)
         ledger = Ledger(entries=values.get("ledger", []), thread_wall_s=values.get("wall_s", 0.0))
-        result = _result(values, thread_id, ledger, self.reference_model())
+        result = build_result(values, thread_id, ledger, self.reference_model())
         return replace(result, pending=True) if snapshot.next else result
 
     @classmethod
@@ -239,7 +142,7 @@ class Trifecta:
             budget=config.budget,
             thread_budget=config.thread_budget,
             checkpoint=checkpoint or config.checkpoint_url,
-            audit=_audit_log(config),
+            audit=audit_log(config),
             sensitive_patterns=config.sensitive_patterns,
             router=router,
         )
@@ -247,8 +150,9 @@ class Trifecta:
     def reference_model(self) -> tuple[str, Price] | None:
         """The most expensive configured model (name, price): the routing table's
         all-expensive counterfactual."""
-        models = [getattr(t, "model", None) for s in self.specialists for t in s.tiers]
-        for role in (self.planner, self.merger):
+        parts = self._parts()
+        models = [getattr(t, "model", None) for s in parts.specialists for t in s.tiers]
+        for role in (parts.planner, parts.merger):
             link: Any = role
             while link is not None:  # a chain of model planners or mergers, by fallback
                 models.append(getattr(link, "model", None))
@@ -256,20 +160,75 @@ class Trifecta:
         return most_expensive((m.name, m.price) for m in models if m is not None)
 
     def register(self, specialist: Specialist) -> None:
-        """Add a specialist (its name must be new)."""
+        """Add a specialist (its name must be new); the next run compiles a new graph."""
         if any(s.name == specialist.name for s in self.specialists):
             raise ValueError(f"a specialist named {specialist.name!r} is already registered")
         self.specialists.append(specialist)
+        self._compiled.clear()
+
+    @contextmanager
+    def override(
+        self,
+        *,
+        planner: Planner | None = None,
+        merger: Merger | None = None,
+        specialists: Sequence[Specialist] | None = None,
+        router: Router | None = None,
+        models: Mapping[str, ChatModel] | None = None,
+    ) -> Iterator[None]:
+        """Within the block, runs of this instance use these parts instead (for tests and
+        evaluation; other tasks and threads are unaffected). `models` replaces every
+        model with that name: in specialist tiers and in planner and merger chains.
+
+        ```python
+        with app.override(models={"gpt-4o": FunctionModel(fake_reply)}):
+            result = await app.arun("What is 15% of 80?")
+        ```
+        """
+        now = self._parts()
+        parts = Parts(
+            planner or now.planner,
+            merger or now.merger,
+            now.specialists if specialists is None else tuple(specialists),
+            now.router if router is None else router,
+        )
+        if models:
+            parts = swap_models(parts, models)
+        token = _OVERRIDES.set({**(_OVERRIDES.get() or {}), id(self): parts})
+        try:
+            yield
+        finally:
+            _OVERRIDES.reset(token)
+
+    def _parts(self) -> Parts:
+        found = (_OVERRIDES.get() or {}).get(id(self))
+        if found is not None:
+            return found
+        return Parts(self.planner, self.merger, tuple(self.specialists), self.router)
 
     def graph(self) -> StateGraph[RunState, RunContext, RunState, RunState]:
         """The uncompiled orchestrator graph."""
+        return self._graph(self._parts())
+
+    def _graph(self, parts: Parts) -> StateGraph[RunState, RunContext, RunState, RunState]:
         return build_orchestrator(
-            planner=self.planner,
-            merger=self.merger,
-            specialists=self.specialists,
+            planner=parts.planner,
+            merger=parts.merger,
+            specialists=parts.specialists,
             max_subtasks=self.limits.max_subtasks,
             max_replans=self.limits.max_replans,
         )
+
+    def _app(self, parts: Parts, saver: BaseCheckpointSaver[str]) -> _App:
+        """The graph compiled once per set of parts, bound to `saver`."""
+        key = (*parts.key(), self.limits.max_subtasks, self.limits.max_replans)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._graph(parts).compile()
+            while len(self._compiled) >= _COMPILED_KEEP:
+                self._compiled.pop(next(iter(self._compiled)))
+            self._compiled[key] = compiled
+        return compiled.copy(update={"checkpointer": saver})
 
     def _check_request(self, request: str) -> str:
         if not isinstance(request, str) or not request.strip():
@@ -348,11 +307,12 @@ class Trifecta:
             + 20 * (self.limits.max_replans + 1)
             + 20,
         }
+        parts = self._parts()
         async with self._saver() as saver:
-            app = self.graph().compile(checkpointer=saver)
+            app = self._app(parts, saver)
             snapshot = await app.aget_state(config)
             _check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
-            trail = _Audit(self.audit, thread_id, on_event) if self.audit else None
+            trail = RunAudit(self.audit, thread_id, on_event) if self.audit else None
             ledger = Ledger(
                 budget or self.budget,
                 entries=snapshot.values.get("ledger", []),
@@ -362,7 +322,7 @@ class Trifecta:
                 thread_budget=self.thread_budget,
                 thread_wall_s=snapshot.values.get("wall_s", 0.0),
             )
-            context = RunContext(ledger, trail.event if trail else on_event, self.router)
+            context = RunContext(ledger, trail.event if trail else on_event, parts.router)
             finished = resume and not snapshot.next  # resuming a finished run returns it as it is
             if finished:
                 state = cast(RunState, snapshot.values)
@@ -370,94 +330,10 @@ class Trifecta:
                 if trail:
                     trail.start(payload["request"] if payload else None, resume)
                 state = cast(RunState, await app.ainvoke(payload, config, context=context))
-        result = _result(state, thread_id, ledger, self.reference_model())
+        result = build_result(state, thread_id, ledger, self.reference_model())
         if trail and not finished:
             trail.end(result)
         return result
-
-
-class _Audit:
-    """Writes one run's records: start, plan, each model call, each verdict, end."""
-
-    def __init__(self, log: AuditLog, run: str, on_event: Callable[[Event], None] | None) -> None:
-        self.log, self.run, self.on_event = log, run, on_event
-
-    def start(self, request: str | None, resume: bool) -> None:
-        content = {"request": request} if self.log.store_content and request else {}
-        digest = sha256_text(request) if request else None
-        self.log.write("run_start", self.run, request_sha256=digest, resumed=resume, **content)
-
-    def event(self, event: Event) -> None:
-        if event.kind == "planned":
-            self.log.write("plan", self.run, subtasks=event.data)
-        elif event.kind == "subtask":
-            r = event.data
-            self.log.write(
-                "verdict", self.run, subtask=r["id"], specialist=r["specialist"], status=r["status"],
-                method=r["method"], tier=r["tier"], solver=r["solver"], attempts=r["attempts"],
-                evidence=r["evidence"], errors=r["errors"],
-            )  # fmt: skip
-        if self.on_event is not None:
-            self.on_event(event)
-
-    def call(
-        self, entry: LedgerEntry, messages: Sequence[Message], reply: ModelReply | None
-    ) -> None:
-        prompt = "\n".join(f"{m.role}: {m.content}" for m in messages)
-        content = (
-            {"prompt": prompt, "response": reply.text if reply else None}
-            if self.log.store_content
-            else {}
-        )
-        self.log.write(
-            "call", self.run, node=entry["node"], subtask=entry["subtask"], model=entry["model"],
-            tokens_in=entry["tokens_in"], tokens_out=entry["tokens_out"], cost_usd=entry["cost_usd"],
-            latency_s=round(entry["latency_s"], 6), outcome=entry["detail"], prompt_sha256=sha256_text(prompt),
-            served_model=reply.model if reply else None,
-            response_sha256=sha256_text(reply.text) if reply else None, **content,
-        )  # fmt: skip
-
-    def route(self, entry: LedgerEntry) -> None:
-        self.log.write(
-            "route", self.run, subtask=entry["subtask"], specialist=entry["specialist"],
-            solver=entry["model"], reason=entry["detail"],
-        )  # fmt: skip
-
-    def end(self, result: RunResult) -> None:
-        self.log.write(
-            "run_end", self.run, answer_sha256=sha256_text(result.answer), report=dict(result.report),
-            error=result.error, stopped=result.stopped,
-        )  # fmt: skip
-
-
-def _audit_log(config: Config) -> AuditLog | None:
-    """The configured audit log: keyed when the config names a key; its head is also kept
-    in the checkpoint database unless checkpoints live in memory."""
-    if not config.audit_log:
-        return None
-    try:
-        key = load_key(config.audit_key_file, config.audit_key_env)
-    except AuditKeyError as exc:
-        raise ConfigError(str(exc)) from exc
-    head_db = None if config.checkpoint_url == "memory" else config.checkpoint_url
-    return AuditLog(config.audit_log, store_content=config.audit_content, key=key, head_db=head_db)
-
-
-def _result(
-    state: RunState, thread_id: str, ledger: Ledger, reference: tuple[str, Price] | None
-) -> RunResult:
-    subtasks = _subtask_rows(state)
-    entries = list(state.get("ledger", []))
-    return RunResult(
-        answer=state.get("answer", ""),
-        subtasks=subtasks,
-        report=ledger.report(),
-        thread_id=thread_id,
-        error=state.get("error"),
-        stopped=state.get("stopped"),
-        ledger=entries,
-        routing=routing_table(subtasks, entries, reference),
-    )
 
 
 def _check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:

@@ -1,16 +1,12 @@
-"""The document store: chunks in Chroma (dense) plus a SQLite sidecar for BM25 (lexical),
-fused with reciprocal-rank fusion."""
+"""The document store: chunks in Chroma (dense) plus a BM25 index over a SQLite sidecar
+(lexical, `_lexical`), fused with reciprocal-rank fusion."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import re
-import sqlite3
-import threading
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +21,8 @@ from trifecta.specialists.rag._documents import (
     read_document,
     walk,
 )
-from trifecta.specialists.rag._text import Vocabulary, terms
+from trifecta.specialists.rag._lexical import LexicalIndex
+from trifecta.specialists.rag._text import Vocabulary
 
 __all__ = ["DocumentStore", "Hit", "IngestReport", "Mode"]
 
@@ -72,101 +69,6 @@ class _Plan:
     stale: list[str]
     fresh: list[tuple[Chunk, dict[str, Any]]]
     kept: list[tuple[Chunk, dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class _Index:
-    """The lexical index: chunk ids, postings (term -> (chunk, count)), chunk lengths,
-    their average, and each term's spread over documents."""
-
-    ids: list[str]
-    postings: dict[str, list[tuple[int, int]]]
-    lengths: list[int]
-    average: float
-    vocabulary: Vocabulary
-
-
-class _Lexical:
-    """BM25 over the sidecar's chunks, with an inverted index rebuilt when it changes."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, check_same_thread=False)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, source TEXT, title TEXT, "
-            "text TEXT, terms TEXT, metadata TEXT)"
-        )
-        self.lock = threading.Lock()
-        self._index: _Index | None = None
-
-    def upsert(self, chunks: Sequence[Chunk], metadatas: Sequence[Mapping[str, Any]]) -> None:
-        rows = [
-            (c.id, c.source, c.title, c.text, " ".join(terms(c.text)), json.dumps(m))
-            for c, m in zip(chunks, metadatas, strict=True)
-        ]
-        with self.lock, self.db:
-            self.db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)", rows)
-            self._index = None
-
-    def delete(self, ids: Sequence[str]) -> None:
-        with self.lock, self.db:
-            self.db.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in ids])
-            self._index = None
-
-    def _build(self) -> _Index:
-        ids, lengths, postings = [], [], defaultdict(list)
-        sources: dict[str, set[str]] = defaultdict(set)
-        for index, (chunk_id, source, text_terms) in enumerate(
-            self.db.execute("SELECT id, source, terms FROM chunks ORDER BY id")
-        ):
-            words = text_terms.split()
-            ids.append(chunk_id)
-            lengths.append(len(words))
-            for word, count in Counter(words).items():
-                postings[word].append((index, count))
-                sources[word].add(source)
-        average = sum(lengths) / len(lengths) if lengths else 0.0
-        documents = len({s for found in sources.values() for s in found})
-        spread = {word: len(found) for word, found in sources.items()}
-        return _Index(ids, dict(postings), lengths, average, Vocabulary(documents, spread))
-
-    def index(self) -> _Index:
-        with self.lock:
-            if self._index is None:
-                self._index = self._build()
-            return self._index
-
-    def search(
-        self, query: str, limit: int, allowed: Callable[[str], bool] | None = None
-    ) -> list[tuple[str, float]]:
-        built = self.index()
-        ids, postings, lengths, average = built.ids, built.postings, built.lengths, built.average
-        scores: dict[int, float] = defaultdict(float)
-        n = len(ids)
-        for word in set(terms(query)):
-            hits = postings.get(word, [])
-            idf = math.log(1 + (n - len(hits) + 0.5) / (len(hits) + 0.5))
-            for index, tf in hits:
-                norm = 1.5 * (1 - 0.75 + 0.75 * lengths[index] / (average or 1))
-                scores[index] += idf * tf * 2.5 / (tf + norm)
-        ranked = sorted(scores.items(), key=lambda p: -p[1])
-        out = [(ids[i], s) for i, s in ranked if allowed is None or allowed(ids[i])]
-        return out[:limit]
-
-    def rows(self, ids: Iterable[str]) -> dict[str, tuple[str, str, str, dict[str, Any]]]:
-        wanted = list(ids)
-        found: dict[str, tuple[str, str, str, dict[str, Any]]] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for row in self.db.execute(
-                f"SELECT id, source, title, text, metadata FROM chunks WHERE id IN ({marks})", part
-            ):
-                found[row[0]] = (row[1], row[2], row[3], json.loads(row[4]))
-        return found
-
-    def count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
 
 def _matches(metadata: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
@@ -229,7 +131,7 @@ class DocumentStore:
         self.collection = self.client.get_or_create_collection(
             collection, embedding_function=self.embeddings, metadata={"hnsw:space": "cosine"}
         )
-        self.lexical = _Lexical(self.path / "lexical" / f"{collection}.sqlite")
+        self.lexical = LexicalIndex(self.path / "lexical" / f"{collection}.sqlite")
 
     def count(self) -> int:
         """Chunks in the store."""
@@ -238,7 +140,7 @@ class DocumentStore:
     def vocabulary(self) -> Vocabulary:
         """How many documents contain each term (from the lexical index, which is kept
         beside the store in both local and server mode)."""
-        return self.lexical.index().vocabulary
+        return self.lexical.vocabulary()
 
     def ingest(
         self,

@@ -82,17 +82,19 @@ def _app(setup: Setup, question: Question, apps: _Apps) -> Trifecta:
         )
         if question.specialist:
             config = replace(config, limits=replace(config.limits, max_replans=0))
-        app = Trifecta.from_config(config)
-        if question.specialist:
-            app.planner, app.merger = _Direct(question.specialist), TemplateMerger()
-        apps[key] = app
+        apps[key] = Trifecta.from_config(config)
     return apps[key]
 
 
 async def _one(setup: Setup, question: Question, apps: _Apps) -> Record:
     started = time.perf_counter()
     try:
-        result = await _app(setup, question, apps).arun(question.question)
+        app = _app(setup, question, apps)
+        if question.specialist:  # straight to one specialist: no planner or merger model
+            with app.override(planner=_Direct(question.specialist), merger=TemplateMerger()):
+                result = await app.arun(question.question)
+        else:
+            result = await app.arun(question.question)
     except (RequestError, ValueError, OSError) as exc:
         return Record(setup.name, question.id, False, "error", None, None, False, 0.0, 0,
                       time.perf_counter() - started, "", str(exc))  # fmt: skip

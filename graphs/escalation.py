@@ -1,0 +1,295 @@
+"""The escalation loop: each tier of a specialist, cheapest first (or as a `Router`
+decides), with verification, repair attempts and budget stops, down to one `Result`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from trifecta.ledger import BudgetExceeded, Ledger
+from trifecta.models import ModelError, ModelOutputError
+from trifecta.routing import (
+    Attempt,
+    Route,
+    RouteContext,
+    Router,
+    TierInfo,
+    chain_info,
+    cheapest_first,
+)
+from trifecta.specialists.base import (
+    Candidate,
+    CannotSolve,
+    Job,
+    Solver,
+    Specialist,
+    call_off_loop,
+)
+from trifecta.verdict import CheckError, Result, Status, Verdict, check_error
+
+__all__ = ["Outcome", "run_specialist"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `run_specialist` returns: the result, and the budget reason if it stopped."""
+
+    result: Result
+    stopped: str | None = None
+
+
+@dataclass
+class _Trail:
+    """What the loop has seen so far for one subtask."""
+
+    started: float = field(default_factory=time.monotonic)
+    attempts: int = 0
+    evidence: list[str] = field(default_factory=list)
+    last: tuple[Verdict, Candidate, int, str] | None = None
+    errors: list[CheckError] = field(default_factory=list)
+
+
+async def run_specialist(
+    spec: Specialist,
+    subtask: str,
+    instruction: str,
+    ledger: Ledger,
+    router: Router | None = None,
+) -> Outcome:
+    """Run the tiers of `spec` on one instruction until a verdict is accepted.
+
+    The router (default `cheapest_first`) picks each tier; its decision and reason are
+    recorded. Per tier: solve, verify; on failure feed the errors back (repairable
+    tiers only, at most `spec.max_attempts` times), then ask the router again.
+    Solver, verifier and router exceptions become labelled failures, never crashes.
+    """
+    trail = _Trail()
+    route = router or cheapest_first
+    tiers = chain_info(spec.tiers)
+    history: list[Attempt] = []
+    try:
+        while True:
+            ctx = RouteContext(
+                spec.name, subtask, instruction, tiers, tuple(history), tuple(ledger.sensitive)
+            )
+            decision = _decide(route, ctx, trail)
+            if decision is None:
+                break
+            solver = spec.tiers[decision.tier]
+            ledger.record_route(
+                specialist=spec.name, subtask=subtask, tier=decision.tier,
+                solver=solver.name, reason=decision.reason,
+            )  # fmt: skip
+            done = await _run_tier(spec, subtask, instruction, decision.tier, solver, ledger, trail)
+            if isinstance(done, Attempt):
+                history.append(done)
+                continue
+            if done["status"] == "checked" and spec.agree is not None:
+                done = await _confirm(spec, done, ledger)
+            return Outcome(done)
+    except BudgetExceeded as exc:
+        trail.errors.append(check_error("budget", exc.reason))
+        return Outcome(_failure(spec, subtask, instruction, trail), stopped=exc.reason)
+    _explain_privacy(tiers, history, ledger.sensitive, trail)
+    return Outcome(_failure(spec, subtask, instruction, trail))
+
+
+def _decide(route: Router, ctx: RouteContext, trail: _Trail) -> Route | None:
+    """Ask the router; a router that fails or picks an invalid or already-tried tier
+    ends the loop with the reason in the evidence."""
+    try:
+        decision = route(ctx)
+    except Exception as exc:  # a broken router labels the result, never crashes the run
+        trail.evidence.append(f"router error: {exc!r}")
+        trail.errors.append(check_error("router", repr(exc)))
+        return None
+    if decision is None:
+        return None
+    tried = {a.tier for a in ctx.history}
+    if not 0 <= decision.tier < len(ctx.tiers) or decision.tier in tried:
+        problem = "does not exist" if decision.tier not in range(len(ctx.tiers)) else "already ran"
+        message = f"the router chose tier {decision.tier}, which {problem}"
+        trail.evidence.append(message)
+        trail.errors.append(check_error("router", message))
+        return None
+    return decision
+
+
+def _explain_privacy(
+    tiers: Sequence[TierInfo], history: list[Attempt], sensitive: Sequence[str], trail: _Trail
+) -> None:
+    """When a sensitive run ran out of tiers while cloud tiers were never tried, say so."""
+    tried = {a.tier for a in history}
+    skipped = [t.name for t in tiers if t.index not in tried and t.privacy != "local"]
+    if sensitive and skipped:
+        message = (
+            f"this run is sensitive ({', '.join(sensitive)}) and no local tier could serve it; "
+            f"cloud models not used: {', '.join(skipped)}"
+        )
+        trail.evidence.append(message)
+        trail.errors.append(check_error("privacy", message))
+
+
+async def _run_tier(
+    spec: Specialist,
+    subtask: str,
+    instruction: str,
+    tier: int,
+    solver: Solver,
+    ledger: Ledger,
+    trail: _Trail,
+) -> Result | Attempt:
+    limit = spec.max_attempts if solver.repairable else 1
+    job = Job(subtask, spec.name, instruction, tier, 1)
+    for attempt in range(1, limit + 1):
+        trail.attempts += 1
+        label = f"tier {tier} ({solver.name}) attempt {attempt}"
+        try:
+            candidate = await solver.solve(job, ledger)
+        except BudgetExceeded:
+            raise
+        except CannotSolve as exc:
+            trail.evidence.append(f"{label}: not applicable: {exc}")
+            return Attempt(tier, "not applicable", str(exc))
+        except ModelOutputError as exc:
+            trail.evidence.append(f"{label}: unusable reply: {exc}")
+            trail.errors = [check_error("output", str(exc))]
+            job = Job(subtask, spec.name, instruction, tier, attempt + 1, tuple(trail.errors))
+            continue
+        except (ModelError, TimeoutError) as exc:
+            detail = str(exc) or type(exc).__name__
+            trail.evidence.append(f"{label}: model failed: {detail}")
+            trail.errors = [check_error("model", detail)]
+            return Attempt(tier, "error", detail)
+        except Exception as exc:  # a broken solver escalates, never crashes the run
+            trail.evidence.append(f"{label}: solver error: {exc!r}")
+            trail.errors = [check_error("solver", repr(exc))]
+            return Attempt(tier, "error", repr(exc))
+        verdict = await _verify(spec, job, candidate, ledger)
+        trail.evidence.append(f"{label}: {verdict.status} ({verdict.method})")
+        if verdict.accepted:
+            return _success(
+                spec, subtask, instruction, tier, solver.name, candidate, verdict, trail
+            )
+        trail.last = (verdict, candidate, tier, solver.name)
+        trail.errors = list(verdict.errors)
+        job = Job(subtask, spec.name, instruction, tier, attempt + 1, verdict.errors, candidate)
+    first = trail.errors[0]["message"] if trail.errors else "no accepted answer"
+    return Attempt(tier, "rejected", f"{limit} attempt(s), last: {first}")
+
+
+async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
+    """One independent generation from the next tier that can answer; agreement
+    upgrades `checked` to `verified`. Budget stops propagate; other failures keep
+    the result as it was, with the reason in its evidence."""
+    assert spec.agree is not None and first["tier"] is not None
+    tiers = chain_info(spec.tiers)
+    for tier in range(first["tier"] + 1, len(spec.tiers)):
+        solver = spec.tiers[tier]
+        if ledger.sensitive and tiers[tier].privacy != "local":
+            continue
+        job = Job(first["id"], spec.name, first["instruction"], tier, 1)
+        label = f"confirmation by tier {tier} ({solver.name})"
+        ledger.record_route(
+            specialist=spec.name, subtask=first["id"], tier=tier, solver=solver.name,
+            reason=f"confirmation: independent generation to check tier {first['tier']}'s checked result",
+        )  # fmt: skip
+        try:
+            candidate = await solver.solve(job, ledger)
+        except BudgetExceeded:
+            raise
+        except Exception as exc:  # CannotSolve, model errors: try the next tier
+            first["evidence"].append(f"{label}: no answer: {exc}")
+            continue
+        verdict = await _verify(spec, job, candidate, ledger)
+        if verdict.accepted and spec.agree(first["data"], verdict.data):
+            first["evidence"].append(f"{label}: independent generation agrees")
+            return {
+                **first,
+                "status": "verified",
+                "method": f"{first['method']} + agreement with tier {tier}",
+            }
+        first["evidence"].append(f"{label}: {verdict.status}, does not agree")
+        return first
+    return first
+
+
+async def _verify(spec: Specialist, job: Job, candidate: Candidate, ledger: Ledger) -> Verdict:
+    started = time.monotonic()
+    try:
+        verdict: Verdict = await call_off_loop(spec.verify, job, candidate)
+    except Exception as exc:  # a broken verifier labels the result, never crashes the run
+        verdict = Verdict(
+            "unverifiable", "verifier error", errors=(check_error("verifier", repr(exc)),)
+        )
+    ledger.record_check(
+        node=spec.name,
+        specialist=spec.name,
+        subtask=job.subtask,
+        verdict=verdict.status,
+        latency_s=time.monotonic() - started,
+        detail=verdict.method,
+    )
+    return verdict
+
+
+def _success(
+    spec: Specialist,
+    subtask: str,
+    instruction: str,
+    tier: int,
+    solver: str,
+    candidate: Candidate,
+    verdict: Verdict,
+    trail: _Trail,
+) -> Result:
+    return Result(
+        id=subtask,
+        specialist=spec.name,
+        instruction=instruction,
+        status=verdict.status,
+        answer=verdict.answer if verdict.answer is not None else candidate.answer,
+        method=verdict.method,
+        evidence=[*trail.evidence, *verdict.evidence],
+        errors=[],
+        tier=tier,
+        solver=solver,
+        attempts=trail.attempts,
+        elapsed_s=round(time.monotonic() - trail.started, 6),
+        data=verdict.data,
+    )
+
+
+def _failure(spec: Specialist, subtask: str, instruction: str, trail: _Trail) -> Result:
+    status: Status
+    if trail.last is None:
+        status, answer, method, tier, solver, data = "unverifiable", "", "no solver", None, None, {}
+        if not trail.errors:
+            why = trail.evidence[-1] if trail.evidence else "no tiers configured"
+            trail.errors = [check_error("solver", f"no tier could handle this instruction ({why})")]
+    else:
+        verdict, candidate, tier_, solver_ = trail.last
+        status, method, tier, solver, data = (
+            verdict.status,
+            verdict.method,
+            tier_,
+            solver_,
+            verdict.data,
+        )
+        answer = verdict.answer if verdict.answer is not None else candidate.answer
+    return Result(
+        id=subtask,
+        specialist=spec.name,
+        instruction=instruction,
+        status=status,
+        answer=answer,
+        method=method,
+        evidence=trail.evidence,
+        errors=trail.errors,
+        tier=tier,
+        solver=solver,
+        attempts=trail.attempts,
+        elapsed_s=round(time.monotonic() - trail.started, 6),
+        data=data,
+    )

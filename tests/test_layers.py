@@ -1,0 +1,103 @@
+"""The package's layers: every import points down (or sideways within a layer).
+
+core        trifecta.{verdict, plan, ledger, routing, models, config, ...}
+workers     trifecta.specialists.*  and  trifecta.agents.*  (core only, not each other)
+graphs      trifecta.graphs.*  (state, escalation loop, orchestrator)
+application trifecta (the lazy package), runner, cli, server, evaluation, ...
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = {
+    "trifecta": ROOT / "trifecta",
+    "trifecta.agents": ROOT / "agents",
+    "trifecta.specialists": ROOT / "specialists",
+    "trifecta.graphs": ROOT / "graphs",
+}
+CORE = {
+    "trifecta.checkpoint",
+    "trifecta.config",
+    "trifecta.ledger",
+    "trifecta.linear_re",
+    "trifecta.models",
+    "trifecta.plan",
+    "trifecta.privacy",
+    "trifecta.registry",
+    "trifecta.routing",
+    "trifecta.sandbox",
+    "trifecta.savings",
+    "trifecta.verdict",
+}
+RANK = {"core": 0, "specialists": 1, "agents": 1, "graphs": 2, "application": 3}
+
+
+def layer(module: str) -> str:
+    """The layer a module belongs to."""
+    for family in ("specialists", "agents", "graphs"):
+        if module == f"trifecta.{family}" or module.startswith(f"trifecta.{family}."):
+            return family
+    if any(module == c or module.startswith(c + ".") for c in CORE):
+        return "core"
+    return "application"
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the package, by dotted name."""
+    found: dict[str, Path] = {}
+    for package, folder in FOLDERS.items():
+        for path in folder.rglob("*.py"):
+            parts = [p for p in path.relative_to(folder).with_suffix("").parts if p != "__init__"]
+            found[".".join([package, *parts])] = path
+    return found
+
+
+def imports(path: Path) -> set[str]:
+    """The trifecta modules `path` imports, at any depth (functions included)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+    return {m for m in out if m == "trifecta" or m.startswith("trifecta.")}
+
+
+def upward(module: str, target: str) -> bool:
+    """True when `module` may not import `target`."""
+    mine, theirs = layer(module), layer(target)
+    if RANK[theirs] > RANK[mine]:
+        return True
+    return {mine, theirs} == {"specialists", "agents"}
+
+
+def test_the_walk_sees_the_whole_package() -> None:
+    found = modules()
+    assert {"trifecta.verdict", "trifecta.graphs.state", "trifecta.runner"} <= set(found)
+    assert layer("trifecta.models._openai") == "core" and layer("trifecta.cli") == "application"
+    assert upward("trifecta.verdict", "trifecta.runner")
+    assert upward("trifecta.agents.planner", "trifecta.specialists.base")
+    assert not upward("trifecta.graphs.orchestrator", "trifecta.agents.merger")
+
+
+@pytest.mark.parametrize("module", sorted(modules()))
+def test_imports_point_down(module: str) -> None:
+    bad = sorted(t for t in imports(modules()[module]) if upward(module, t))
+    assert not bad, f"{module} ({layer(module)}) imports upward: {bad}"
+
+
+def test_importing_a_core_leaf_loads_no_framework() -> None:
+    probe = (
+        "import sys, trifecta.verdict, trifecta.plan; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('langgraph', 'openai', 'langchain_core', 'chromadb', 'sympy') or m == 'trifecta.runner'))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1,0 +1,137 @@
+"""What a run returns: `RunResult`, its per-subtask rows, and the Jupyter view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+from trifecta.agents.merger import not_run_reason
+from trifecta.graphs.state import RunState
+from trifecta.ledger import Ledger, LedgerEntry, Report
+from trifecta.models import Price
+from trifecta.savings import RoutingTable, routing_table
+
+__all__ = ["RunResult", "build_result", "subtask_rows"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished (or stopped) run.
+
+    Attributes:
+        answer: the merged answer.
+        subtasks: one dict per planned subtask (id, specialist, instruction, status,
+            answer, evidence, tier, solver, method, errors, elapsed_s, cost_usd).
+        report: run totals (tokens, cost, wall time, calls).
+        thread_id: the LangGraph thread, for `Trifecta.resume`.
+        error: why the run could not be planned, if so.
+        stopped: the budget that stopped it, if any.
+        pending: the thread has work left (a crashed or paused run): `Trifecta.aresume` it.
+        ledger: every model call, check and routing decision.
+        routing: per subtask, the tier that answered and its cost, against sending
+            everything to the most expensive configured model (`trifecta.savings`).
+    """
+
+    answer: str
+    subtasks: list[dict[str, Any]]
+    report: Report
+    thread_id: str
+    error: str | None = None
+    stopped: str | None = None
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    routing: RoutingTable | None = None
+    pending: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when every subtask was verified or checked."""
+        return (
+            not self.error
+            and not self.stopped
+            and not self.pending
+            and all(s["status"] in ("verified", "checked") for s in self.subtasks)
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter view: the answer, a table of subtasks, the totals."""
+        colors = {
+            "verified": "#1a7f37",
+            "checked": "#0969da",
+            "rejected": "#cf222e",
+            "unverifiable": "#9a6700",
+        }
+        rows = "".join(
+            f"<tr><td>{escape(s['id'])}</td><td>{escape(s['specialist'])}</td>"
+            f"<td style='color:{colors.get(s['status'], '#000')}'><b>{escape(s['status'])}</b></td>"
+            f"<td>{escape(str(s['answer']))}</td><td>{'-' if s['tier'] is None else s['tier']}"
+            f" ({escape(str(s['solver']))})</td><td>{s['elapsed_s']:.3f}s</td><td>${s['cost_usd']:.6f}</td></tr>"
+            for s in self.subtasks
+        )
+        r = self.report
+        saving = ""
+        if self.routing and self.routing["reference_model"]:
+            t = self.routing
+            saving = (
+                f" · all {escape(str(t['reference_model']))}: ${t['all_expensive_usd']:.6f}"
+                f" (saved ${t['saving_usd']:.6f})"
+            )
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("id", "specialist", "status", "answer", "tier", "time", "cost")
+        )
+        return (
+            f"<div><pre>{escape(self.answer)}</pre><table><tr>{head}</tr>{rows}</table>"
+            f"<p>tokens {r['tokens_in']} in / {r['tokens_out']} out · ${r['cost_usd']:.6f}{saving} · {r['wall_s']:.2f}s"
+            f" · thread {escape(self.thread_id)}</p></div>"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form printed by ``trifecta run --json``."""
+        return {
+            "answer": self.answer,
+            "subtasks": self.subtasks,
+            "report": dict(self.report),
+            "thread_id": self.thread_id,
+            "error": self.error,
+            "stopped": self.stopped,
+            "pending": self.pending,
+            "routing": self.routing,
+        }
+
+
+def subtask_rows(state: RunState) -> list[dict[str, Any]]:
+    results = state.get("results", {})
+    costs: dict[str, float] = {}
+    for entry in state.get("ledger", []):
+        if entry["subtask"]:
+            costs[entry["subtask"]] = costs.get(entry["subtask"], 0.0) + entry["cost_usd"]
+    rows = []
+    for spec in state.get("subtasks", []):
+        result = results.get(spec["id"])
+        row: dict[str, Any] = dict(result) if result else {
+            **spec, "status": "unverifiable", "answer": "", "method": "not run",
+            "evidence": [], "errors": [{"rule": "skipped", "message": "not run: " + not_run_reason(spec, results, state.get("stopped"))}],
+            "tier": None, "solver": None, "attempts": 0, "elapsed_s": 0.0, "data": {},
+        }  # fmt: skip
+        row["depends_on"] = spec["depends_on"]
+        row["cost_usd"] = round(costs.get(spec["id"], 0.0), 8)
+        rows.append(row)
+    return rows
+
+
+def build_result(
+    state: RunState, thread_id: str, ledger: Ledger, reference: tuple[str, Price] | None
+) -> RunResult:
+    subtasks = subtask_rows(state)
+    entries = list(state.get("ledger", []))
+    return RunResult(
+        answer=state.get("answer", ""),
+        subtasks=subtasks,
+        report=ledger.report(),
+        thread_id=thread_id,
+        error=state.get("error"),
+        stopped=state.get("stopped"),
+        ledger=entries,
+        routing=routing_table(subtasks, entries, reference),
+    )
