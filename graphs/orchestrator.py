@@ -12,6 +12,7 @@ from langgraph.types import Send
 
 from trifecta.agents.merger import MergeInput, Merger
 from trifecta.agents.planner import Planner, PlanRequest
+from trifecta.errors import UserError
 from trifecta.graphs.escalation import run_specialist
 from trifecta.graphs.state import RunContext, RunState, TaskInput
 from trifecta.ledger import BudgetExceeded
@@ -59,10 +60,10 @@ def build_orchestrator(
 def _check_names(specialists: Sequence[Specialist]) -> None:
     names = [s.name for s in specialists]
     if not names:
-        raise ValueError("at least one specialist is required")
+        raise UserError("at least one specialist is required")
     clash = sorted({n for n in names if n in RESERVED_NODES or names.count(n) > 1})
     if clash:
-        raise ValueError(
+        raise UserError(
             f"specialist names must be unique and not {sorted(RESERVED_NODES)}: {clash}"
         )
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
+from trifecta.errors import TrifectaError
 from trifecta.ledger import Ledger
 from trifecta.models import ChatModel, Message, OutputSchema
 from trifecta.verdict import CheckError, Verdict
@@ -50,7 +51,7 @@ class Job:
     previous: Candidate | None = None
 
 
-class CannotSolve(Exception):
+class CannotSolve(TrifectaError):
     """Raised by a solver that does not handle this instruction (next tier runs)."""
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from trifecta import Budget, ConfigError, Limits, load_config
-from trifecta.models import Price
+from trifecta import Budget, ConfigError, Limits, Trifecta, load_config
+from trifecta.models import Capabilities, Price
+from trifecta.routing import tier_info
 
 
 def test_defaults_are_offline(tmp_path: Path) -> None:
@@ -36,11 +37,51 @@ def test_file_then_env_then_arguments(tmp_path: Path) -> None:
 def test_unknown_key_and_bad_file_are_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('modle = "typo"\n')
-    with pytest.raises(ConfigError, match="unknown config keys: modle"):
+    with pytest.raises(ConfigError, match="invalid configuration: modle: unknown key"):
         load_config(bad, env={})
     broken = tmp_path / "broken.toml"
     broken.write_text("model = \n")
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(broken, env={})
-    with pytest.raises(ConfigError, match="invalid configuration"):
+    with pytest.raises(ConfigError, match=r"invalid configuration: limits\.nope: unknown key"):
         load_config(env={}, limits={"max_subtasks": 1, "nope": 2})
+
+
+@pytest.mark.parametrize(
+    ("toml", "problem"),
+    [
+        ('privacy = "lcoal"', "privacy: Input should be 'local' or 'cloud' (got 'lcoal')"),
+        ('structured_output = "jsn"', "structured_output: Input should be 'json_schema'"),
+        ('[models.a]\nprivacy = "public"', "models.a.privacy: Input should be 'local' or 'cloud'"),
+        ('[models.a]\nstructured_output = "xml"', "models.a.structured_output: Input should be"),
+        (
+            '[models.a]\ncontext_window = "big"',
+            "models.a.context_window: Input should be a valid integer",
+        ),
+        ("[limits]\nmax_subtasks = 1.5", "limits.max_subtasks: Input should be a valid integer"),
+        ('[budget]\nmax_tokens = "x"', "budget.max_tokens: Input should be a valid integer"),
+        ("[models.a]\nprice = {input = 1, outptu = 2}", "a price is {input = …, output = …}"),
+        (
+            '[prices]\nm = {input = "cheap"}',
+            "prices.m.input_per_mtok: Input should be a valid number",
+        ),
+    ],
+)
+def test_values_are_validated_with_their_types(tmp_path: Path, toml: str, problem: str) -> None:
+    path = tmp_path / "trifecta.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert problem in str(info.value)
+
+
+def test_a_registry_model_declares_its_capabilities(tmp_path: Path) -> None:
+    path = tmp_path / "trifecta.toml"
+    path.write_text(
+        '[models.small]\nbase_url = "http://127.0.0.1:9/v1"\nprivacy = "local"\n'
+        "context_window = 8192\nlatency_s = 0.4\nprice = {input = 0.1, output = 0.2}\n"
+    )
+    app = Trifecta.from_config(load_config(path, env={}))
+    (model,) = {t.model for s in app.specialists for t in s.tiers if hasattr(t, "model")}
+    assert model.capabilities == Capabilities("local", Price(0.1, 0.2), 8192, 0.4)
+    assert tier_info(1, app.specialists[0].tiers[1]).capabilities == model.capabilities

@@ -25,6 +25,7 @@ FOLDERS = {
 CORE = {
     "trifecta.checkpoint",
     "trifecta.config",
+    "trifecta.errors",
     "trifecta.ledger",
     "trifecta.linear_re",
     "trifecta.models",

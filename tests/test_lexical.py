@@ -41,8 +41,9 @@ def test_writes_invalidate_the_cached_index(tmp_path: Path) -> None:
     assert [i for i, _ in index.search("refund", 5)] == ["a1"]
     _add(index, ["a2"])
     assert {i for i, _ in index.search("refund", 5)} == {"a1", "a2"}
+    assert index.size() == 2
     index.delete(["a1"])
-    assert [i for i, _ in index.search("refund", 5)] == ["a2"]
+    assert [i for i, _ in index.search("refund", 5)] == ["a2"] and index.size() == 1
 
 
 def test_a_new_process_loads_the_saved_index_and_sees_other_writers(

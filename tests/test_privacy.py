@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes import by_schema, merger_text, plan
+from tests.fakes import merger_text, plan
 from trifecta import Trifecta
 from trifecta.agents import ModelMerger, ModelPlanner, RulePlanner
 from trifecta.privacy import find_sensitive
@@ -31,11 +31,8 @@ def test_detector(text: str, kinds: list[str]) -> None:
 
 
 def _cloud_generalist() -> FunctionModel:
-    planner = by_schema(
-        {"plan": lambda m, i: plan(("t1", "math", WORD)), None: merger_text}, name="planner"
-    )
-    planner.privacy = "cloud"
-    return planner
+    routes = {"plan": lambda m, i: plan(("t1", "math", WORD)), None: merger_text}
+    return FunctionModel(lambda m, i: routes[i.schema_name](m, i), name="planner", privacy="cloud")
 
 
 def _app(*models: FunctionModel, generalist: FunctionModel | None = None) -> Trifecta:

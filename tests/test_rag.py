@@ -222,6 +222,20 @@ def test_missing_or_corrupt_model_says_what_to_install(
         _embeddings.offline_embeddings(tmp_path)
 
 
+def test_parallel_embedding_keeps_order_and_vectors(tmp_path: Path) -> None:
+    texts = [f"Item {n}: " + "the refund window is thirty days " * (n % 7 + 1) for n in range(40)]
+    texts[5] = "Our office is closed on public holidays."
+    parallel = _embeddings.offline_embeddings(tmp_path)
+    assert parallel.workers >= 1
+    one = _embeddings.OfflineMiniLM(parallel.DOWNLOAD_PATH, workers=1)
+    two = _embeddings.OfflineMiniLM(parallel.DOWNLOAD_PATH, workers=2)
+    together, alone = two._forward(texts), one._forward(texts)
+    assert together.shape == (40, 384) and abs(float(together[5] @ together[5]) - 1) < 1e-5
+    assert float(abs(together - alone).max()) < 1e-5  # threads change nothing
+    single = one._forward([texts[5]])[0]  # each row is its own text's vector, in input order
+    assert float(abs(single - together[5]).max()) < 1e-5
+
+
 # --- the specialist -------------------------------------------------------------
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trifecta.errors import UserError
+
 __all__ = [
     "GENESIS",
     "AuditKey",
@@ -33,7 +35,7 @@ _BLOCK = 4_096
 _MAX_BLOCK = 1 << 20
 
 
-class AuditKeyError(ValueError):
+class AuditKeyError(UserError):
     """The audit key is missing, unreadable or malformed; the message says which."""
 
 

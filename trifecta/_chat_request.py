@@ -13,11 +13,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from trifecta.config import ServerSettings
+from trifecta.errors import TrifectaError
 
 __all__ = ["ApiError", "ChatTurn", "clean_text", "parse_chat", "read_body", "thread_for"]
 
 
-class ApiError(Exception):
+class ApiError(TrifectaError):
     """An error answered with an OpenAI-style body."""
 
     def __init__(

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from trifecta.errors import UserError
+
 __all__ = ["add_commands", "run_ingest", "run_search"]
 
 _err = Console(stderr=True)
@@ -103,7 +105,12 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     """Print the hits as a table or JSON."""
-    where = json.loads(args.where) if args.where else None
+    try:
+        where = json.loads(args.where) if args.where else None
+    except ValueError as exc:
+        raise UserError(f"--where is not JSON: {exc}") from None
+    if where is not None and not isinstance(where, dict):
+        raise UserError('--where must be a JSON object, e.g. {"source": "docs/a.md"}')
     hits = _open(args).search(args.query, args.k, where=where, mode=args.mode)
     if args.json:
         print(

@@ -155,8 +155,9 @@ def check_config(config: Config) -> None:
     build_chains(config)
 
 
-def fail(problem: object) -> int:
-    """Print ``error: <problem>`` as one line on stderr (no markup read from it); exit 2."""
+def fail(problem: object, code: int = 2) -> int:
+    """Print ``error: <problem>`` as one line on stderr (no markup read from it); return
+    `code` (2: bad input or configuration; 3: a run error, see `trifecta.errors`)."""
     text = " ".join(str(problem).split()) or type(problem).__name__
     _err.print(f"[red]error:[/red] {escape(text)}", highlight=False)
-    return 2
+    return code

@@ -10,6 +10,8 @@ from typing import Literal
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
+from trifecta.errors import UserError
+
 __all__ = ["CheckpointKind", "checkpoint_kind", "open_checkpointer", "redact_url"]
 
 CheckpointKind = Literal["memory", "sqlite", "postgres"]
@@ -27,7 +29,7 @@ def checkpoint_kind(url: str) -> CheckpointKind:
         return "postgres"
     if url.startswith("sqlite:///") and url.removeprefix("sqlite:///").strip():
         return "sqlite"
-    raise ValueError(
+    raise UserError(
         f"unsupported checkpoint URL {redact_url(url)!r}: "
         "use sqlite:///file, postgresql://… or memory"
     )

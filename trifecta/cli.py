@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,11 +21,12 @@ from trifecta._cli_docs import add_commands, run_ingest, run_search
 from trifecta._preflight import check_config, check_db, check_listen, fail
 from trifecta.config import Config, ConfigError, load_config
 from trifecta.demo import DEMO_REQUEST, build_demo_data
+from trifecta.errors import RunError, TrifectaError
 from trifecta.evaluation._cli import add_eval_parser, run_eval
 from trifecta.graphs.state import Event
 from trifecta.ledger import Budget
 from trifecta.result import RunResult
-from trifecta.runner import RequestError, Trifecta
+from trifecta.runner import Trifecta
 
 __all__ = ["main"]
 
@@ -156,8 +156,8 @@ def _check(args: argparse.Namespace) -> int:
         try:
             check_db(args.db)
             database = connect(args.db)
-        except (ConfigError, ValueError, OSError, RuntimeError, sqlite3.Error) as exc:
-            return fail(exc)
+        except (TrifectaError, OSError) as exc:
+            return fail(exc, code=_exit_code(exc))
         verdicts = check_queries(
             database, lines, read=args.dialect, max_rows=args.max_rows, timeout=args.timeout
         )
@@ -185,13 +185,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _tool(args: argparse.Namespace) -> int:
-    from trifecta.specialists.rag import DocumentError, EmbeddingsUnavailable
-
     runners = {"check": _check, "ingest": run_ingest, "search": run_search}
     try:
         return runners[args.command](args)
-    except (EmbeddingsUnavailable, DocumentError, ValueError, OSError) as exc:
-        return fail(exc)
+    except (TrifectaError, OSError) as exc:
+        return fail(exc, code=_exit_code(exc))
+
+
+def _exit_code(exc: BaseException) -> int:
+    """3 when a model, database or store failed while running; 2 for bad input."""
+    return 3 if isinstance(exc, RunError) else 2
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
@@ -299,7 +302,8 @@ def _overrides(config: Config) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 unverified parts, 2 bad input)."""
+    """Entry point; returns the exit code (0 ok, 1 unverified parts, 2 bad input or
+    configuration, 3 a model, database or store failed: `trifecta.errors`)."""
     args = _parser().parse_args(argv)
     if args.command in ("check", "ingest", "search"):
         return _tool(args)
@@ -312,8 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _run_config(args)
         result = asyncio.run(_execute(args, config))
-    except (RequestError, ConfigError, OSError, ValueError, RuntimeError) as exc:
-        return fail(exc)
+    except (TrifectaError, OSError) as exc:
+        return fail(exc, code=_exit_code(exc))
     _print(result, args.json)
     return 0 if result.ok else 1
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+
 from trifecta.checkpoint import checkpoint_kind
+from trifecta.errors import UserError
 from trifecta.ledger import Budget
-from trifecta.models import Price
+from trifecta.models import Price, Privacy, StructuredMode
 
 __all__ = [
     "Config",
@@ -24,10 +27,11 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration file or value is invalid."""
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True)
 class Limits:
     """Bounds on one run's shape."""
@@ -38,6 +42,7 @@ class Limits:
     max_request_chars: int = 100_000
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True)
 class ServerSettings:
     """Limits and keys for `trifecta serve`.
@@ -76,6 +81,7 @@ class ServerSettings:
     worker_threads: int = 32
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True)
 class ModelSpec:
     """One model of the registry (``[models.<name>]`` in the config file).
@@ -97,10 +103,10 @@ class ModelSpec:
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     price: Price = field(default_factory=Price)
-    privacy: str = "cloud"
+    privacy: Privacy = "cloud"
     context_window: int | None = None
     latency_s: float | None = None
-    structured_output: str = "json_schema"
+    structured_output: StructuredMode = "json_schema"
     max_output_tokens: int | None = None
     timeout_s: float = 60.0
 
@@ -112,6 +118,7 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "trifecta"
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True)
 class Config:
     """Everything `Trifecta.from_config` needs. With `model` unset, tier 0 runs offline.
@@ -154,7 +161,7 @@ class Config:
     api_key: str | None = None
     timeout_s: float = 60.0
     max_retries: int = 2
-    structured_output: str = "json_schema"
+    structured_output: StructuredMode = "json_schema"
     max_output_tokens: int | None = None
     prices: Mapping[str, Price] = field(default_factory=dict)
     data_dir: Path = field(default_factory=default_data_dir)
@@ -169,7 +176,7 @@ class Config:
     audit_content: bool = False
     audit_key_file: str | None = None
     audit_key_env: str | None = None
-    privacy: str = "cloud"
+    privacy: Privacy = "cloud"
     sensitive_patterns: tuple[str, ...] = ()
     models: Mapping[str, ModelSpec] = field(default_factory=dict)
     routing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -224,16 +231,6 @@ def _from_file(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
 
 
-def _model_spec(spec: Any) -> ModelSpec:
-    if isinstance(spec, ModelSpec):
-        return spec
-    fields_ = dict(spec)
-    price = fields_.pop("price", None)
-    if isinstance(price, dict):
-        fields_["price"] = Price(float(price.get("input", 0)), float(price.get("output", 0)))
-    return ModelSpec(**fields_)
-
-
 def _check_routing(routing: Mapping[str, tuple[str, ...]], models: Mapping[str, Any]) -> None:
     unknown = sorted({name for chain in routing.values() for name in chain if name not in models})
     if unknown:
@@ -241,45 +238,60 @@ def _check_routing(routing: Mapping[str, tuple[str, ...]], models: Mapping[str, 
         raise ConfigError(f"routing names unknown models: {', '.join(unknown)} (registry: {known})")
 
 
-def _build(values: dict[str, Any]) -> Config:
-    known = {f.name for f in fields(Config)}
-    unknown = sorted(set(values) - known)
+_CONFIG = TypeAdapter(Config)
+
+
+def _price(value: Any) -> Any:
+    """``{input = 0.5, output = 1.5}`` (the file's form) as a `Price`."""
+    if not isinstance(value, Mapping):
+        return value
+    unknown = sorted(set(value) - {"input", "output"})
     if unknown:
-        raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
-    try:
-        values = dict(values)
-        if "prices" in values:
-            values["prices"] = {
-                name: p
-                if isinstance(p, Price)
-                else Price(float(p.get("input", 0)), float(p.get("output", 0)))
-                for name, p in values["prices"].items()
-            }
-        sections = (
-            ("budget", Budget),
-            ("thread_budget", Budget),
-            ("limits", Limits),
-            ("server", ServerSettings),
+        raise ConfigError(
+            f"invalid configuration: a price is {{input = …, output = …}} (USD per million "
+            f"tokens); unknown: {', '.join(map(str, unknown))}"
         )
-        for key, kind in sections:
-            if isinstance(values.get(key), dict):
-                values[key] = kind(**values[key])
-        if isinstance(values.get("server"), ServerSettings):
-            values["server"] = replace(values["server"], api_keys=tuple(values["server"].api_keys))
-        if "models" in values:
-            values["models"] = {name: _model_spec(spec) for name, spec in values["models"].items()}
-        if "routing" in values:
-            values["routing"] = {
-                role: (c,) if isinstance(c, str) else tuple(c)
-                for role, c in values["routing"].items()
-            }
-            _check_routing(values["routing"], values.get("models", {}))
-        if "sensitive_patterns" in values:
-            values["sensitive_patterns"] = tuple(values["sensitive_patterns"])
-        if values.get("checkpoint") is not None:
-            checkpoint_kind(str(values["checkpoint"]))
-        if "data_dir" in values:
-            values["data_dir"] = Path(values["data_dir"]).expanduser()
-        return replace(Config(), **values)
-    except (TypeError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"invalid configuration: {exc}") from exc
+    return {"input_per_mtok": value.get("input", 0.0), "output_per_mtok": value.get("output", 0.0)}
+
+
+def _file_forms(values: dict[str, Any]) -> dict[str, Any]:
+    """The TOML spellings the dataclasses do not share: prices as ``input``/``output``,
+    a routing chain of one model as a bare name."""
+    out = dict(values)
+    if isinstance(out.get("prices"), Mapping):
+        out["prices"] = {name: _price(p) for name, p in out["prices"].items()}
+    if isinstance(out.get("models"), Mapping):
+        out["models"] = {
+            name: {**spec, "price": _price(spec["price"])}
+            if isinstance(spec, Mapping) and "price" in spec
+            else spec
+            for name, spec in out["models"].items()
+        }
+    if isinstance(out.get("routing"), Mapping):
+        out["routing"] = {
+            role: [chain] if isinstance(chain, str) else chain
+            for role, chain in out["routing"].items()
+        }
+    return out
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "config"
+    if error["type"] == "unexpected_keyword_argument":
+        return f"{where}: unknown key"
+    return f"{where}: {error['msg']} (got {error.get('input')!r})"
+
+
+def _build(values: dict[str, Any]) -> Config:
+    try:
+        config = _CONFIG.validate_python(_file_forms(values))
+    except ValidationError as exc:
+        problems = "; ".join(_problem(e) for e in exc.errors()[:5])
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    _check_routing(config.routing, config.models)
+    if config.checkpoint is not None:
+        try:
+            checkpoint_kind(config.checkpoint)
+        except UserError as exc:
+            raise ConfigError(str(exc)) from None
+    return replace(config, data_dir=config.data_dir.expanduser())

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
+from trifecta.errors import RunError
 from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
 from trifecta.privacy import PrivacyViolation
 
@@ -58,7 +59,7 @@ class Budget:
     max_wall_s: float | None = None
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(RunError):
     """Raised before a call that the budget does not allow; `reason` says which."""
 
     def __init__(self, reason: str) -> None:
@@ -196,7 +197,7 @@ class Ledger:
             PrivacyViolation: the run is sensitive and the model is not ``local``.
             BudgetExceeded: the call would break the budget.
         """
-        if self.sensitive and getattr(model, "privacy", "cloud") != "local":
+        if self.sensitive and model.privacy != "local":
             kinds = ", ".join(self.sensitive)
             raise PrivacyViolation(
                 f"{model.name} is a cloud model and this run is sensitive ({kinds})"

@@ -8,6 +8,8 @@ from typing import Any, Protocol, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from trifecta.errors import UserError
+
 __all__ = [
     "ID_PATTERN",
     "Plan",
@@ -71,7 +73,7 @@ class SubtaskSpec(TypedDict):
     depends_on: list[str]
 
 
-class PlanError(ValueError):
+class PlanError(UserError):
     """A plan that cannot run; `errors` lists every problem found, for the planner."""
 
     def __init__(self, errors: list[str]) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import cast
 
 from trifecta.config import Config, ConfigError, ModelSpec
-from trifecta.models import ChatModel, OpenAIChatModel, Price, Privacy, StructuredMode
+from trifecta.models import ChatModel, OpenAIChatModel, Price
 
 __all__ = ["Chains", "build_chains"]
 
@@ -45,9 +44,11 @@ def _from_spec(name: str, spec: ModelSpec, config: Config, api_key: str | None =
         timeout=spec.timeout_s,
         max_retries=config.max_retries,
         price=spec.price,
-        structured=cast(StructuredMode, spec.structured_output),
+        structured=spec.structured_output,
         max_tokens=spec.max_output_tokens,
-        privacy=cast(Privacy, spec.privacy),
+        privacy=spec.privacy,
+        context_window=spec.context_window,
+        latency_s=spec.latency_s,
     )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from trifecta.ledger import LedgerEntry
-from trifecta.models import Price
+from trifecta.models import Capabilities, ChatModel, Price, Privacy
 
 __all__ = [
     "Attempt",
@@ -50,15 +50,24 @@ class TierInfo:
         index: position in the chain (0 = cheapest).
         name: the solver's or model's name.
         model: whether the tier calls a model (False for deterministic solvers).
-        privacy: ``local`` or ``cloud`` (deterministic solvers are local).
-        price: USD per million tokens (zero for deterministic solvers).
+        capabilities: the model's privacy, price, context window and expected latency
+            (deterministic solvers: local, free).
     """
 
     index: int
     name: str
     model: bool
-    privacy: str
-    price: Price
+    capabilities: Capabilities
+
+    @property
+    def privacy(self) -> Privacy:
+        """``local`` or ``cloud``."""
+        return self.capabilities.privacy
+
+    @property
+    def price(self) -> Price:
+        """USD per million tokens."""
+        return self.capabilities.price
 
 
 @dataclass(frozen=True)
@@ -129,19 +138,15 @@ def cheapest_first(ctx: RouteContext) -> Route | None:
 
 
 def tier_info(index: int, solver: object) -> TierInfo:
-    """Describe a solver: a `ModelSolver` by its model, anything else as a local,
-    free, deterministic tier."""
+    """Describe a solver: a `ModelSolver` by its model's capabilities, anything else as
+    a local, free, deterministic tier."""
     model = getattr(solver, "model", None)
     name = str(getattr(solver, "name", type(solver).__name__))
     if model is None:
-        return TierInfo(index, name, False, "local", Price())
-    return TierInfo(
-        index,
-        name,
-        True,
-        str(getattr(model, "privacy", "cloud")),
-        getattr(model, "price", None) or Price(),
-    )
+        return TierInfo(index, name, False, Capabilities(privacy="local"))
+    # a model that does not declare its capabilities counts as cloud
+    known = model.capabilities if isinstance(model, ChatModel) else Capabilities()
+    return TierInfo(index, name, True, known)
 
 
 def chain_info(solvers: Sequence[object]) -> tuple[TierInfo, ...]:

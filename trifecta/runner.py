@@ -21,6 +21,7 @@ from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlan
 from trifecta.audit import AuditLog
 from trifecta.checkpoint import checkpoint_kind, open_checkpointer
 from trifecta.config import Config, Limits
+from trifecta.errors import UserError
 from trifecta.graphs import build_orchestrator
 from trifecta.graphs.state import Event, RunContext, RunState
 from trifecta.ledger import Budget, Ledger
@@ -40,7 +41,7 @@ _COMPILED_KEEP = 8  # compiled graphs kept per instance (one per distinct set of
 _App = CompiledStateGraph[RunState, RunContext, RunState, RunState]
 
 
-class RequestError(ValueError):
+class RequestError(UserError):
     """The request cannot be run (empty, too long, unknown or finished thread)."""
 
 
@@ -162,7 +163,7 @@ class Trifecta:
     def register(self, specialist: Specialist) -> None:
         """Add a specialist (its name must be new); the next run compiles a new graph."""
         if any(s.name == specialist.name for s in self.specialists):
-            raise ValueError(f"a specialist named {specialist.name!r} is already registered")
+            raise UserError(f"a specialist named {specialist.name!r} is already registered")
         self.specialists.append(specialist)
         self._compiled.clear()
 

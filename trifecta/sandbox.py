@@ -19,17 +19,19 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
+from trifecta.errors import RunError
+
 __all__ = ["IsolatedError", "IsolatedTimeout", "WorkerPool", "default_pool", "run_isolated"]
 
 T = TypeVar("T")
 _CTX = multiprocessing.get_context("fork")
 
 
-class IsolatedTimeout(TimeoutError):
+class IsolatedTimeout(RunError, TimeoutError):
     """The call ran past its time limit; its worker was killed."""
 
 
-class IsolatedError(RuntimeError):
+class IsolatedError(RunError):
     """The call raised, ran out of memory, or its worker died."""
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import mpmath
 import sympy as sp
 
+from trifecta.errors import TrifectaError
 from trifecta.specialists.math._equal import Outcome, outcome, same, same_stated
 from trifecta.specialists.math._expr import ExprError, parse_expr
 from trifecta.specialists.math._values import Value, assume, parse_value, same_value
@@ -48,7 +49,7 @@ def _expr_answer(text: str) -> Value:
     return value
 
 
-class NoLimit(ValueError):
+class NoLimit(TrifectaError, ValueError):
     """The limit the claim names does not exist."""
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import sympy as sp
 
+from trifecta.errors import UserError
+
 __all__ = ["ExprError", "parse_expr"]
 
 MAX_CHARS = 10_000
@@ -89,7 +91,7 @@ def _needs_times(left: tuple[str, str], right: tuple[str, str]) -> bool:
     return not calls and not (left[0] == "num" and right[0] == "num")
 
 
-class ExprError(ValueError):
+class ExprError(UserError):
     """The text is not an expression we accept; `position` is a character offset."""
 
     def __init__(self, message: str, position: int | None = None) -> None:

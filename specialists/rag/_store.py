@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import chromadb
 
+from trifecta.errors import UserError
 from trifecta.specialists.rag._documents import (
     Chunk,
     DocumentError,
@@ -111,7 +112,7 @@ class DocumentStore:
         from trifecta.specialists.rag._embeddings import offline_embeddings
 
         if not _NAME.fullmatch(collection):
-            raise ValueError(
+            raise UserError(
                 f"collection name {collection!r}: use 3-512 characters from letters, digits, '.', '_' "
                 "and '-', starting and ending with a letter or digit"
             )
@@ -165,7 +166,7 @@ class DocumentStore:
             if plan is not None:
                 pending.append(plan)
                 report.updated_files.append(plan.source)
-            if sum(len(p.fresh) for p in pending) >= BATCH * 4:
+            if sum(len(p.fresh) for p in pending) >= BATCH * 16:
                 self._apply(pending, report)
                 pending = []
             if on_progress:
@@ -226,10 +227,13 @@ class DocumentStore:
             self.collection.delete(ids=stale)
             self.lexical.delete(stale)
         fresh = [pair for p in plans for pair in p.fresh]
+        # one call for every new chunk: the offline model sorts them by length across files
+        vectors = self.embeddings([c.text for c, _ in fresh]) if fresh else []
         for start in range(0, len(fresh), BATCH):
             batch = fresh[start : start + BATCH]
             self.collection.add(
                 ids=[c.id for c, _ in batch],
+                embeddings=vectors[start : start + BATCH],
                 documents=[c.text for c, _ in batch],
                 metadatas=[m for _, m in batch],
             )
@@ -253,10 +257,11 @@ class DocumentStore:
     ) -> list[Hit]:
         """The `k` best chunks for `query`; `where` filters on metadata (source, title,
         section, position: equality or ``$in``)."""
-        if not query.strip() or self.count() == 0:
+        size = self.lexical.size()  # the sidecar mirrors the collection; Chroma's count is slow
+        if not query.strip() or size == 0:
             return []
         depth = max(depth, k)
-        dense = self._dense(query, depth, where) if mode != "lexical" else []
+        dense = self._dense(query, min(depth, size), where) if mode != "lexical" else []
         lexical = self._lexical(query, depth, where) if mode != "dense" else []
         if mode == "dense":
             return self._hits(dense[:k])
@@ -271,10 +276,9 @@ class DocumentStore:
     def _dense(
         self, query: str, depth: int, where: Mapping[str, Any] | None
     ) -> list[tuple[str, float]]:
-        n = min(depth, self.count())
         found = self.collection.query(
             query_texts=[query],
-            n_results=n,
+            n_results=depth,
             where=dict(where) if where else None,
             include=["distances"],
         )

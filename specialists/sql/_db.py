@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trifecta.errors import RunError, UserError
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 
 __all__ = [
@@ -47,7 +48,7 @@ MAX_RESULT_BYTES = 16_000_000
 PROGRESS_STEPS = 1_000  # SQLite virtual-machine steps between two deadline checks
 
 
-class SqlExecutionError(RuntimeError):
+class SqlExecutionError(RunError):
     """The database refused or aborted the query."""
 
 
@@ -257,6 +258,6 @@ def connect(url: str) -> Database:
         return PostgresDatabase(url)
     if scheme in ("mysql", "mariadb"):
         return MySQLDatabase(url.replace("mariadb://", "mysql://", 1))
-    raise ValueError(
+    raise UserError(
         f"unsupported database URL scheme {scheme!r}; use sqlite:///file, postgresql://… or mysql://…"
     )

@@ -9,12 +9,13 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.generators.mysql import MySQLGenerator
 
+from trifecta.errors import TrifectaError
 from trifecta.specialists.sql._schema import Schema
 
 __all__ = ["CheckedSql", "SqlRuleError", "render"]
 
 
-class SqlRuleError(Exception):
+class SqlRuleError(TrifectaError):
     """A rule failed."""
 
     def __init__(self, rule: str, message: str, position: int | None = None) -> None:

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from trifecta.errors import UserError
 from trifecta.evaluation._run import Record
 
 __all__ = ["COLUMNS", "Summary", "Thresholds", "cells", "failures", "summarize", "write_outputs"]
@@ -131,9 +132,7 @@ def _plot(summaries: Sequence[Summary], front: Sequence[Summary], suite: str, pa
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise RuntimeError(
-            "the frontier plot needs matplotlib: pip install 'trifecta[eval]'"
-        ) from exc
+        raise UserError("the frontier plot needs matplotlib: pip install 'trifecta[eval]'") from exc
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     for s in summaries:
         ax.scatter(s.cost_per_question, s.accuracy * 100, s=60, zorder=3)

@@ -13,6 +13,7 @@ from typing import Any
 from trifecta.agents import TemplateMerger
 from trifecta.agents.planner import PlanRequest
 from trifecta.config import Config
+from trifecta.errors import UserError
 from trifecta.evaluation._grade import grade
 from trifecta.evaluation._suites import Question
 from trifecta.ledger import Ledger
@@ -170,7 +171,7 @@ def run_ray(
     try:
         import ray
     except ImportError as exc:
-        raise RuntimeError("the ray executor needs Ray: pip install 'trifecta[ray]'") from exc
+        raise UserError("the ray executor needs Ray: pip install 'trifecta[ray]'") from exc
     started_here = not ray.is_initialized()
     if started_here and address:
         ray.init(address=address, log_to_driver=False)

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from trifecta.errors import UserError
+
 __all__ = [
     "BUILTIN_SUITES",
     "Match",
@@ -22,7 +24,7 @@ Match = Literal["auto", "math", "sql", "exact", "contains", "sources"]
 _MATCHES = ("auto", "math", "sql", "exact", "contains", "sources")
 
 
-class SuiteError(ValueError):
+class SuiteError(UserError):
     """A suite that cannot be loaded (missing data, a malformed line)."""
 
 

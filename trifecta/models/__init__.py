@@ -1,6 +1,7 @@
 """Models: the `ChatModel` protocol and its backends."""
 
 from trifecta.models._base import (
+    Capabilities,
     ChatModel,
     Message,
     ModelBase,
@@ -18,6 +19,7 @@ from trifecta.models._langchain import LangChainChatModel
 from trifecta.models._openai import OpenAIChatModel, StructuredMode
 
 __all__ = [
+    "Capabilities",
     "ChatModel",
     "LangChainChatModel",
     "Message",

@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from trifecta.errors import RunError
+
 __all__ = [
+    "Capabilities",
     "ChatModel",
     "Message",
     "ModelBase",
@@ -56,6 +59,27 @@ class Price:
         ) / 1e6
 
 
+Privacy = Literal["local", "cloud"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a router may know about a model before calling it.
+
+    Attributes:
+        privacy: ``local`` when it runs where sensitive data may go; ``cloud`` otherwise
+            (a sensitive run never reaches it).
+        price: USD per million tokens (zero when free or unknown).
+        context_window: tokens it accepts, if known.
+        latency_s: its expected latency per call, if known.
+    """
+
+    privacy: Privacy = "cloud"
+    price: Price = field(default_factory=Price)
+    context_window: int | None = None
+    latency_s: float | None = None
+
+
 @dataclass(frozen=True)
 class OutputSchema:
     """A JSON schema the reply must follow (structured output)."""
@@ -75,7 +99,7 @@ class ModelReply:
     data: Any = None
 
 
-class ModelError(RuntimeError):
+class ModelError(RunError):
     """A model call failed (HTTP error, refused request, retries exhausted)."""
 
 
@@ -106,6 +130,16 @@ class ChatModel(Protocol):
         """Its price, or None when free or unknown."""
         ...
 
+    @property
+    def privacy(self) -> Privacy:
+        """``local`` or ``cloud``: whether sensitive data may reach it."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Privacy, price, context window and expected latency, for routers."""
+        ...
+
     async def complete(
         self,
         messages: Sequence[Message],
@@ -117,19 +151,27 @@ class ChatModel(Protocol):
         ...
 
 
-Privacy = Literal["local", "cloud"]
-
-
 class ModelBase:
-    """The `name`, `price` and `privacy` every `ChatModel` implementation carries.
+    """The `name`, `price`, `privacy` and `capabilities` every `ChatModel`
+    implementation carries.
 
     `privacy` is ``local`` for a model that runs where the data may go, ``cloud``
     otherwise (the default: a sensitive run never reaches it)."""
 
-    def __init__(self, name: str, price: Price | None = None, privacy: Privacy = "cloud") -> None:
+    def __init__(
+        self,
+        name: str,
+        price: Price | None = None,
+        privacy: Privacy = "cloud",
+        *,
+        context_window: int | None = None,
+        latency_s: float | None = None,
+    ) -> None:
         self._name = name
         self._price = price
-        self.privacy: Privacy = privacy
+        self._privacy: Privacy = privacy
+        self._context_window = context_window
+        self._latency_s = latency_s
 
     @property
     def name(self) -> str:
@@ -140,6 +182,18 @@ class ModelBase:
     def price(self) -> Price | None:
         """USD per million tokens, if configured."""
         return self._price
+
+    @property
+    def privacy(self) -> Privacy:
+        """``local`` or ``cloud``."""
+        return self._privacy
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Privacy, price, context window and expected latency, for routers."""
+        return Capabilities(
+            self._privacy, self._price or Price(), self._context_window, self._latency_s
+        )
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)

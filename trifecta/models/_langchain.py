@@ -42,6 +42,8 @@ class LangChainChatModel(ModelBase):
         name: the name for the ledger (default: the model's own identifier).
         price: USD per million tokens.
         privacy: ``local`` if the model runs where sensitive data may go.
+        context_window: tokens it accepts, if known (for routers).
+        latency_s: its expected latency per call, if known (for routers).
     """
 
     def __init__(
@@ -51,9 +53,11 @@ class LangChainChatModel(ModelBase):
         name: str | None = None,
         price: Price | None = None,
         privacy: Privacy = "cloud",
+        context_window: int | None = None,
+        latency_s: float | None = None,
     ):
         name = name or str(getattr(model, "model_name", None) or model.get_name())
-        super().__init__(name, price, privacy)
+        super().__init__(name, price, privacy, context_window=context_window, latency_s=latency_s)
         self._model = model
 
     async def complete(

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import openai
 
+from trifecta.errors import UserError
 from trifecta.models._base import (
     Message,
     ModelBase,
@@ -47,6 +48,8 @@ class OpenAIChatModel(ModelBase):
         temperature: sampling temperature; None leaves the server default.
         max_tokens: a cap on each reply's length; None leaves the server default.
         privacy: ``local`` if the endpoint runs where sensitive data may go.
+        context_window: tokens it accepts, if known (for routers).
+        latency_s: its expected latency per call, if known (for routers).
     """
 
     def __init__(
@@ -62,17 +65,22 @@ class OpenAIChatModel(ModelBase):
         temperature: float | None = 0.0,
         max_tokens: int | None = None,
         privacy: Privacy = "cloud",
+        context_window: int | None = None,
+        latency_s: float | None = None,
     ) -> None:
-        super().__init__(model, price, privacy)
+        super().__init__(model, price, privacy, context_window=context_window, latency_s=latency_s)
         self._structured = structured
         self._temperature = temperature
         self._max_tokens = max_tokens
-        self._client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key or ("not-needed" if base_url else None),
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        try:
+            self._client = openai.AsyncOpenAI(
+                base_url=base_url,
+                api_key=api_key or ("not-needed" if base_url else None),
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        except openai.OpenAIError as exc:  # e.g. no API key for the default endpoint
+            raise UserError(f"model {model!r}: {exc}") from exc
 
     async def complete(
         self,
@@ -89,7 +97,7 @@ class OpenAIChatModel(ModelBase):
             response = await self._client.chat.completions.create(**kwargs)
         except openai.APITimeoutError as exc:
             raise ModelTimeout(f"{self._name}: timed out") from exc
-        except openai.APIError as exc:
+        except openai.OpenAIError as exc:  # every client error becomes a ModelError here
             raise ModelError(f"{self._name}: {type(exc).__name__}: {exc}") from exc
         return self._reply(response, schema)
 
