@@ -11,7 +11,7 @@ from trifecta.agents._prompts import prompt
 from trifecta.ledger import BudgetExceeded, Ledger
 from trifecta.models import ChatModel, Message, ModelError
 from trifecta.plan import SubtaskSpec
-from trifecta.verdict import ACCEPTED, Result
+from trifecta.verdict import ACCEPTED, Result, not_run_reason
 
 __all__ = [
     "MergeInput",
@@ -20,7 +20,6 @@ __all__ = [
     "TemplateMerger",
     "cited",
     "flagged",
-    "not_run_reason",
     "ungrounded",
 ]
 
@@ -75,14 +74,6 @@ def _flags(merge_input: MergeInput) -> list[tuple[str, str]]:
 def flagged(merge_input: MergeInput) -> list[str]:
     """One line per subtask that has no accepted result (failed or never run)."""
     return [line for _, line in _flags(merge_input)]
-
-
-def not_run_reason(spec: SubtaskSpec, results: Mapping[str, Result], stopped: str | None) -> str:
-    """Why a planned subtask never ran: a dependency that was not accepted, or the stop."""
-    bad = [d for d in spec["depends_on"] if not (r := results.get(d)) or not _ok(r)]
-    if bad:
-        return "depends on " + ", ".join(bad) + ", not verified"
-    return stopped or "the run stopped first"
 
 
 def _preamble(merge_input: MergeInput) -> list[str]:

@@ -35,7 +35,7 @@ from trifecta.evaluation import Question, grade
 from trifecta.graphs import run_specialist
 from trifecta.ledger import Ledger
 from trifecta.models import Message, Price
-from trifecta.routing import RouteContext, chain_info, cheapest_first, escalated
+from trifecta.routing import RouteContext, chain_info, cheapest_first, escalated, route_record
 from trifecta.specialists import Specialist
 from trifecta.specialists.math import math_specialist
 from trifecta.specialists.sql import sql_specialist
@@ -205,8 +205,7 @@ def _overhead(n: int = 5000) -> list[Row]:
             ctx = RouteContext("math", f"t{i}", "question", tiers, (), ())
             route = cheapest_first(ctx)
             assert route is not None
-            ledger.record_route(specialist="math", subtask=f"t{i}", tier=route.tier,
-                                solver=tiers[route.tier].name, reason=route.reason)  # fmt: skip
+            ledger.record_route(specialist="math", subtask=f"t{i}", route=route_record(ctx, route))
         routing = (time.perf_counter() - started) / n
         started = time.perf_counter()
         for i in range(n):

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from trifecta.ledger import BudgetExceeded, Ledger
+from trifecta.ledger import BudgetExceeded, Ledger, RouteRecord
 from trifecta.models import ModelError, ModelOutputError
 from trifecta.routing import (
     Attempt,
@@ -17,6 +17,7 @@ from trifecta.routing import (
     TierInfo,
     chain_info,
     cheapest_first,
+    route_record,
 )
 from trifecta.specialists.base import (
     Candidate,
@@ -78,9 +79,8 @@ async def run_specialist(
                 break
             solver = spec.tiers[decision.tier]
             ledger.record_route(
-                specialist=spec.name, subtask=subtask, tier=decision.tier,
-                solver=solver.name, reason=decision.reason,
-            )  # fmt: skip
+                specialist=spec.name, subtask=subtask, route=route_record(ctx, decision)
+            )
             done = await _run_tier(spec, subtask, instruction, decision.tier, solver, ledger, trail)
             if isinstance(done, Attempt):
                 history.append(done)
@@ -191,10 +191,17 @@ async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
             continue
         job = Job(first["id"], spec.name, first["instruction"], tier, 1)
         label = f"confirmation by tier {tier} ({solver.name})"
-        ledger.record_route(
-            specialist=spec.name, subtask=first["id"], tier=tier, solver=solver.name,
-            reason=f"confirmation: independent generation to check tier {first['tier']}'s checked result",
-        )  # fmt: skip
+        confirming = RouteRecord(
+            tier=tier,
+            solver=tiers[tier].name,
+            calls_model=tiers[tier].model,
+            code="confirmation",
+            from_tier=first["tier"],
+            from_solver=first["solver"],
+            from_outcome=None,
+            reason=f"independent generation to check tier {first['tier']}'s checked result",
+        )
+        ledger.record_route(specialist=spec.name, subtask=first["id"], route=confirming)
         try:
             candidate = await solver.solve(job, ledger)
         except BudgetExceeded:

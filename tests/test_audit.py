@@ -64,7 +64,7 @@ async def test_a_run_records_plan_calls_verdicts_and_totals(tmp_path: Path) -> N
     ) == []
     start, call, _, route, verdict, _, end = records[:7]
     assert (route["subtask"], route["solver"]) == ("t1", "upper")
-    assert route["reason"] == "tier 0: cheapest tier first"
+    assert (route["tier"], route["code"], route["reason"]) == (0, "first", "cheapest tier first")
     assert start["request_sha256"] == sha256_text("first request") and "request" not in start
     assert call["model"] == call["served_model"] == "router"
     assert len(str(call["prompt_sha256"])) == 64 and "prompt" not in call

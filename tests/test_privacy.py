@@ -54,7 +54,7 @@ async def test_sensitive_subtask_with_only_cloud_models_fails_clearly() -> None:
         "this run is sensitive (email) and no local tier could serve it; "
         "cloud models not used: cloud-big"
     )
-    routes = [e["model"] for e in result.ledger if e["kind"] == "route"]
+    routes = [e["route"]["solver"] for e in result.ledger if e["kind"] == "route"]
     assert routes == ["sympy"]  # the cloud tier was never chosen
 
 

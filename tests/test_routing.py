@@ -11,9 +11,9 @@ import pytest
 from tests.fakes import APPLES, big_model
 from trifecta import Trifecta, load_config
 from trifecta.audit import AuditLog, verify_audit
-from trifecta.ledger import LedgerEntry
+from trifecta.ledger import LedgerEntry, RouteRecord
 from trifecta.models import ModelError, Price
-from trifecta.routing import Route, RouteContext, cheapest_first
+from trifecta.routing import Route, RouteContext, cheapest_first, escalated
 from trifecta.specialists.math import math_specialist
 from trifecta.testing import FunctionModel, Scripted, completion, error, serve_openai
 
@@ -22,8 +22,8 @@ WRONG = {"answer": "30", "claims": [{"kind": "value", "expr": "3*12 - 5", "answe
 WORD = "Solve the equation for the apples left: Tom has 3 boxes of 12 apples and eats 5"
 
 
-def _routes(ledger: list[LedgerEntry]) -> list[tuple[str | None, str]]:
-    return [(e["model"], e["detail"]) for e in ledger if e["kind"] == "route"]
+def _routes(ledger: list[LedgerEntry]) -> list[RouteRecord]:
+    return [e["route"] for e in ledger if e["kind"] == "route"]
 
 
 def _raise(message: str) -> Any:
@@ -43,16 +43,24 @@ async def test_escalation_order_and_reasons_are_recorded(tmp_path: Path) -> None
     row = result.subtasks[0]
     assert (row["status"], row["solver"], row["answer"]) == ("checked", "big", "31")
     routes = _routes(result.ledger)
-    assert [name for name, _ in routes] == ["sympy", "cheap", "mid", "big"]
-    assert routes[0][1] == "tier 0: cheapest tier first"
-    assert routes[1][1].startswith("tier 1: escalated: tier 0 (sympy) not applicable:")
-    assert routes[2][1].startswith(
-        "tier 2: escalated: tier 1 (cheap) rejected: 3 attempt(s), last: 3*12 - 5"
+    assert [(r["tier"], r["solver"], r["code"]) for r in routes] == [
+        (0, "sympy", "first"), (1, "cheap", "next"), (2, "mid", "escalated"), (3, "big", "escalated"),
+    ]  # fmt: skip
+    assert [(r["from_solver"], r["from_outcome"]) for r in routes] == [
+        (None, None), ("sympy", "not applicable"), ("cheap", "rejected"), ("mid", "error"),
+    ]  # fmt: skip
+    assert routes[0]["reason"] == "cheapest tier first"
+    assert routes[2]["reason"].startswith(
+        "escalated: tier 1 (cheap) rejected: 3 attempt(s), last: 3*12 - 5"
     )
-    assert routes[3][1] == "tier 3: escalated: tier 2 (mid) error: 503 upstream overloaded"
+    assert routes[3]["reason"] == "escalated: tier 2 (mid) error: 503 upstream overloaded"
+    models = [e["model"] for e in result.ledger if e["kind"] == "route"]
+    assert models == [None, "cheap", "mid", "big"]  # a solver is not a model
+    assert escalated(result.ledger) and escalated(result.ledger, from_solver="mid")
+    assert not escalated(result.ledger, from_solver="sympy")  # not applicable is no escalation
     assert len(cheap.calls) == 3 and len(broken.calls) == 1 and len(big.calls) == 1
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    audited = [(r["solver"], r["reason"]) for r in records if r["kind"] == "route"]
+    audited = [{k: r[k] for k in routes[0]} for r in records if r["kind"] == "route"]
     assert audited == routes
     assert verify_audit(log) == []
 
@@ -91,11 +99,12 @@ async def test_endpoint_errors_and_timeouts_fall_back_to_the_next_model(tmp_path
         assert len(flaky.requests) == 1 and len(slow.requests) == 1
     row = result.subtasks[0]
     assert (row["status"], row["solver"], row["answer"]) == ("checked", "big", "31")
-    reasons = [detail for _, detail in _routes(result.ledger)]
-    assert "tier 2: escalated: tier 1 (flaky) error:" in reasons[2]
-    assert "backend crashed" in reasons[2]
-    assert reasons[3].startswith("tier 3: escalated: tier 2 (slow) error:")
-    assert "timed out" in reasons[3].lower()
+    routes = _routes(result.ledger)
+    assert [(r["tier"], r["code"], r["from_outcome"]) for r in routes[2:]] == [
+        (2, "escalated", "error"), (3, "escalated", "error"),
+    ]  # fmt: skip
+    assert "backend crashed" in routes[2]["reason"] and routes[2]["from_solver"] == "flaky"
+    assert "timed out" in routes[3]["reason"].lower() and routes[3]["from_solver"] == "slow"
 
 
 async def test_a_user_router_replaces_the_policy() -> None:
@@ -110,11 +119,32 @@ async def test_a_user_router_replaces_the_policy() -> None:
     app = Trifecta([math_specialist([cheap, big])], router=straight_to_big)
     result = await app.arun(WORD)
     assert result.subtasks[0]["solver"] == "big" and cheap.calls == []
-    assert _routes(result.ledger) == [("big", "tier 2: word problem: the largest model")]
+    assert [(r["solver"], r["code"], r["reason"]) for r in _routes(result.ledger)] == [
+        ("big", "first", "word problem: the largest model")
+    ]
     # the default policy is still available to compose with
     composed = await Trifecta([math_specialist([cheap])], router=cheapest_first).arun(WORD)
     assert composed.ok and composed.error is None
     assert (composed.subtasks[0]["status"], composed.subtasks[0]["solver"]) == ("checked", "cheap")
+
+
+async def test_an_escalation_by_a_user_router_is_counted() -> None:
+    wrong = FunctionModel(lambda m, i: WRONG, name="small")
+    right = FunctionModel(lambda m, i: RIGHT, name="large")
+
+    def terse(ctx: RouteContext) -> Route | None:  # says nothing about escalating
+        left = [t.index for t in ctx.tiers[1:] if t.index not in {a.tier for a in ctx.history}]
+        return Route(left[0], "next") if left else None
+
+    result = await Trifecta([math_specialist([wrong, right])], router=terse).arun(WORD)
+    assert result.subtasks[0]["solver"] == "large"
+    assert escalated(result.ledger, from_solver="small")
+    last = _routes(result.ledger)[-1]
+    assert (last["code"], last["from_solver"], last["from_outcome"]) == (
+        "escalated",
+        "small",
+        "rejected",
+    )
 
 
 async def test_a_broken_router_labels_the_subtask_instead_of_crashing() -> None:

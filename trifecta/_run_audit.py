@@ -56,10 +56,11 @@ class RunAudit:
         )  # fmt: skip
 
     def route(self, entry: LedgerEntry) -> None:
+        route = entry.get("route")
+        fields = dict(route) if route else {"reason": entry["detail"]}
         self.log.write(
-            "route", self.run, subtask=entry["subtask"], specialist=entry["specialist"],
-            solver=entry["model"], reason=entry["detail"],
-        )  # fmt: skip
+            "route", self.run, subtask=entry["subtask"], specialist=entry["specialist"], **fields
+        )
 
     def end(self, result: RunResult) -> None:
         self.log.write(

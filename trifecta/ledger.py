@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from trifecta.errors import RunError
 from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
@@ -19,11 +19,32 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "Report",
+    "RouteCode",
+    "RouteRecord",
 ]
 
 
+RouteCode = Literal["first", "escalated", "next", "confirmation"]
+"""Why a tier runs: it is the first tried; the tier before it answered wrongly or failed
+(``escalated``); the tier before could not take the task (``next``); or it gives an
+independent second answer to confirm a checked one (``confirmation``)."""
+
+
+class RouteRecord(TypedDict):
+    """One routing decision, as data: nothing reads it back out of text."""
+
+    tier: int
+    solver: str
+    calls_model: bool
+    code: RouteCode
+    from_tier: int | None
+    from_solver: str | None
+    from_outcome: Literal["rejected", "error", "not applicable"] | None
+    reason: str
+
+
 class LedgerEntry(TypedDict):
-    """One model call or one check."""
+    """One model call, check or routing decision (``route`` holds the decision)."""
 
     kind: Literal["model", "check", "route"]
     node: str
@@ -36,6 +57,7 @@ class LedgerEntry(TypedDict):
     latency_s: float
     verdict: str | None
     detail: str
+    route: NotRequired[RouteRecord]
 
 
 class Report(TypedDict):
@@ -140,12 +162,12 @@ class Ledger:
         """Record one deterministic check."""
         self.record(_free("check", node, specialist, subtask, None, verdict, latency_s, detail))
 
-    def record_route(
-        self, *, specialist: str, subtask: str, tier: int, solver: str, reason: str
-    ) -> None:
-        """Record one routing decision: `tier` (`solver`) runs next, because `reason`."""
-        detail = f"tier {tier}: {reason}"
-        entry = _free("route", specialist, specialist, subtask, solver, None, 0.0, detail)
+    def record_route(self, *, specialist: str, subtask: str, route: RouteRecord) -> None:
+        """Record one routing decision (its `model` is the tier's model, if it calls one)."""
+        model = route["solver"] if route["calls_model"] else None
+        detail = f"tier {route['tier']} ({route['solver']}): {route['reason']}"
+        entry = _free("route", specialist, specialist, subtask, model, None, 0.0, detail)
+        entry["route"] = route
         self.record(entry)
         if self.on_route is not None:
             self.on_route(entry)

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from trifecta.agents.merger import not_run_reason
 from trifecta.graphs.state import RunState
 from trifecta.ledger import Ledger, LedgerEntry, Report
 from trifecta.models import Price
+from trifecta.plan import SubtaskSpec
 from trifecta.savings import RoutingTable, routing_table
+from trifecta.verdict import Result, SubtaskRow, check_error, not_run_reason
 
 __all__ = ["RunResult", "build_result", "subtask_rows"]
 
@@ -21,7 +22,7 @@ class RunResult:
 
     Attributes:
         answer: the merged answer.
-        subtasks: one dict per planned subtask (id, specialist, instruction, status,
+        subtasks: one `SubtaskRow` per planned subtask (id, specialist, instruction, status,
             answer, evidence, tier, solver, method, errors, elapsed_s, cost_usd).
         report: run totals (tokens, cost, wall time, calls).
         thread_id: the LangGraph thread, for `Trifecta.resume`.
@@ -34,7 +35,7 @@ class RunResult:
     """
 
     answer: str
-    subtasks: list[dict[str, Any]]
+    subtasks: list[SubtaskRow]
     report: Report
     thread_id: str
     error: str | None = None
@@ -100,23 +101,43 @@ class RunResult:
         }
 
 
-def subtask_rows(state: RunState) -> list[dict[str, Any]]:
+def _not_run(spec: SubtaskSpec, state: RunState) -> Result:
+    reason = not_run_reason(spec, state.get("results", {}), state.get("stopped"))
+    return Result(
+        id=spec["id"],
+        specialist=spec["specialist"],
+        instruction=spec["instruction"],
+        status="unverifiable",
+        answer="",
+        method="not run",
+        evidence=[],
+        errors=[check_error("skipped", f"not run: {reason}")],
+        tier=None,
+        solver=None,
+        attempts=0,
+        elapsed_s=0.0,
+        data={},
+    )
+
+
+def subtask_rows(state: RunState) -> list[SubtaskRow]:
+    """One row per planned subtask, in plan order, with its model calls' count and cost."""
     results = state.get("results", {})
-    costs: dict[str, float] = {}
+    calls: dict[str, list[LedgerEntry]] = {}
     for entry in state.get("ledger", []):
-        if entry["subtask"]:
-            costs[entry["subtask"]] = costs.get(entry["subtask"], 0.0) + entry["cost_usd"]
-    rows = []
+        if entry["subtask"] and entry["kind"] == "model":
+            calls.setdefault(entry["subtask"], []).append(entry)
+    rows: list[SubtaskRow] = []
     for spec in state.get("subtasks", []):
-        result = results.get(spec["id"])
-        row: dict[str, Any] = dict(result) if result else {
-            **spec, "status": "unverifiable", "answer": "", "method": "not run",
-            "evidence": [], "errors": [{"rule": "skipped", "message": "not run: " + not_run_reason(spec, results, state.get("stopped"))}],
-            "tier": None, "solver": None, "attempts": 0, "elapsed_s": 0.0, "data": {},
-        }  # fmt: skip
-        row["depends_on"] = spec["depends_on"]
-        row["cost_usd"] = round(costs.get(spec["id"], 0.0), 8)
-        rows.append(row)
+        spent = calls.get(spec["id"], [])
+        rows.append(
+            SubtaskRow(
+                **(results.get(spec["id"]) or _not_run(spec, state)),
+                depends_on=list(spec["depends_on"]),
+                model_calls=len(spent),
+                cost_usd=round(sum(e["cost_usd"] for e in spent), 8),
+            )
+        )
     return rows
 
 

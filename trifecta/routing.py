@@ -18,12 +18,11 @@ A user-supplied router replaces the policy::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from trifecta.ledger import LedgerEntry
+from trifecta.ledger import LedgerEntry, RouteCode, RouteRecord
 from trifecta.models import Capabilities, ChatModel, Price, Privacy
 
 __all__ = [
@@ -36,6 +35,7 @@ __all__ = [
     "chain_info",
     "cheapest_first",
     "escalated",
+    "route_record",
     "tier_info",
 ]
 
@@ -102,17 +102,34 @@ class Route:
 Router = Callable[[RouteContext], Route | None]
 
 
-_ESCALATED = re.compile(r"escalated: tier \d+ \(([^)]*)\) (?:rejected|error)")
-
-
 def escalated(entries: Iterable[LedgerEntry], *, from_solver: str | None = None) -> bool:
     """Whether the ledger shows a tier (`from_solver`'s, or any) that answered wrongly or
-    failed and handed over to the next one; "not applicable" is not an escalation."""
+    failed and handed over to the next one, whichever router decided; a tier that could
+    not take the task ("not applicable") is not an escalation."""
     for entry in entries:
-        found = _ESCALATED.search(entry["detail"]) if entry["kind"] == "route" else None
-        if found and from_solver in (None, found.group(1)):
+        route = entry.get("route")
+        if route and route["code"] == "escalated" and from_solver in (None, route["from_solver"]):
             return True
     return False
+
+
+def route_record(ctx: RouteContext, decision: Route) -> RouteRecord:
+    """The decision as the ledger keeps it: the tier, and what the tier before it did."""
+    last = ctx.history[-1] if ctx.history else None
+    tier = ctx.tiers[decision.tier]
+    code: RouteCode = "first"
+    if last is not None:
+        code = "next" if last.outcome == "not applicable" else "escalated"
+    return RouteRecord(
+        tier=tier.index,
+        solver=tier.name,
+        calls_model=tier.model,
+        code=code,
+        from_tier=last.tier if last else None,
+        from_solver=ctx.tiers[last.tier].name if last else None,
+        from_outcome=last.outcome if last else None,
+        reason=decision.reason,
+    )
 
 
 def _why_next(ctx: RouteContext) -> str:

@@ -10,11 +10,12 @@ answer as output at four characters per token.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypedDict
+from collections.abc import Iterable, Sequence
+from typing import TypedDict
 
 from trifecta.ledger import LedgerEntry
 from trifecta.models import Price, Usage
+from trifecta.verdict import SubtaskRow
 
 __all__ = ["RoutingRow", "RoutingTable", "most_expensive", "routing_table"]
 
@@ -55,19 +56,17 @@ def _estimate(text: str) -> int:
     return len(text) // 4 + 1
 
 
-def _subtask_counterfactual(
-    row: Mapping[str, Any], calls: Sequence[LedgerEntry], price: Price
-) -> float:
+def _subtask_counterfactual(row: SubtaskRow, calls: Sequence[LedgerEntry], price: Price) -> float:
     if calls:
         first = calls[0]
         usage = Usage(first["tokens_in"], first["tokens_out"])
     else:
-        usage = Usage(_estimate(str(row["instruction"])), _estimate(str(row["answer"])))
+        usage = Usage(_estimate(row["instruction"]), _estimate(row["answer"]))
     return price.cost(usage)
 
 
 def routing_table(
-    subtasks: Sequence[Mapping[str, Any]],
+    subtasks: Sequence[SubtaskRow],
     ledger: Sequence[LedgerEntry],
     reference: tuple[str, Price] | None,
 ) -> RoutingTable:
@@ -84,8 +83,8 @@ def routing_table(
             status=row["status"],
             tier=row["tier"],
             solver=row["solver"],
-            model_calls=len(calls.get(row["id"], [])),
-            cost_usd=round(sum(e["cost_usd"] for e in calls.get(row["id"], [])), 8),
+            model_calls=row["model_calls"],
+            cost_usd=row["cost_usd"],
             all_expensive_usd=round(
                 _subtask_counterfactual(row, calls.get(row["id"], []), price), 8
             ),

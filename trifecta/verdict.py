@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+
+if TYPE_CHECKING:  # plan loads pydantic; verdict stays a light leaf
+    from trifecta.plan import SubtaskSpec
 
 __all__ = [
     "ACCEPTED",
     "CheckError",
     "Result",
     "Status",
+    "SubtaskRow",
     "Verdict",
     "check_error",
+    "not_run_reason",
 ]
 
 Status = Literal["verified", "checked", "rejected", "unverifiable"]
@@ -81,3 +87,25 @@ class Result(TypedDict):
     attempts: int
     elapsed_s: float
     data: dict[str, Any]
+
+
+class SubtaskRow(Result):
+    """One planned subtask in a run's result, built once from the graph state: its
+    `Result` (or a "not run" one), its dependencies, and what its model calls cost.
+    The CLI, the server, the notebook view, evaluation and the routing table read it."""
+
+    depends_on: list[str]
+    model_calls: int
+    cost_usd: float
+
+
+def not_run_reason(spec: SubtaskSpec, results: Mapping[str, Result], stopped: str | None) -> str:
+    """Why a planned subtask never ran: a dependency that was not accepted, or the stop."""
+    bad = [
+        d
+        for d in spec["depends_on"]
+        if (r := results.get(d)) is None or r["status"] not in ACCEPTED
+    ]
+    if bad:
+        return "depends on " + ", ".join(bad) + ", not verified"
+    return stopped or "the run stopped first"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
 from trifecta.evaluation._suites import Question
+from trifecta.verdict import SubtaskRow
 
 __all__ = ["grade"]
 
@@ -61,10 +63,10 @@ def _one(question: Question, answer: str, data: dict[str, Any]) -> bool:
     return _math_equal(answer, str(expected)) or _text(expected) in _text(answer)
 
 
-def grade(question: Question, subtasks: list[dict[str, Any]], answer: str) -> bool:
+def grade(question: Question, subtasks: Sequence[SubtaskRow], answer: str) -> bool:
     """Whether a run answered `question`: any subtask's answer (a question sent to one
     specialist has one), or for a whole-graph run also the merged answer."""
-    candidates = [(str(s.get("answer", "")), s.get("data") or {}) for s in subtasks]
+    candidates = [(s["answer"], s["data"]) for s in subtasks]
     if question.specialist is None:
         candidates.append((answer, {}))
     return any(_one(question, text, data) for text, data in candidates)

@@ -20,6 +20,7 @@ from trifecta.ledger import Ledger
 from trifecta.plan import SubtaskSpec
 from trifecta.routing import escalated
 from trifecta.runner import RequestError, Trifecta
+from trifecta.verdict import SubtaskRow
 
 __all__ = ["Record", "Setup", "run_local", "run_ray"]
 
@@ -119,7 +120,7 @@ async def _one(setup: Setup, question: Question, apps: _Apps) -> Record:
     )
 
 
-def _overall(subtasks: Sequence[dict[str, Any]]) -> str:
+def _overall(subtasks: Sequence[SubtaskRow]) -> str:
     statuses = {s["status"] for s in subtasks}
     for status in ("rejected", "unverifiable", "checked", "verified"):
         if status in statuses:
