@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from trifecta import Budget, ConfigError, Limits, Trifecta, load_config
+from trifecta.config import ServerSettings
 from trifecta.models import Capabilities, Price
 from trifecta.routing import tier_info
 
@@ -45,6 +46,34 @@ def test_unknown_key_and_bad_file_are_errors(tmp_path: Path) -> None:
         load_config(broken, env={})
     with pytest.raises(ConfigError, match=r"invalid configuration: limits\.nope: unknown key"):
         load_config(env={}, limits={"max_subtasks": 1, "nope": 2})
+
+
+def test_out_of_range_values_and_odd_inputs_are_config_errors(tmp_path: Path) -> None:
+    cases = {
+        "[prices]\nm = {input = nan}": "prices.m.input_per_mtok: Input should be a finite number",
+        "[prices]\nm = {input = -1.0}": "greater than or equal to 0",
+        "[budget]\nmax_tokens = -5": "budget.max_tokens: Input should be greater than or equal to 0",
+        "[budget]\nmax_cost_usd = inf": "budget.max_cost_usd: Input should be a finite number",
+        "[limits]\nmax_subtasks = -1": "limits.max_subtasks: Input should be greater than or equal to 1",
+        "timeout_s = 0": "timeout_s: Input should be greater than 0",
+        'sensitive_patterns = ["(("]': "sensitive_patterns: '((' is not a regular expression",
+        'server = "x"': "server: Input should be",
+    }
+    for toml, problem in cases.items():
+        path = tmp_path / "trifecta.toml"
+        path.write_text(toml + "\n")
+        with pytest.raises(ConfigError) as info:
+            load_config(path, env={"TRIFECTA_API_KEYS": "k1"})
+        assert problem in str(info.value), (toml, str(info.value))
+    (tmp_path / "latin1.toml").write_bytes(b'model = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "latin1.toml", env={})
+    with pytest.raises(ConfigError, match="TRIFECTA_API_KEYS holds no key"):
+        load_config(env={"TRIFECTA_API_KEYS": " , "})
+    with pytest.raises(ConfigError, match=r"budget\.max_tokens: Input should be a valid integer"):
+        load_config(env={}, budget=Budget(max_tokens="lots"))  # type: ignore[arg-type]
+    keys = load_config(env={}, server=ServerSettings(api_keys=["k"])).server.api_keys  # type: ignore[arg-type]
+    assert keys == ("k",)
 
 
 @pytest.mark.parametrize(

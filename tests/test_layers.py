@@ -60,14 +60,30 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def imports(path: Path) -> set[str]:
-    """The trifecta modules `path` imports, at any depth (functions included)."""
+def imports(module: str, path: Path) -> set[str]:
+    """The trifecta modules `path` imports, at any depth (functions included): absolute,
+    relative, ``from trifecta import errors`` (the module), ``importlib.import_module``."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    known = modules()
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.add(node.module)
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            out.update(
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            )
         elif isinstance(node, ast.Import):
             out.update(alias.name for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            out.add(str(node.args[0].value))
     return {m for m in out if m == "trifecta" or m.startswith("trifecta.")}
 
 
@@ -79,18 +95,25 @@ def upward(module: str, target: str) -> bool:
     return {mine, theirs} == {"specialists", "agents"}
 
 
-def test_the_walk_sees_the_whole_package() -> None:
+def test_the_walk_sees_the_whole_package(tmp_path: Path) -> None:
     found = modules()
     assert {"trifecta.verdict", "trifecta.graphs.state", "trifecta.runner"} <= set(found)
     assert layer("trifecta.models._openai") == "core" and layer("trifecta.cli") == "application"
     assert upward("trifecta.verdict", "trifecta.runner")
     assert upward("trifecta.agents.planner", "trifecta.specialists.base")
     assert not upward("trifecta.graphs.orchestrator", "trifecta.agents.merger")
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from ..runner import Trifecta\nfrom trifecta import errors\n"
+        "import importlib\nimportlib.import_module('trifecta.cli')\n"
+    )
+    seen = imports("trifecta.graphs.probe", probe)
+    assert seen == {"trifecta.runner", "trifecta.errors", "trifecta.cli"}
 
 
 @pytest.mark.parametrize("module", sorted(modules()))
 def test_imports_point_down(module: str) -> None:
-    bad = sorted(t for t in imports(modules()[module]) if upward(module, t))
+    bad = sorted(t for t in imports(module, modules()[module]) if upward(module, t))
     assert not bad, f"{module} ({layer(module)}) imports upward: {bad}"
 
 

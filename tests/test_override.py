@@ -11,6 +11,7 @@ import trifecta.runner
 from tests.fakes import merger_text, plan, scripted, upper_specialist
 from trifecta import Trifecta
 from trifecta.agents import ModelMerger, ModelPlanner, RulePlanner, TemplateMerger
+from trifecta.errors import UserError
 from trifecta.specialists.math import math_specialist
 from trifecta.testing import FunctionModel
 
@@ -96,3 +97,19 @@ async def test_override_merger_and_router() -> None:
     with app.override(merger=TemplateMerger(), router=router):
         result = await app.arun(WORD)
     assert calls == ["math"] and result.subtasks[0]["status"] == "unverifiable"
+
+
+async def test_override_reads_unnamed_parts_live_and_refuses_unknown_models(
+    compiles: list[int],
+) -> None:
+    app = Trifecta([upper_specialist("upper")])
+    with app.override(planner=ModelPlanner(scripted([plan(("t1", "shout", "hi"))] * 2))):
+        app.register(upper_specialist("shout"))  # registered inside the block: it counts
+        assert (await app.arun("x")).subtasks[0]["specialist"] == "shout"
+        assert (await app.arun("y")).ok
+    assert len(compiles) == 1  # one graph for both runs in the block
+    model = FunctionModel(lambda m, i: RIGHT, name="small")
+    other = Trifecta([math_specialist([model])])
+    with pytest.raises(UserError, match=r"no model named typo \(models: small\)"):  # noqa: SIM117
+        with other.override(models={"typo": model}):
+            pass

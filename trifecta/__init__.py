@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from trifecta.config import Config, ConfigError, Limits, load_config
+    from trifecta.errors import RunError, TrifectaError, UserError
     from trifecta.graphs.state import Event
     from trifecta.ledger import Budget, BudgetExceeded, Ledger, LedgerEntry, Report
     from trifecta.plan import Plan, PlanError, Subtask, SubtaskSpec
@@ -37,11 +38,14 @@ __all__ = [
     "Report",
     "RequestError",
     "Result",
+    "RunError",
     "RunResult",
     "Status",
     "Subtask",
     "SubtaskSpec",
     "Trifecta",
+    "TrifectaError",
+    "UserError",
     "Verdict",
     "__version__",
     "check_error",
@@ -49,6 +53,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    "RunError": "trifecta.errors",
+    "TrifectaError": "trifecta.errors",
+    "UserError": "trifecta.errors",
     "Config": "trifecta.config",
     "ConfigError": "trifecta.config",
     "Limits": "trifecta.config",

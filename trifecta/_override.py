@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from trifecta.agents import Merger, Planner
@@ -14,7 +14,7 @@ from trifecta.models import ChatModel
 from trifecta.routing import Router
 from trifecta.specialists import Specialist
 
-__all__ = ["Parts", "swap_models"]
+__all__ = ["Override", "Parts", "model_names", "swap_models"]
 
 T = TypeVar("T")
 
@@ -66,3 +66,51 @@ def swap_models(parts: Parts, models: Mapping[str, ChatModel]) -> Parts:
     return Parts(
         _swap(parts.planner, models), _swap(parts.merger, models), specialists, parts.router
     )
+
+
+def _chain(part: object) -> list[Any]:
+    found, link = [], part
+    while link is not None:
+        found.append(getattr(link, "model", None))
+        link = getattr(link, "fallback", None)
+    return found
+
+
+def model_names(parts: Parts) -> set[str]:
+    """The names of every model the parts call."""
+    models = [getattr(t, "model", None) for s in parts.specialists for t in s.tiers]
+    models += _chain(parts.planner) + _chain(parts.merger)
+    return {m.name for m in models if isinstance(m, ChatModel)}
+
+
+@dataclass(frozen=True)
+class Override:
+    """What `Trifecta.override` replaces; anything left None is read live."""
+
+    planner: Planner | None = None
+    merger: Merger | None = None
+    specialists: tuple[Specialist, ...] | None = None
+    router: Router | None = None
+    models: Mapping[str, ChatModel] = field(default_factory=dict)
+
+    def over(self, outer: Override | None) -> Override:
+        """This override nested inside `outer`: its own fields win."""
+        if outer is None:
+            return self
+        return Override(
+            self.planner or outer.planner,
+            self.merger or outer.merger,
+            outer.specialists if self.specialists is None else self.specialists,
+            self.router or outer.router,
+            {**outer.models, **self.models},
+        )
+
+    def apply(self, live: Parts) -> Parts:
+        """The parts a run uses: the live ones with these replaced."""
+        parts = Parts(
+            self.planner or live.planner,
+            self.merger or live.merger,
+            live.specialists if self.specialists is None else self.specialists,
+            self.router or live.router,
+        )
+        return swap_models(parts, self.models) if self.models else parts

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 
 from trifecta.checkpoint import checkpoint_kind
 from trifecta.errors import UserError
@@ -31,18 +32,22 @@ class ConfigError(UserError):
     """A configuration file or value is invalid."""
 
 
-@with_config(ConfigDict(extra="forbid"))
+_Positive = Annotated[int, Field(ge=1)]
+_Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+@with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
 @dataclass(frozen=True)
 class Limits:
     """Bounds on one run's shape."""
 
-    max_subtasks: int = 64
-    max_replans: int = 1
-    max_plan_attempts: int = 3
-    max_request_chars: int = 100_000
+    max_subtasks: _Positive = 64
+    max_replans: Annotated[int, Field(ge=0)] = 1
+    max_plan_attempts: _Positive = 3
+    max_request_chars: _Positive = 100_000
 
 
-@with_config(ConfigDict(extra="forbid"))
+@with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
 @dataclass(frozen=True)
 class ServerSettings:
     """Limits and keys for `trifecta serve`.
@@ -81,7 +86,7 @@ class ServerSettings:
     worker_threads: int = 32
 
 
-@with_config(ConfigDict(extra="forbid"))
+@with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
 @dataclass(frozen=True)
 class ModelSpec:
     """One model of the registry (``[models.<name>]`` in the config file).
@@ -104,11 +109,11 @@ class ModelSpec:
     api_key_env: str = "OPENAI_API_KEY"
     price: Price = field(default_factory=Price)
     privacy: Privacy = "cloud"
-    context_window: int | None = None
-    latency_s: float | None = None
+    context_window: _Positive | None = None
+    latency_s: _Seconds | None = None
     structured_output: StructuredMode = "json_schema"
-    max_output_tokens: int | None = None
-    timeout_s: float = 60.0
+    max_output_tokens: _Positive | None = None
+    timeout_s: _Seconds = 60.0
 
 
 def default_data_dir() -> Path:
@@ -118,7 +123,7 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "trifecta"
 
 
-@with_config(ConfigDict(extra="forbid"))
+@with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
 @dataclass(frozen=True)
 class Config:
     """Everything `Trifecta.from_config` needs. With `model` unset, tier 0 runs offline.
@@ -159,10 +164,10 @@ class Config:
     model: str | None = None
     base_url: str | None = None
     api_key: str | None = None
-    timeout_s: float = 60.0
-    max_retries: int = 2
+    timeout_s: _Seconds = 60.0
+    max_retries: Annotated[int, Field(ge=0)] = 2
     structured_output: StructuredMode = "json_schema"
-    max_output_tokens: int | None = None
+    max_output_tokens: _Positive | None = None
     prices: Mapping[str, Price] = field(default_factory=dict)
     data_dir: Path = field(default_factory=default_data_dir)
     checkpoint: str | None = None
@@ -208,7 +213,11 @@ def load_config(
     values.update({k: env[v] for k, v in _ENV.items() if env.get(v)})
     if env.get("TRIFECTA_API_KEYS"):
         keys = tuple(k.strip() for k in env["TRIFECTA_API_KEYS"].split(",") if k.strip())
-        values["server"] = {**values.get("server", {}), "api_keys": keys}
+        if not keys:  # an empty list would switch authentication off
+            raise ConfigError("TRIFECTA_API_KEYS holds no key (comma-separated keys expected)")
+        server = values.get("server", {})
+        if isinstance(server, Mapping):  # anything else is reported by validation
+            values["server"] = {**server, "api_keys": keys}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return _build(values)
 
@@ -227,7 +236,7 @@ def _from_file(path: Path | None) -> dict[str, Any]:
         return {}
     try:
         return tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
 
 
@@ -289,6 +298,13 @@ def _build(values: dict[str, Any]) -> Config:
         problems = "; ".join(_problem(e) for e in exc.errors()[:5])
         raise ConfigError(f"invalid configuration: {problems}") from None
     _check_routing(config.routing, config.models)
+    for pattern in config.sensitive_patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"sensitive_patterns: {pattern!r} is not a regular expression: {exc}"
+            ) from None
     if config.checkpoint is not None:
         try:
             checkpoint_kind(config.checkpoint)

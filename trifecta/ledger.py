@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal, NotRequired, TypedDict
+from typing import Annotated, Literal, NotRequired, TypedDict
+
+from pydantic import ConfigDict, Field, with_config
 
 from trifecta.errors import RunError
 from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
@@ -71,14 +73,15 @@ class Report(TypedDict):
     checks: int
 
 
+@with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
 @dataclass(frozen=True)
 class Budget:
     """Token, cost and wall-time limits; None means unlimited. The same type serves
     for one run (one `arun` or `aresume`) and for a thread (every run on it)."""
 
-    max_tokens: int | None = None
-    max_cost_usd: float | None = None
-    max_wall_s: float | None = None
+    max_tokens: Annotated[int, Field(ge=0)] | None = None
+    max_cost_usd: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    max_wall_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 class BudgetExceeded(RunError):

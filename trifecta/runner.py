@@ -15,7 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from trifecta._override import Parts, swap_models
+from trifecta._override import Override, Parts, model_names
 from trifecta._run_audit import RunAudit, audit_log
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
 from trifecta.audit import AuditLog
@@ -36,7 +36,9 @@ from trifecta.specialists import Specialist, default_specialists
 
 __all__ = ["RequestError", "Trifecta"]
 
-_OVERRIDES: ContextVar[Mapping[int, Parts] | None] = ContextVar("trifecta_overrides", default=None)
+_OVERRIDES: ContextVar[Mapping[int, Override] | None] = ContextVar(
+    "trifecta_overrides", default=None
+)
 _COMPILED_KEEP = 8  # compiled graphs kept per instance (one per distinct set of parts)
 _App = CompiledStateGraph[RunState, RunContext, RunState, RunState]
 
@@ -97,6 +99,7 @@ class Trifecta:
             else None
         )
         self._compiled: dict[tuple[int, ...], _App] = {}
+        self._overridden: dict[tuple[int, ...], tuple[Override, Parts, Parts]] = {}
 
     async def state(self, thread_id: str) -> RunResult | None:
         """The thread's last checkpoint as a `RunResult` (``pending`` when it has work left
@@ -178,34 +181,54 @@ class Trifecta:
         models: Mapping[str, ChatModel] | None = None,
     ) -> Iterator[None]:
         """Within the block, runs of this instance use these parts instead (for tests and
-        evaluation; other tasks and threads are unaffected). `models` replaces every
-        model with that name: in specialist tiers and in planner and merger chains.
+        evaluation; other tasks and threads are unaffected, a task started inside the block
+        keeps it). Parts not named stay live (a `register()` inside the block counts).
+        `models` replaces every model with that name, in specialist tiers and in planner
+        and merger chains; a name that matches no model is a `UserError`.
 
         ```python
         with app.override(models={"gpt-4o": FunctionModel(fake_reply)}):
             result = await app.arun("What is 15% of 80?")
         ```
         """
-        now = self._parts()
-        parts = Parts(
-            planner or now.planner,
-            merger or now.merger,
-            now.specialists if specialists is None else tuple(specialists),
-            now.router if router is None else router,
-        )
-        if models:
-            parts = swap_models(parts, models)
-        token = _OVERRIDES.set({**(_OVERRIDES.get() or {}), id(self): parts})
+        overrides = _OVERRIDES.get() or {}
+        wanted = Override(
+            planner,
+            merger,
+            None if specialists is None else tuple(specialists),
+            router,
+            dict(models or {}),
+        ).over(overrides.get(id(self)))
+        unknown = sorted(set(wanted.models) - model_names(self._live()))
+        if unknown:
+            known = ", ".join(sorted(model_names(self._live()))) or "none"
+            raise UserError(
+                f"override(models=...): no model named {', '.join(unknown)} (models: {known})"
+            )
+        token = _OVERRIDES.set({**overrides, id(self): wanted})
         try:
             yield
         finally:
             _OVERRIDES.reset(token)
 
-    def _parts(self) -> Parts:
-        found = (_OVERRIDES.get() or {}).get(id(self))
-        if found is not None:
-            return found
+    def _live(self) -> Parts:
         return Parts(self.planner, self.merger, tuple(self.specialists), self.router)
+
+    def _parts(self) -> Parts:
+        """The live parts, with the current task's override applied (models swapped once
+        per set of parts, so the compiled graph is reused)."""
+        live = self._live()
+        wanted = (_OVERRIDES.get() or {}).get(id(self))
+        if wanted is None:
+            return live
+        key = (id(wanted), *live.key(), id(live.router))
+        found = self._overridden.get(key)
+        if found is None:  # the entry keeps `wanted` and `live` alive, so ids stay unique
+            found = (wanted, live, wanted.apply(live))
+            while len(self._overridden) >= _COMPILED_KEEP:
+                self._overridden.pop(next(iter(self._overridden)))
+            self._overridden[key] = found
+        return found[2]
 
     def graph(self) -> StateGraph[RunState, RunContext, RunState, RunState]:
         """The uncompiled orchestrator graph."""

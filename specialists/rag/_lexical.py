@@ -8,9 +8,11 @@ generation so that the next process loads it instead of rebuilding.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,9 @@ _SCHEMA = (
     "text TEXT, terms TEXT, metadata TEXT)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER)",
     "INSERT OR IGNORE INTO meta VALUES ('generation', 0)",
+    # a random id per database: a saved index is only ever loaded for the database it
+    # was built from (a sidecar deleted and recreated counts its generations from 0 again)
+    "INSERT OR IGNORE INTO meta VALUES ('store', abs(random()))",
 )
 
 
@@ -97,6 +102,12 @@ class LexicalIndex:
     def _generation(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
+    def _stamp(self, generation: int, ids: Sequence[str]) -> str:
+        """What a saved index must match: this database, its generation, its chunk ids."""
+        store = self.db.execute("SELECT value FROM meta WHERE key = 'store'").fetchone()[0]
+        digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()
+        return f"{store} {generation} {digest}"
+
     def _current(self) -> _Built:
         generation = self._generation()
         if self._built is not None and self._built.generation == generation:
@@ -109,36 +120,58 @@ class LexicalIndex:
             ids.append(chunk_id)
             sources.append(names.setdefault(source, len(names)))
             corpus.append(text_terms.split())
-        model = self._load(generation, len(ids)) if ids else None
-        if ids and model is None:
-            model = bm25s.BM25(k1=1.5, b=0.75)
-            model.index(corpus, show_progress=False)
-            self._save(model, generation)
+        model = None
+        if any(corpus):  # text with no term at all (say, only Japanese) has no BM25 index
+            stamp = self._stamp(generation, ids)
+            model = self._load(stamp, len(ids))
+            if model is None:
+                model = bm25s.BM25(k1=1.5, b=0.75)
+                model.index(corpus, show_progress=False)
+                self._save(model, stamp)
         self._built = _Built(generation, ids, np.asarray(sources, dtype=np.int64), model)
         return self._built
 
-    def _load(self, generation: int, chunks: int) -> bm25s.BM25 | None:
-        stamp = self.saved / "generation"
-        if not stamp.is_file() or stamp.read_text().strip() != str(generation):
-            return None
+    def _load(self, stamp: str, chunks: int) -> bm25s.BM25 | None:
+        """The saved index if it was built from exactly these chunks; anything damaged or
+        different is None (then rebuilt)."""
         try:
+            if (self.saved / "stamp").read_text() != stamp:
+                return None
             model = bm25s.BM25.load(str(self.saved), show_progress=False, verbosity=0)
-        except (OSError, ValueError, KeyError):
+            columns = len(np.asarray(model.scores["indptr"])) - 1
+            last = max((i for w, i in model.vocab_dict.items() if w), default=-1)
+            if int(model.scores["num_docs"]) != chunks or not 0 <= last < columns:
+                return None
+            return model
+        except Exception:
             return None
-        return model if int(model.scores["num_docs"]) == chunks else None
 
-    def _save(self, model: bm25s.BM25, generation: int) -> None:
-        partial = self.saved.with_suffix(".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        model.save(str(partial), show_progress=False)
-        (partial / "generation").write_text(str(generation))
-        shutil.rmtree(self.saved, ignore_errors=True)
-        partial.rename(self.saved)
+    def _save(self, model: bm25s.BM25, stamp: str) -> None:
+        """Save beside the sidecar for the next process; failing to save only costs a
+        rebuild there. Each writer fills its own folder, then swaps it in."""
+        partial: Path | None = None
+        try:
+            partial = Path(tempfile.mkdtemp(prefix=self.saved.name + ".", dir=self.saved.parent))
+            model.save(str(partial), show_progress=False)
+            (partial / "stamp").write_text(stamp)
+            old = partial.with_name(partial.name + ".old")
+            if self.saved.is_dir():
+                self.saved.rename(old)
+            elif self.saved.exists():
+                self.saved.unlink()
+            partial.rename(self.saved)
+            shutil.rmtree(old, ignore_errors=True)
+        except OSError:  # another process swapped its copy in first
+            if partial is not None:
+                shutil.rmtree(partial, ignore_errors=True)
 
     def size(self) -> int:
-        """Chunks in the index (cheap: read from the built index, rebuilt if stale)."""
+        """Chunks stored (from the built index when it is current, else counted)."""
         with self.lock:
-            return len(self._current().ids)
+            built = self._built
+            if built is not None and built.generation == self._generation():
+                return len(built.ids)
+        return self.count()
 
     def vocabulary(self) -> Vocabulary:
         """How many documents (sources) contain each term."""
@@ -155,12 +188,12 @@ class LexicalIndex:
         if not known:
             return []
         scores = built.model.get_scores(known)
-        if limit < len(scores):
-            top = np.argpartition(-scores, limit - 1)[:limit]
-        else:
-            top = np.arange(len(scores))
-        top = top[np.lexsort((top, -scores[top]))]  # best first; ties in index order
-        return [(built.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        top = np.flatnonzero(scores > 0)
+        if limit < len(top):  # keep every score tied with the limit-th, then cut in order
+            cut = np.partition(scores[top], len(top) - limit)[len(top) - limit]
+            top = top[scores[top] >= cut]
+        top = top[np.lexsort((top, -scores[top]))][:limit]  # best first; ties in index order
+        return [(built.ids[i], float(scores[i])) for i in top]
 
     def rows(self, ids: Iterable[str]) -> dict[str, Row]:
         """The stored rows of `ids` (those that exist)."""

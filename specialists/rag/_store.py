@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import chromadb
 
-from trifecta.errors import UserError
+from trifecta.errors import RunError, UserError
 from trifecta.specialists.rag._documents import (
     Chunk,
     DocumentError,
@@ -122,16 +122,22 @@ class DocumentStore:
         self.embeddings = embedding_function or offline_embeddings()
         self.client: Any  # chromadb's generics are stricter than this boundary needs
         self.collection: Any
-        if chroma_url:
-            parts = urlparse(chroma_url)
-            self.client = chromadb.HttpClient(
-                host=parts.hostname or "127.0.0.1", port=parts.port or 8000
+        try:
+            if chroma_url:
+                parts = urlparse(chroma_url)
+                self.client = chromadb.HttpClient(
+                    host=parts.hostname or "127.0.0.1", port=parts.port or 8000
+                )
+            else:
+                self.client = chromadb.PersistentClient(path=str(self.path / "chroma"))
+        except (ValueError, RuntimeError) as exc:  # chromadb: server unreachable, store broken
+            raise RunError(f"document store {chroma_url or self.path}: {exc}") from exc
+        try:
+            self.collection = self.client.get_or_create_collection(
+                collection, embedding_function=self.embeddings, metadata={"hnsw:space": "cosine"}
             )
-        else:
-            self.client = chromadb.PersistentClient(path=str(self.path / "chroma"))
-        self.collection = self.client.get_or_create_collection(
-            collection, embedding_function=self.embeddings, metadata={"hnsw:space": "cosine"}
-        )
+        except ValueError as exc:  # e.g. another embedding function than the collection's
+            raise UserError(f"collection {collection!r}: {exc}") from exc
         self.lexical = LexicalIndex(self.path / "lexical" / f"{collection}.sqlite")
 
     def count(self) -> int:

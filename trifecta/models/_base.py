@@ -6,7 +6,9 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
+
+from pydantic import ConfigDict, Field, with_config
 
 from trifecta.errors import RunError
 
@@ -45,12 +47,17 @@ class Usage:
     output_tokens: int = 0
 
 
+_USD = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+@with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
 @dataclass(frozen=True)
 class Price:
-    """USD per million input and output tokens."""
+    """USD per million input and output tokens (validated non-negative and finite when
+    read from a configuration)."""
 
-    input_per_mtok: float = 0.0
-    output_per_mtok: float = 0.0
+    input_per_mtok: _USD = 0.0
+    output_per_mtok: _USD = 0.0
 
     def cost(self, usage: Usage) -> float:
         """The cost of `usage` in USD."""
