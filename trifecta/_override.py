@@ -14,7 +14,7 @@ from trifecta.models import ChatModel
 from trifecta.routing import Router
 from trifecta.specialists import Specialist
 
-__all__ = ["Override", "Parts", "model_names", "swap_models"]
+__all__ = ["Override", "Parts", "model_names", "models_of", "swap_models"]
 
 T = TypeVar("T")
 
@@ -70,17 +70,22 @@ def swap_models(parts: Parts, models: Mapping[str, ChatModel]) -> Parts:
 
 def _chain(part: object) -> list[Any]:
     found, link = [], part
-    while link is not None:
+    while link is not None:  # a chain of model planners or mergers, by fallback
         found.append(getattr(link, "model", None))
         link = getattr(link, "fallback", None)
     return found
 
 
+def models_of(parts: Parts) -> list[ChatModel]:
+    """Every model the parts call: specialist tiers, planner and merger chains."""
+    found = [getattr(t, "model", None) for s in parts.specialists for t in s.tiers]
+    found += _chain(parts.planner) + _chain(parts.merger)
+    return [m for m in found if isinstance(m, ChatModel)]
+
+
 def model_names(parts: Parts) -> set[str]:
     """The names of every model the parts call."""
-    models = [getattr(t, "model", None) for s in parts.specialists for t in s.tiers]
-    models += _chain(parts.planner) + _chain(parts.merger)
-    return {m.name for m in models if isinstance(m, ChatModel)}
+    return {m.name for m in models_of(parts)}
 
 
 @dataclass(frozen=True)

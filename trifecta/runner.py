@@ -15,7 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from trifecta._override import Override, Parts, model_names
+from trifecta._override import Override, Parts, model_names, models_of
 from trifecta._run_audit import RunAudit, audit_log
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
 from trifecta.audit import AuditLog
@@ -154,14 +154,7 @@ class Trifecta:
     def reference_model(self) -> tuple[str, Price] | None:
         """The most expensive configured model (name, price): the routing table's
         all-expensive counterfactual."""
-        parts = self._parts()
-        models = [getattr(t, "model", None) for s in parts.specialists for t in s.tiers]
-        for role in (parts.planner, parts.merger):
-            link: Any = role
-            while link is not None:  # a chain of model planners or mergers, by fallback
-                models.append(getattr(link, "model", None))
-                link = getattr(link, "fallback", None)
-        return most_expensive((m.name, m.price) for m in models if m is not None)
+        return most_expensive((m.name, m.price) for m in models_of(self._parts()))
 
     def register(self, specialist: Specialist) -> None:
         """Add a specialist (its name must be new); the next run compiles a new graph."""

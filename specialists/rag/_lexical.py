@@ -12,8 +12,8 @@ import hashlib
 import json
 import shutil
 import sqlite3
-import tempfile
 import threading
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -143,27 +143,28 @@ class LexicalIndex:
             if int(model.scores["num_docs"]) != chunks or not 0 <= last < columns:
                 return None
             return model
-        except Exception:
+        except Exception:  # a partial write or a damaged file, whatever bm25s raises: rebuild
             return None
 
     def _save(self, model: bm25s.BM25, stamp: str) -> None:
         """Save beside the sidecar for the next process; failing to save only costs a
         rebuild there. Each writer fills its own folder, then swaps it in."""
-        partial: Path | None = None
+        partial = self.saved.parent / f"{self.saved.name}.{uuid.uuid4().hex}"
+        old = partial.with_name(partial.name + ".old")
         try:
-            partial = Path(tempfile.mkdtemp(prefix=self.saved.name + ".", dir=self.saved.parent))
+            partial.mkdir()
             model.save(str(partial), show_progress=False)
             (partial / "stamp").write_text(stamp)
-            old = partial.with_name(partial.name + ".old")
             if self.saved.is_dir():
                 self.saved.rename(old)
             elif self.saved.exists():
                 self.saved.unlink()
             partial.rename(self.saved)
+        except OSError:  # another process swapped its copy in first: keep theirs
+            pass
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
             shutil.rmtree(old, ignore_errors=True)
-        except OSError:  # another process swapped its copy in first
-            if partial is not None:
-                shutil.rmtree(partial, ignore_errors=True)
 
     def size(self) -> int:
         """Chunks stored (from the built index when it is current, else counted)."""
