@@ -98,7 +98,7 @@ def test_cli_reads_json_lines_and_answers_in_order() -> None:
         (None, "rejected"),
         ("b", "verified"),
         ("c", "rejected"),
-    ]
+    ], (out, done.stderr)
     assert "line 2: invalid JSON" in out[1]["errors"][0]
     assert all(set(o) == {"id", "status", "method", "errors", "elapsed_ms"} for o in out)
 
