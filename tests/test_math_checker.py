@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -101,6 +102,26 @@ def test_cli_reads_json_lines_and_answers_in_order() -> None:
     ], (out, done.stderr)
     assert "line 2: invalid JSON" in out[1]["errors"][0]
     assert all(set(o) == {"id", "status", "method", "errors", "elapsed_ms"} for o in out)
+
+
+def test_cli_claims_arriving_slowly_are_all_checked() -> None:
+    """A worker forked while the main thread waits on stdin must not hang (it inherited
+    stdin's lock, and a forked child closes stdin on start-up)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trifecta.cli", "check", "math", "--timeout", "5"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdin is not None
+    for n in range(4):
+        time.sleep(0.4)  # the reader is blocked in read() while the first workers fork
+        claim = {"id": f"s{n}", "kind": "value", "expr": f"{n}+1", "answer": str(n + 1)}
+        process.stdin.write(json.dumps(claim) + "\n")
+        process.stdin.flush()
+    out, _ = process.communicate(timeout=60)
+    verdicts = [json.loads(line) for line in out.splitlines()]
+    assert [(v["id"], v["status"]) for v in verdicts] == [
+        (f"s{n}", "verified") for n in range(4)
+    ], verdicts
 
 
 def test_workers_exit_when_their_parent_is_killed() -> None:

@@ -145,7 +145,11 @@ def _read_json_lines(stream: Any) -> Iterator[Any]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    lines = _read_json_lines(sys.stdin)
+    # Read fd 0 through a file object of our own: a worker forked while this thread is
+    # blocked in `sys.stdin`'s read would inherit its held lock, and multiprocessing's
+    # child start-up closes `sys.stdin`, which then waits forever (a timeout per claim).
+    stream = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)  # noqa: SIM115
+    lines = _read_json_lines(stream)
     if args.checker == "math":
         from trifecta.specialists.math import check_math
 
