@@ -54,15 +54,16 @@ def _swap(part: T, models: Mapping[str, ChatModel]) -> T:
     return clone
 
 
+def _swap_tiers(spec: Specialist, models: Mapping[str, ChatModel]) -> Specialist:
+    tiers = [_swap(t, models) for t in spec.tiers]
+    changed = any(new is not old for new, old in zip(tiers, spec.tiers, strict=True))
+    return dataclasses.replace(spec, tiers=tiers) if changed else spec
+
+
 def swap_models(parts: Parts, models: Mapping[str, ChatModel]) -> Parts:
     """`parts` with every model named in `models` replaced: specialist tiers, and the
     planner's and merger's fallback chains."""
-    specialists = tuple(
-        dataclasses.replace(s, tiers=[_swap(t, models) for t in s.tiers])
-        if any(_swap(t, models) is not t for t in s.tiers)
-        else s
-        for s in parts.specialists
-    )
+    specialists = tuple(_swap_tiers(s, models) for s in parts.specialists)
     return Parts(
         _swap(parts.planner, models), _swap(parts.merger, models), specialists, parts.router
     )

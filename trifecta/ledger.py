@@ -16,6 +16,7 @@ from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
 from trifecta.privacy import PrivacyViolation
 
 __all__ = [
+    "AttemptOutcome",
     "Budget",
     "BudgetExceeded",
     "Ledger",
@@ -25,6 +26,10 @@ __all__ = [
     "RouteRecord",
 ]
 
+
+AttemptOutcome = Literal["rejected", "error", "not applicable"]
+"""What a tier that did not answer did: its answer failed the check, it failed, or it
+could not take the task."""
 
 RouteCode = Literal["first", "escalated", "next", "confirmation"]
 """Why a tier runs: it is the first tried; the tier before it answered wrongly or failed
@@ -41,7 +46,7 @@ class RouteRecord(TypedDict):
     code: RouteCode
     from_tier: int | None
     from_solver: str | None
-    from_outcome: Literal["rejected", "error", "not applicable"] | None
+    from_outcome: AttemptOutcome | None
     reason: str
 
 

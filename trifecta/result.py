@@ -11,7 +11,7 @@ from trifecta.ledger import Ledger, LedgerEntry, Report
 from trifecta.models import Price
 from trifecta.plan import SubtaskSpec
 from trifecta.savings import RoutingTable, routing_table
-from trifecta.verdict import Result, SubtaskRow, check_error, not_run_reason
+from trifecta.verdict import ACCEPTED, Result, SubtaskRow, check_error, not_run_reason
 
 __all__ = ["RunResult", "build_result", "subtask_rows"]
 
@@ -51,7 +51,7 @@ class RunResult:
             not self.error
             and not self.stopped
             and not self.pending
-            and all(s["status"] in ("verified", "checked") for s in self.subtasks)
+            and all(s["status"] in ACCEPTED for s in self.subtasks)
         )
 
     def _repr_html_(self) -> str:

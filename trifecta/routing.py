@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from trifecta.ledger import LedgerEntry, RouteCode, RouteRecord
+from trifecta.ledger import AttemptOutcome, LedgerEntry, RouteCode, RouteRecord
 from trifecta.models import Capabilities, ChatModel, Price, Privacy
 
 __all__ = [
@@ -38,8 +37,6 @@ __all__ = [
     "route_record",
     "tier_info",
 ]
-
-AttemptOutcome = Literal["rejected", "error", "not applicable"]
 
 
 @dataclass(frozen=True)

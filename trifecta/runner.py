@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
@@ -105,13 +105,14 @@ class Trifecta:
         """The thread's last checkpoint as a `RunResult` (``pending`` when it has work left
         to resume, e.g. after a crash), or None when the thread does not exist."""
         config: Any = {"configurable": {"thread_id": thread_id}}
+        parts = self._parts()
         async with self._saver() as saver:
-            snapshot = await self._app(self._parts(), saver).aget_state(config)
+            snapshot = await self._app(parts, saver).aget_state(config)
         if not snapshot.values:
             return None
         values = cast(RunState, snapshot.values)
         ledger = Ledger(entries=values.get("ledger", []), thread_wall_s=values.get("wall_s", 0.0))
-        result = build_result(values, thread_id, ledger, self.reference_model())
+        result = build_result(values, thread_id, ledger, _reference(parts))
         return replace(result, pending=True) if snapshot.next else result
 
     @classmethod
@@ -154,7 +155,7 @@ class Trifecta:
     def reference_model(self) -> tuple[str, Price] | None:
         """The most expensive configured model (name, price): the routing table's
         all-expensive counterfactual."""
-        return most_expensive((m.name, m.price) for m in models_of(self._parts()))
+        return _reference(self._parts())
 
     def register(self, specialist: Specialist) -> None:
         """Add a specialist (its name must be new); the next run compiles a new graph."""
@@ -192,9 +193,10 @@ class Trifecta:
             router,
             dict(models or {}),
         ).over(overrides.get(id(self)))
-        unknown = sorted(set(wanted.models) - model_names(self._live()))
+        names = model_names(self._live())
+        unknown = sorted(set(wanted.models) - names)
         if unknown:
-            known = ", ".join(sorted(model_names(self._live()))) or "none"
+            known = ", ".join(sorted(names)) or "none"
             raise UserError(
                 f"override(models=...): no model named {', '.join(unknown)} (models: {known})"
             )
@@ -217,10 +219,7 @@ class Trifecta:
         key = (id(wanted), *live.key(), id(live.router))
         found = self._overridden.get(key)
         if found is None:  # the entry keeps `wanted` and `live` alive, so ids stay unique
-            found = (wanted, live, wanted.apply(live))
-            while len(self._overridden) >= _COMPILED_KEEP:
-                self._overridden.pop(next(iter(self._overridden)))
-            self._overridden[key] = found
+            found = _keep(self._overridden, key, (wanted, live, wanted.apply(live)))
         return found[2]
 
     def graph(self) -> StateGraph[RunState, RunContext, RunState, RunState]:
@@ -241,10 +240,7 @@ class Trifecta:
         key = (*parts.key(), self.limits.max_subtasks, self.limits.max_replans)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._graph(parts).compile()
-            while len(self._compiled) >= _COMPILED_KEEP:
-                self._compiled.pop(next(iter(self._compiled)))
-            self._compiled[key] = compiled
+            compiled = _keep(self._compiled, key, self._graph(parts).compile())
         return compiled.copy(update={"checkpointer": saver})
 
     def _check_request(self, request: str) -> str:
@@ -347,10 +343,26 @@ class Trifecta:
                 if trail:
                     trail.start(payload["request"] if payload else None, resume)
                 state = cast(RunState, await app.ainvoke(payload, config, context=context))
-        result = build_result(state, thread_id, ledger, self.reference_model())
+        result = build_result(state, thread_id, ledger, _reference(parts))
         if trail and not finished:
             trail.end(result)
         return result
+
+
+_V = TypeVar("_V")
+
+
+def _keep(cache: dict[tuple[int, ...], _V], key: tuple[int, ...], value: _V) -> _V:
+    """Store `value`, dropping the oldest entries past `_COMPILED_KEEP`."""
+    while len(cache) >= _COMPILED_KEEP:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
+
+
+def _reference(parts: Parts) -> tuple[str, Price] | None:
+    """The most expensive model the parts call: the routing table's counterfactual."""
+    return most_expensive((m.name, m.price) for m in models_of(parts))
 
 
 def _check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:
