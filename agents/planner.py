@@ -24,6 +24,7 @@ from trifecta.plan import (
     Routable,
     Subtask,
     SubtaskSpec,
+    Turn,
     parse_plan,
     validate_plan,
 )
@@ -51,6 +52,8 @@ class PlanRequest:
     max_subtasks: int
     existing: Sequence[SubtaskSpec] = ()
     results: Mapping[str, Result] = field(default_factory=dict)
+    history: Sequence[Turn] = ()
+    """Earlier turns of the conversation, oldest first."""
 
     @property
     def failed(self) -> list[Result]:

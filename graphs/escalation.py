@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from langgraph.errors import GraphBubbleUp
+
 from trifecta.ledger import BudgetExceeded, Ledger, RouteRecord
 from trifecta.models import ModelError, ModelOutputError
 from trifecta.routing import (
@@ -100,6 +102,8 @@ def _decide(route: Router, ctx: RouteContext, trail: _Trail) -> Route | None:
     ends the loop with the reason in the evidence."""
     try:
         decision = route(ctx)
+    except GraphBubbleUp:  # interrupt(): LangGraph pauses the graph
+        raise
     except Exception as exc:  # a broken router labels the result, never crashes the run
         trail.evidence.append(f"router error: {exc!r}")
         trail.errors.append(check_error("router", repr(exc)))
@@ -147,7 +151,7 @@ async def _run_tier(
         label = f"tier {tier} ({solver.name}) attempt {attempt}"
         try:
             candidate = await solver.solve(job, ledger)
-        except BudgetExceeded:
+        except (BudgetExceeded, GraphBubbleUp):  # a budget stop, or interrupt() pausing the graph
             raise
         except CannotSolve as exc:
             trail.evidence.append(f"{label}: not applicable: {exc}")
@@ -204,7 +208,7 @@ async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
         ledger.record_route(specialist=spec.name, subtask=first["id"], route=confirming)
         try:
             candidate = await solver.solve(job, ledger)
-        except BudgetExceeded:
+        except (BudgetExceeded, GraphBubbleUp):
             raise
         except Exception as exc:  # CannotSolve, model errors: try the next tier
             first["evidence"].append(f"{label}: no answer: {exc}")
@@ -226,6 +230,8 @@ async def _verify(spec: Specialist, job: Job, candidate: Candidate, ledger: Ledg
     started = time.monotonic()
     try:
         verdict: Verdict = await call_off_loop(spec.verify, job, candidate)
+    except GraphBubbleUp:
+        raise
     except Exception as exc:  # a broken verifier labels the result, never crashes the run
         verdict = Verdict(
             "unverifiable", "verifier error", errors=(check_error("verifier", repr(exc)),)

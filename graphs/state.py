@@ -1,18 +1,38 @@
-"""The graph state and its reducers, plus the per-run context."""
+"""The graph's schemas (state, input, output, context) and their reducers.
+
+A thread is a conversation: `messages`, `history`, `ledger`, `sensitive` and `wall_s`
+span every turn; `request`, `subtasks`, `results`, `replans`, `error`, `stopped` and
+`answer` belong to the current turn and are reset when the next one starts.
+"""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypedDict
 
-from trifecta.ledger import Ledger, LedgerEntry
-from trifecta.plan import SubtaskSpec
-from trifecta.routing import Router
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from pydantic import ConfigDict, with_config
+from pydantic.json_schema import SkipJsonSchema
+
+from trifecta.ledger import Budget, Ledger, LedgerEntry, Spend
+from trifecta.plan import SubtaskSpec, Turn
 from trifecta.verdict import Result
 
-__all__ = ["Event", "RunContext", "RunState", "TaskInput", "longest", "merge_results"]
+__all__ = [
+    "Event",
+    "EventKind",
+    "InputState",
+    "OutputState",
+    "RunContext",
+    "RunState",
+    "TaskInput",
+    "Turn",
+    "TurnMark",
+    "longest",
+    "merge_results",
+]
 
 
 def merge_results(left: dict[str, Result], right: dict[str, Result]) -> dict[str, Result]:
@@ -25,45 +45,83 @@ def longest(left: float, right: float) -> float:
     return max(left, right)
 
 
-class RunState(TypedDict, total=False):
-    """State of one run (one LangGraph thread)."""
+class TurnMark(TypedDict):
+    """Where the current turn began: its first ledger entry, its start (epoch seconds)
+    and the thread's wall time before it."""
+
+    entries_from: int
+    started_at: float
+    wall_before_s: float
+
+
+class InputState(TypedDict, total=False):
+    """What a run takes: a `request`, or `messages` whose last human message is the
+    request (earlier messages are the conversation)."""
 
     request: str
-    sensitive: list[str]
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class OutputState(TypedDict, total=False):
+    """What a run returns: the answer, the answer appended to `messages` as an
+    `AIMessage` (its ``response_metadata["trifecta"]`` holds subtasks and report), the
+    plan, every result, the ledger, and why it stopped early, if it did."""
+
+    request: str
+    answer: str
+    messages: Annotated[list[AnyMessage], add_messages]
     subtasks: Annotated[list[SubtaskSpec], operator.add]
     results: Annotated[dict[str, Result], merge_results]
     ledger: Annotated[list[LedgerEntry], operator.add]
-    replans: int
     error: str | None
     stopped: str | None
-    answer: str
     wall_s: Annotated[float, longest]
+    sensitive: list[str]
+    turn: TurnMark
+
+
+class RunState(InputState, OutputState, total=False):
+    """State of one thread (one LangGraph thread, one conversation)."""
+
+    history: Annotated[list[Turn], operator.add]
+    replans: int
 
 
 class TaskInput(TypedDict):
-    """What `Send` hands a specialist node: one subtask with `$id`s filled in."""
+    """What `Send` hands a specialist node: one subtask with `$id`s filled in, and what
+    the thread has spent (to rebuild the run's ledger when none is handed in)."""
 
     id: str
     instruction: str
+    spend: Spend
+
+
+EventKind = Literal["planned", "attempt", "verdict", "subtask", "merged", "interrupt"]
 
 
 @dataclass(frozen=True)
 class Event:
-    """A progress event: ``planned`` (subtasks), ``subtask`` (a result), ``merged``."""
+    """A progress event, also streamed as ``{"event": kind, "data": data}`` on LangGraph's
+    ``custom`` stream: ``planned`` (subtasks), ``attempt`` (a routing decision),
+    ``verdict`` (a check), ``subtask`` (a result), ``merged`` (the answer),
+    ``interrupt`` (a question waiting for `Command(resume=...)`)."""
 
-    kind: Literal["planned", "subtask", "merged"]
+    kind: EventKind
     data: Any
 
 
+@with_config(ConfigDict(arbitrary_types_allowed=True))
 @dataclass
 class RunContext:
-    """Per-run objects handed to nodes through LangGraph's runtime context."""
+    """The run's context (LangGraph ``context=``); every field is optional.
 
-    ledger: Ledger
-    on_event: Callable[[Event], None] | None = None
-    router: Router | None = None
+    Attributes:
+        budget: this run's budget, instead of the `Trifecta` instance's.
+        sensitive: treat the request as sensitive (no ``cloud`` model sees it).
+        ledger: a ledger to record into (`Trifecta.arun` passes one with its audit
+            hooks); without one, each node rebuilds the run's ledger from the state.
+    """
 
-    def emit(self, kind: Literal["planned", "subtask", "merged"], data: Any) -> None:
-        """Report progress, if anyone listens."""
-        if self.on_event is not None:
-            self.on_event(Event(kind, data))
+    budget: Budget | None = None
+    sensitive: bool = False
+    ledger: SkipJsonSchema[Ledger | None] = None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from trifecta import RequestError, Trifecta
+from trifecta import Trifecta
 from trifecta.specialists import default_specialists
 
 CLI = [sys.executable, "-m", "trifecta.cli"]
@@ -103,10 +103,15 @@ def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "unsupported database URL scheme 'oracle'" in done.stderr
 
 
-async def test_python_api_rejects_reused_thread(demo_data: tuple[str, Path]) -> None:
+async def test_a_reused_thread_is_the_conversations_next_turn(
+    demo_data: tuple[str, Path],
+) -> None:
     db, docs = demo_data
     app = Trifecta(default_specialists(db=db, docs=docs))
     first = await app.arun("What is 2+2?", thread_id="t-1")
-    assert first.subtasks[0]["answer"] == "4"
-    with pytest.raises(RequestError, match="use a new thread id"):
-        await app.arun("What is 3+3?", thread_id="t-1")
+    second = await app.arun("What is 3+3?", thread_id="t-1")
+    assert [s["answer"] for s in first.subtasks] == ["4"]
+    assert [s["answer"] for s in second.subtasks] == ["6"]  # this turn's subtasks only
+    assert second.report["checks"] == len([e for e in second.ledger if e["kind"] == "check"])
+    state = await app.state("t-1")
+    assert state is not None and state.answer == second.answer

@@ -12,6 +12,7 @@ from tests.fakes import upper_specialist
 from trifecta.agents import RulePlanner, TemplateMerger
 from trifecta.graphs import build_orchestrator, route_ready
 from trifecta.graphs.state import RunState
+from trifecta.ledger import LedgerEntry
 from trifecta.verdict import Result
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "orchestrator.mmd"
@@ -50,6 +51,7 @@ def _state(**kw: object) -> RunState:
             {"id": "c", "specialist": "s1", "instruction": "use $a", "depends_on": ["a"]},
         ],
         "results": {},
+        "turn": {"entries_from": 0, "started_at": 100.0, "wall_before_s": 0.0},
     }
     base.update(kw)
     return base  # type: ignore[return-value]
@@ -66,12 +68,35 @@ def test_route_fills_references_once_dependencies_are_accepted() -> None:
         _state(results={"a": _result("a", "verified", "42"), "b": _result("b", "checked")}),
         max_replans=1,
     )
-    assert sends == [Send("s1", {"id": "c", "instruction": "use 42"})]
+    spend = {
+        "tokens_before": 0, "cost_before_usd": 0, "wall_before_s": 0.0, "tokens": 0,
+        "cost_usd": 0, "started_at": 100.0, "sensitive": [],
+    }  # fmt: skip
+    assert sends == [Send("s1", {"id": "c", "instruction": "use 42", "spend": spend})]
+
+
+def test_sends_carry_what_the_thread_spent_before_and_in_this_turn() -> None:
+    """A bare graph (no ledger in the context) rebuilds each node's ledger from this."""
+    entries = [_entry(100, 0.5), _entry(30, 0.25), _entry(7, 0.125)]
+    turn = {"entries_from": 2, "started_at": 50.0, "wall_before_s": 3.5}
+    sends = route_ready(_state(ledger=entries, turn=turn, sensitive=["email"]), max_replans=1)
+    assert isinstance(sends, list)
+    assert sends[0].arg["spend"] == {
+        "tokens_before": 130, "cost_before_usd": 0.75, "wall_before_s": 3.5, "tokens": 7,
+        "cost_usd": 0.125, "started_at": 50.0, "sensitive": ["email"],
+    }  # fmt: skip
+
+
+def _entry(tokens: int, cost: float) -> LedgerEntry:
+    return LedgerEntry(
+        kind="model", node="n", specialist=None, subtask=None, model="m", tokens_in=tokens,
+        tokens_out=0, cost_usd=cost, latency_s=0.0, verdict=None, detail="ok",
+    )  # fmt: skip
 
 
 def test_route_replans_failures_within_the_bound_then_merges() -> None:
     results = {"a": _result("a", "rejected"), "b": _result("b", "verified")}
-    assert route_ready(_state(results=results), max_replans=1) == "plan"
+    assert route_ready(_state(results=results), max_replans=1) == "replan"
     assert route_ready(_state(results=results, replans=1), max_replans=1) == "merge"
 
 

@@ -24,6 +24,8 @@ __all__ = [
     "Report",
     "RouteCode",
     "RouteRecord",
+    "Spend",
+    "report_of",
 ]
 
 
@@ -78,6 +80,20 @@ class Report(TypedDict):
     checks: int
 
 
+class Spend(TypedDict):
+    """What a thread spent before this run and in it so far, and whether it is
+    sensitive: enough to rebuild the run's ledger in another node or process."""
+
+    tokens_before: int
+    cost_before_usd: float
+    wall_before_s: float
+    tokens: int
+    cost_usd: float
+    started_at: float
+    """When the run started (epoch seconds)."""
+    sensitive: list[str]
+
+
 @with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
 @dataclass(frozen=True)
 class Budget:
@@ -97,7 +113,10 @@ class BudgetExceeded(RunError):
         self.reason = reason
 
 
-_capture: ContextVar[list[LedgerEntry] | None] = ContextVar("trifecta_ledger_capture", default=None)
+_Listener = Callable[[LedgerEntry], None]
+_capture: ContextVar[tuple[list[LedgerEntry], _Listener | None] | None] = ContextVar(
+    "trifecta_ledger_capture", default=None
+)
 
 
 class Ledger:
@@ -134,12 +153,42 @@ class Ledger:
         self._prior_cost = self._cost
         self._prior_wall = thread_wall_s
         self._started = time.monotonic()
+        self._started_at = time.time()
+
+    @classmethod
+    def from_spend(
+        cls, spend: Spend, budget: Budget | None = None, thread_budget: Budget | None = None
+    ) -> Ledger:
+        """A ledger that continues a run another node or process started (`spend()`):
+        its totals and budgets carry on; its `entries` are only the new ones."""
+        ledger = cls(budget, sensitive=spend["sensitive"], thread_budget=thread_budget)
+        ledger._prior_tokens, ledger._prior_cost = spend["tokens_before"], spend["cost_before_usd"]
+        ledger._tokens_in = spend["tokens_before"] + spend["tokens"]
+        ledger._cost = spend["cost_before_usd"] + spend["cost_usd"]
+        ledger._prior_wall = spend["wall_before_s"]
+        ledger._started_at = spend["started_at"]
+        ledger._started = time.monotonic() - max(0.0, time.time() - spend["started_at"])
+        return ledger
+
+    def spend(self) -> Spend:
+        """What `from_spend` needs to continue this run elsewhere."""
+        tokens = self._tokens_in + self._tokens_out
+        return Spend(
+            tokens_before=self._prior_tokens,
+            cost_before_usd=self._prior_cost,
+            wall_before_s=self._prior_wall,
+            tokens=tokens - self._prior_tokens,
+            cost_usd=self._cost - self._prior_cost,
+            started_at=self._started_at,
+            sensitive=list(self.sensitive),
+        )
 
     @contextmanager
-    def capture(self) -> Iterator[list[LedgerEntry]]:
-        """Collect the entries recorded inside the block (per asyncio task)."""
+    def capture(self, listener: _Listener | None = None) -> Iterator[list[LedgerEntry]]:
+        """Collect the entries recorded inside the block (per asyncio task), and hand
+        each to `listener` as it is recorded."""
         collected: list[LedgerEntry] = []
-        token = _capture.set(collected)
+        token = _capture.set((collected, listener))
         try:
             yield collected
         finally:
@@ -153,9 +202,11 @@ class Ledger:
         self._cost += entry["cost_usd"]
         self._model_calls += entry["kind"] == "model"
         self._checks += entry["kind"] == "check"
-        collected = _capture.get()
-        if collected is not None:
-            collected.append(entry)
+        captured = _capture.get()
+        if captured is not None:
+            captured[0].append(entry)
+            if captured[1] is not None:
+                captured[1](entry)
 
     def record_check(
         self,
@@ -276,6 +327,12 @@ class Ledger:
             model_calls=self._model_calls,
             checks=self._checks,
         )
+
+
+def report_of(entries: Iterable[LedgerEntry], wall_s: float) -> Report:
+    """The totals of `entries` (one turn's, say) over `wall_s` seconds."""
+    ledger = Ledger(entries=entries)
+    return Report(**{**ledger.report(), "wall_s": round(wall_s, 4)})
 
 
 def _check_one(

@@ -17,6 +17,7 @@ __all__ = [
     "Routable",
     "Subtask",
     "SubtaskSpec",
+    "Turn",
     "fill_references",
     "parse_plan",
     "references",
@@ -71,6 +72,15 @@ class SubtaskSpec(TypedDict):
     specialist: str
     instruction: str
     depends_on: list[str]
+
+
+class Turn(TypedDict):
+    """One finished turn of a conversation, as later turns' planners see it."""
+
+    request: str
+    answer: str
+    verified: dict[str, str]
+    """Accepted subtask answers by subtask id (what a follow-up may refer back to)."""
 
 
 class PlanError(UserError):

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from trifecta.graphs.rows import subtask_rows
 from trifecta.graphs.state import RunState
-from trifecta.ledger import Ledger, LedgerEntry, Report
+from trifecta.ledger import LedgerEntry, Report, report_of
 from trifecta.models import Price
-from trifecta.plan import SubtaskSpec
 from trifecta.savings import RoutingTable, routing_table
-from trifecta.verdict import ACCEPTED, Result, SubtaskRow, check_error, not_run_reason
+from trifecta.verdict import ACCEPTED, SubtaskRow
 
-__all__ = ["RunResult", "build_result", "subtask_rows"]
+__all__ = ["RunResult", "build_result"]
 
 
 @dataclass(frozen=True)
@@ -101,55 +101,17 @@ class RunResult:
         }
 
 
-def _not_run(spec: SubtaskSpec, state: RunState) -> Result:
-    reason = not_run_reason(spec, state.get("results", {}), state.get("stopped"))
-    return Result(
-        id=spec["id"],
-        specialist=spec["specialist"],
-        instruction=spec["instruction"],
-        status="unverifiable",
-        answer="",
-        method="not run",
-        evidence=[],
-        errors=[check_error("skipped", f"not run: {reason}")],
-        tier=None,
-        solver=None,
-        attempts=0,
-        elapsed_s=0.0,
-        data={},
-    )
-
-
-def subtask_rows(state: RunState) -> list[SubtaskRow]:
-    """One row per planned subtask, in plan order, with its model calls' count and cost."""
-    results = state.get("results", {})
-    calls: dict[str, list[LedgerEntry]] = {}
-    for entry in state.get("ledger", []):
-        if entry["subtask"] and entry["kind"] == "model":
-            calls.setdefault(entry["subtask"], []).append(entry)
-    rows: list[SubtaskRow] = []
-    for spec in state.get("subtasks", []):
-        spent = calls.get(spec["id"], [])
-        rows.append(
-            SubtaskRow(
-                **(results.get(spec["id"]) or _not_run(spec, state)),
-                depends_on=list(spec["depends_on"]),
-                model_calls=len(spent),
-                cost_usd=round(sum(e["cost_usd"] for e in spent), 8),
-            )
-        )
-    return rows
-
-
-def build_result(
-    state: RunState, thread_id: str, ledger: Ledger, reference: tuple[str, Price] | None
-) -> RunResult:
-    subtasks = subtask_rows(state)
-    entries = list(state.get("ledger", []))
+def build_result(state: RunState, thread_id: str, reference: tuple[str, Price] | None) -> RunResult:
+    """The current turn of a thread's state as a `RunResult` (its report and ledger
+    cover this turn, resumes included, not the conversation's earlier turns)."""
+    mark = state.get("turn")
+    entries = list(state.get("ledger", [])[mark["entries_from"] if mark else 0 :])
+    subtasks = subtask_rows(state, entries)
+    wall = state.get("wall_s", 0.0) - (mark["wall_before_s"] if mark else 0.0)
     return RunResult(
         answer=state.get("answer", ""),
         subtasks=subtasks,
-        report=ledger.report(),
+        report=report_of(entries, wall),
         thread_id=thread_id,
         error=state.get("error"),
         stopped=state.get("stopped"),

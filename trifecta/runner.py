@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import merge_configs
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from trifecta._override import Override, Parts, model_names, models_of
@@ -22,12 +22,11 @@ from trifecta.audit import AuditLog
 from trifecta.checkpoint import checkpoint_kind, open_checkpointer
 from trifecta.config import Config, Limits
 from trifecta.errors import UserError
-from trifecta.graphs import build_orchestrator
-from trifecta.graphs.state import Event, RunContext, RunState
+from trifecta.graphs import Defaults, Graph, build_orchestrator
+from trifecta.graphs._sync import run_sync
+from trifecta.graphs.state import Event, InputState, OutputState, RunContext, RunState
 from trifecta.ledger import Budget, Ledger
-from trifecta.linear_re import INLINE_CHARS
 from trifecta.models import ChatModel, Price
-from trifecta.privacy import find_sensitive
 from trifecta.registry import build_chains
 from trifecta.result import RunResult, build_result
 from trifecta.routing import Router
@@ -40,7 +39,7 @@ _OVERRIDES: ContextVar[Mapping[int, Override] | None] = ContextVar(
     "trifecta_overrides", default=None
 )
 _COMPILED_KEEP = 8  # compiled graphs kept per instance (one per distinct set of parts)
-_App = CompiledStateGraph[RunState, RunContext, RunState, RunState]
+_App = CompiledStateGraph[RunState, RunContext, InputState, OutputState]
 
 
 class RequestError(UserError):
@@ -110,9 +109,7 @@ class Trifecta:
             snapshot = await self._app(parts, saver).aget_state(config)
         if not snapshot.values:
             return None
-        values = cast(RunState, snapshot.values)
-        ledger = Ledger(entries=values.get("ledger", []), thread_wall_s=values.get("wall_s", 0.0))
-        result = build_result(values, thread_id, ledger, _reference(parts))
+        result = build_result(cast(RunState, snapshot.values), thread_id, _reference(parts))
         return replace(result, pending=True) if snapshot.next else result
 
     @classmethod
@@ -158,7 +155,18 @@ class Trifecta:
         return _reference(self._parts())
 
     def register(self, specialist: Specialist) -> None:
-        """Add a specialist (its name must be new); the next run compiles a new graph."""
+        """Add a specialist (its name must be new); the next run compiles a new graph.
+
+        Raises:
+            TypeError: `specialist` is not a `Specialist` (wrap a LangChain tool in
+                `ToolSolver` and give it to a `Specialist` as a tier).
+            UserError: the name is taken.
+        """
+        if not isinstance(specialist, Specialist):
+            raise TypeError(
+                f"register() takes a Specialist, not {type(specialist).__name__}; make a tool "
+                "a tier of one: Specialist(name, description, tiers=[ToolSolver(tool)], ...)"
+            )
         if any(s.name == specialist.name for s in self.specialists):
             raise UserError(f"a specialist named {specialist.name!r} is already registered")
         self.specialists.append(specialist)
@@ -222,22 +230,32 @@ class Trifecta:
             found = _keep(self._overridden, key, (wanted, live, wanted.apply(live)))
         return found[2]
 
-    def graph(self) -> StateGraph[RunState, RunContext, RunState, RunState]:
-        """The uncompiled orchestrator graph."""
+    def graph(self) -> Graph:
+        """The uncompiled orchestrator graph. Compiled (with any checkpointer or none), it
+        runs the LangGraph way with no context: ``invoke``, ``ainvoke``, ``stream``,
+        ``astream``, ``astream_events``; this instance's budgets, router and sensitive
+        patterns are its defaults, and ``context=RunContext(...)`` overrides them."""
         return self._graph(self._parts())
 
-    def _graph(self, parts: Parts) -> StateGraph[RunState, RunContext, RunState, RunState]:
+    def _graph(self, parts: Parts) -> Graph:
         return build_orchestrator(
             planner=parts.planner,
             merger=parts.merger,
             specialists=parts.specialists,
             max_subtasks=self.limits.max_subtasks,
             max_replans=self.limits.max_replans,
+            defaults=Defaults(
+                budget=self.budget,
+                thread_budget=self.thread_budget,
+                router=parts.router,
+                sensitive_patterns=tuple(self.sensitive_patterns),
+                max_request_chars=self.limits.max_request_chars,
+            ),
         )
 
     def _app(self, parts: Parts, saver: BaseCheckpointSaver[str]) -> _App:
         """The graph compiled once per set of parts, bound to `saver`."""
-        key = (*parts.key(), self.limits.max_subtasks, self.limits.max_replans)
+        key = (*parts.key(), id(parts.router), self.limits.max_subtasks, self.limits.max_replans)
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = _keep(self._compiled, key, self._graph(parts).compile())
@@ -261,24 +279,25 @@ class Trifecta:
         budget: Budget | None = None,
         on_event: Callable[[Event], None] | None = None,
         sensitive: bool = False,
+        config: RunnableConfig | None = None,
     ) -> RunResult:
-        """Run one request to its answer. A `sensitive` run, or one whose request contains
-        sensitive data (e-mail, card number, IBAN, configured patterns), never reaches a
-        model whose privacy is ``cloud``.
+        """Run one request to its answer. On a thread that holds a finished run, the
+        request is the conversation's next turn (the planner sees the earlier ones).
+
+        A `sensitive` run, or one whose conversation contains sensitive data (e-mail,
+        card number, IBAN, configured patterns), never reaches a model whose privacy is
+        ``cloud``. `config` is LangGraph's: callbacks, tags, metadata, recursion_limit.
 
         Raises:
-            RequestError: empty or oversized request, or a thread id already used.
+            RequestError: empty or oversized request, or a thread with a paused run
+                (resume it).
         """
         text = self._check_request(request)
-        found = (
-            find_sensitive(text, self.sensitive_patterns)
-            if len(text) <= INLINE_CHARS
-            else await asyncio.to_thread(find_sensitive, text, self.sensitive_patterns)
-        )
-        kinds = found or (["requested"] if sensitive else [])
-        payload = RunState(request=text, sensitive=kinds)
         return await self._invoke(
-            payload, thread_id or uuid.uuid4().hex, budget, on_event, resume=False
+            InputState(request=text),
+            thread_id or uuid.uuid4().hex,
+            _RunOptions(budget, on_event, sensitive, config),
+            resume=False,
         )
 
     async def aresume(
@@ -287,14 +306,17 @@ class Trifecta:
         *,
         budget: Budget | None = None,
         on_event: Callable[[Event], None] | None = None,
+        config: RunnableConfig | None = None,
     ) -> RunResult:
         """Continue an interrupted run from its last checkpoint (a finished run
         returns its result unchanged)."""
-        return await self._invoke(None, thread_id, budget, on_event, resume=True)
+        options = _RunOptions(budget, on_event, False, config)
+        return await self._invoke(None, thread_id, options, resume=True)
 
     def run(self, request: str, **kwargs: Any) -> RunResult:
-        """Synchronous `arun` (not from inside a running event loop: use `arun`)."""
-        return asyncio.run(self.arun(request, **kwargs))
+        """Synchronous `arun`; inside a running event loop (a notebook) it runs on a
+        helper thread."""
+        return run_sync(self.arun(request, **kwargs))
 
     @asynccontextmanager
     async def _saver(self) -> AsyncIterator[BaseCheckpointSaver[str]]:
@@ -305,48 +327,76 @@ class Trifecta:
             async with open_checkpointer(self.checkpoint) as saver:
                 yield saver
 
-    async def _invoke(
-        self,
-        payload: RunState | None,
-        thread_id: str,
-        budget: Budget | None,
-        on_event: Callable[[Event], None] | None,
-        *,
-        resume: bool,
-    ) -> RunResult:
-        config: Any = {
-            "configurable": {"thread_id": thread_id},
+    def _config(self, thread_id: str, extra: RunnableConfig | None) -> RunnableConfig:
+        base: RunnableConfig = {
             "recursion_limit": 4 * self.limits.max_subtasks
             + 20 * (self.limits.max_replans + 1)
-            + 20,
+            + 20
         }
+        merged = merge_configs(base, extra)
+        merged["configurable"] = {**merged.get("configurable", {}), "thread_id": thread_id}
+        return merged
+
+    async def _invoke(
+        self, payload: InputState | None, thread_id: str, options: _RunOptions, *, resume: bool
+    ) -> RunResult:
+        config = self._config(thread_id, options.config)
         parts = self._parts()
         async with self._saver() as saver:
             app = self._app(parts, saver)
             snapshot = await app.aget_state(config)
             _check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
-            trail = RunAudit(self.audit, thread_id, on_event) if self.audit else None
+            trail = RunAudit(self.audit, thread_id, options.on_event) if self.audit else None
             ledger = Ledger(
-                budget or self.budget,
+                options.budget or self.budget,
                 entries=snapshot.values.get("ledger", []),
                 on_call=trail.call if trail else None,
-                sensitive=(payload or snapshot.values).get("sensitive", []),
+                sensitive=snapshot.values.get("sensitive", []),
                 on_route=trail.route if trail else None,
                 thread_budget=self.thread_budget,
                 thread_wall_s=snapshot.values.get("wall_s", 0.0),
             )
-            context = RunContext(ledger, trail.event if trail else on_event, parts.router)
+            context = RunContext(options.budget, options.sensitive, ledger)
+            emit = trail.event if trail else options.on_event
             finished = resume and not snapshot.next  # resuming a finished run returns it as it is
             if finished:
                 state = cast(RunState, snapshot.values)
             else:
                 if trail:
                     trail.start(payload["request"] if payload else None, resume)
-                state = cast(RunState, await app.ainvoke(payload, config, context=context))
-        result = build_result(state, thread_id, ledger, _reference(parts))
+                state = await _stream(app, payload, config, context, emit)
+        result = build_result(state, thread_id, _reference(parts))
         if trail and not finished:
             trail.end(result)
         return result
+
+
+@dataclass(frozen=True)
+class _RunOptions:
+    budget: Budget | None
+    on_event: Callable[[Event], None] | None
+    sensitive: bool
+    config: RunnableConfig | None
+
+
+async def _stream(
+    app: _App,
+    payload: InputState | None,
+    config: RunnableConfig,
+    context: RunContext,
+    emit: Callable[[Event], None] | None,
+) -> RunState:
+    """Run the graph, handing its ``custom`` stream (progress) to `emit`; the last
+    ``values`` chunk is the final state."""
+    state: Any = {}
+    async for mode, chunk in app.astream(
+        payload, config, context=context, stream_mode=["custom", "values"]
+    ):
+        if mode == "values":
+            state = chunk
+        elif emit is not None and isinstance(chunk, dict) and "event" in chunk:
+            emit(Event(chunk["event"], chunk.get("data")))
+    return cast(RunState, state)
 
 
 _V = TypeVar("_V")
@@ -368,6 +418,5 @@ def _reference(parts: Parts) -> tuple[str, Price] | None:
 def _check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:
     if resume and not exists:
         raise RequestError(f"no run with thread id {thread_id!r} in this checkpoint store")
-    if not resume and exists:
-        hint = "resume it" if pending else "use a new thread id"
-        raise RequestError(f"thread {thread_id!r} already holds a run; {hint}")
+    if not resume and pending:
+        raise RequestError(f"thread {thread_id!r} already holds a run; resume it")

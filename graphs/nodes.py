@@ -1,0 +1,308 @@
+"""The orchestrator's nodes: plan, dispatch, one per specialist, merge.
+
+Each node finds the run's ledger in the context (`Trifecta.arun` hands one in, with
+its audit hooks) or rebuilds it from the state, so the compiled graph also runs bare:
+``graph.invoke({"request": ...})`` with no context, under any checkpointer or none.
+Progress goes to LangGraph's ``custom`` stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langgraph._internal._runnable import RunnableCallable
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
+
+from trifecta.agents.merger import MergeInput, Merger
+from trifecta.agents.planner import Planner, PlanRequest
+from trifecta.graphs._sync import run_sync
+from trifecta.graphs.escalation import run_specialist
+from trifecta.graphs.rows import subtask_rows
+from trifecta.graphs.state import EventKind, RunContext, RunState, TaskInput, TurnMark
+from trifecta.ledger import Budget, BudgetExceeded, Ledger, LedgerEntry, Spend, report_of
+from trifecta.linear_re import INLINE_CHARS
+from trifecta.models import ModelError
+from trifecta.plan import PlanError, Turn
+from trifecta.privacy import find_sensitive
+from trifecta.routing import Router
+from trifecta.specialists.base import Specialist
+from trifecta.verdict import ACCEPTED
+
+__all__ = ["Defaults", "dispatch", "merge", "node", "plan", "replan", "run_subtask", "state_spend"]
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a run uses when its context does not say: the `Trifecta` instance's
+    budgets, router, sensitive patterns and request limit."""
+
+    budget: Budget = field(default_factory=Budget)
+    thread_budget: Budget = field(default_factory=Budget)
+    router: Router | None = None
+    sensitive_patterns: tuple[str, ...] = ()
+    max_request_chars: int = 20_000
+
+
+def node(name: str, afunc: Callable[..., Coroutine[Any, Any, dict[str, Any]]]) -> RunnableCallable:
+    """A node LangGraph can run from `invoke` (on a loop of its own) and `ainvoke`."""
+
+    def func(state: Any, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        return run_sync(afunc(state, runtime))
+
+    async def wrapped(state: Any, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        return await afunc(state, runtime)
+
+    return RunnableCallable(func, wrapped, name=name, trace=False)
+
+
+def _context(runtime: Runtime[RunContext]) -> RunContext:
+    return runtime.context if isinstance(runtime.context, RunContext) else RunContext()
+
+
+def _emit(runtime: Runtime[RunContext], kind: EventKind, data: Any) -> None:
+    runtime.stream_writer({"event": kind, "data": data})
+
+
+def _listener(runtime: Runtime[RunContext]) -> Callable[[LedgerEntry], None]:
+    def listen(entry: LedgerEntry) -> None:
+        if entry["kind"] == "route":
+            _emit(runtime, "attempt", entry)
+        elif entry["kind"] == "check":
+            _emit(runtime, "verdict", entry)
+
+    return listen
+
+
+def state_spend(state: RunState) -> Spend:
+    """What the thread spent before the current turn and in it (from the state)."""
+    entries = state.get("ledger", [])
+    mark = state.get("turn") or TurnMark(
+        entries_from=len(entries), started_at=time.time(), wall_before_s=state.get("wall_s", 0.0)
+    )
+    before, now = entries[: mark["entries_from"]], entries[mark["entries_from"] :]
+    return Spend(
+        tokens_before=sum(e["tokens_in"] + e["tokens_out"] for e in before),
+        cost_before_usd=sum(e["cost_usd"] for e in before),
+        wall_before_s=mark["wall_before_s"],
+        tokens=sum(e["tokens_in"] + e["tokens_out"] for e in now),
+        cost_usd=sum(e["cost_usd"] for e in now),
+        started_at=mark["started_at"],
+        sensitive=list(state.get("sensitive", [])),
+    )
+
+
+def _ledger(ctx: RunContext, defaults: Defaults, spend: Callable[[], Spend]) -> Ledger:
+    if ctx.ledger is not None:
+        return ctx.ledger
+    return Ledger.from_spend(spend(), ctx.budget or defaults.budget, defaults.thread_budget)
+
+
+def _text(message: AnyMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return " ".join(
+        p if isinstance(p, str) else str(p.get("text", ""))
+        for p in content
+        if isinstance(p, str) or p.get("type") == "text"
+    )
+
+
+def _history(state: RunState) -> list[Turn]:
+    """Earlier turns: trifecta's own, or (a conversation handed in as messages) the
+    human/assistant pairs before the last human message."""
+    if state.get("history"):
+        return list(state.get("history", []))
+    messages = state.get("messages", [])[:-1]
+    turns: list[Turn] = []
+    for asked, said in pairwise(messages):
+        if isinstance(asked, HumanMessage) and isinstance(said, AIMessage):
+            turns.append(Turn(request=_text(asked), answer=_text(said), verified={}))
+    return turns
+
+
+async def _begin_turn(
+    defaults: Defaults, ctx: RunContext, state: RunState
+) -> tuple[str, dict[str, Any]]:
+    """The new turn's request and the state that resets the last turn's plan."""
+    messages = state.get("messages", [])
+    update: dict[str, Any] = {}
+    if messages and isinstance(messages[-1], HumanMessage):
+        request = _text(messages[-1]).strip()
+    else:
+        request = (state.get("request") or "").strip()
+        update["messages"] = [HumanMessage(request)]
+    found = (
+        find_sensitive(request, defaults.sensitive_patterns)
+        if len(request) <= INLINE_CHARS
+        else await asyncio.to_thread(find_sensitive, request, defaults.sensitive_patterns)
+    )
+    flags = ["requested"] if ctx.sensitive else []
+    sensitive = list(dict.fromkeys([*state.get("sensitive", []), *found, *flags]))
+    entries = state.get("ledger", [])
+    update |= {
+        "request": request,
+        "sensitive": sensitive,
+        "turn": TurnMark(
+            entries_from=len(entries),
+            started_at=time.time(),
+            wall_before_s=state.get("wall_s", 0.0),
+        ),
+        "subtasks": Overwrite([]),
+        "results": Overwrite({}),
+        "replans": 0,
+        "error": None,
+        "stopped": None,
+        "answer": "",
+    }
+    return request, update
+
+
+def _request_error(request: str, limit: int) -> str | None:
+    if not request:
+        return "the request is empty"
+    if len(request) > limit:
+        return f"the request is {len(request):,} characters; the limit is {limit:,}"
+    return None
+
+
+async def plan(
+    planner: Planner,
+    specialists: Sequence[Specialist],
+    max_subtasks: int,
+    defaults: Defaults,
+    state: RunState,
+    runtime: Runtime[RunContext],
+) -> dict[str, Any]:
+    """Start a turn: read its request (``request``, or the last human message), mark it
+    sensitive if it is, and plan its subtasks."""
+    ctx = _context(runtime)
+    request, update = await _begin_turn(defaults, ctx, state)
+    problem = _request_error(request, defaults.max_request_chars)
+    if problem:
+        return {**update, "error": f"could not plan the request: {problem}"}
+    ledger = _ledger(ctx, defaults, lambda: state_spend({**state, **update}))  # type: ignore[typeddict-item]
+    ledger.sensitive = update["sensitive"]
+    ask = PlanRequest(request, specialists, max_subtasks, history=_history(state))
+    return {**update, **await _ask(planner, ask, ledger, runtime, first=True)}
+
+
+async def replan(
+    planner: Planner,
+    specialists: Sequence[Specialist],
+    max_subtasks: int,
+    defaults: Defaults,
+    state: RunState,
+    runtime: Runtime[RunContext],
+) -> dict[str, Any]:
+    """Re-plan the subtasks that failed (once per `max_replans`)."""
+    ledger = _ledger(_context(runtime), defaults, lambda: state_spend(state))
+    ask = PlanRequest(
+        state.get("request", ""),
+        specialists,
+        max_subtasks,
+        state.get("subtasks", []),
+        state.get("results", {}),
+        _history(state),
+    )
+    update = await _ask(planner, ask, ledger, runtime, first=False)
+    return {**update, "replans": state.get("replans", 0) + 1}
+
+
+async def _ask(
+    planner: Planner, ask: PlanRequest, ledger: Ledger, runtime: Runtime[RunContext], *, first: bool
+) -> dict[str, Any]:
+    update: dict[str, Any] = {}
+    with ledger.capture(_listener(runtime)) as entries:
+        try:
+            specs = await planner.plan(ask, ledger)
+            update["subtasks"] = Overwrite(specs) if first else specs
+            _emit(runtime, "planned", specs)
+        except BudgetExceeded as exc:
+            update["stopped"] = exc.reason
+        except (PlanError, ModelError) as exc:
+            if first:
+                update["error"] = f"could not plan the request: {exc}"
+    update["ledger"] = entries
+    return update
+
+
+async def dispatch(
+    defaults: Defaults, state: RunState, runtime: Runtime[RunContext]
+) -> dict[str, Any]:
+    """Check the budget between steps (`route_ready` then sends the ready subtasks)."""
+    ledger = _ledger(_context(runtime), defaults, lambda: state_spend(state))
+    update: dict[str, Any] = {"wall_s": ledger.thread_wall_s()}
+    try:
+        ledger.check()
+    except BudgetExceeded as exc:
+        update["stopped"] = exc.reason
+    return update
+
+
+async def run_subtask(
+    spec: Specialist, defaults: Defaults, task: TaskInput, runtime: Runtime[RunContext]
+) -> dict[str, Any]:
+    """Run one subtask through the specialist's tiers, checks and escalations."""
+    ledger = _ledger(_context(runtime), defaults, lambda: task["spend"])
+    with ledger.capture(_listener(runtime)) as entries:
+        outcome = await run_specialist(
+            spec, task["id"], task["instruction"], ledger, defaults.router
+        )
+    _emit(runtime, "subtask", outcome.result)
+    update: dict[str, Any] = {
+        "results": {task["id"]: outcome.result},
+        "ledger": entries,
+        "wall_s": ledger.thread_wall_s(),
+    }
+    if outcome.stopped:
+        update["stopped"] = outcome.stopped
+    return update
+
+
+async def merge(
+    merger: Merger, defaults: Defaults, state: RunState, runtime: Runtime[RunContext]
+) -> dict[str, Any]:
+    """Compose the answer from the accepted results; append it to the conversation."""
+    ledger = _ledger(_context(runtime), defaults, lambda: state_spend(state))
+    results = state.get("results", {})
+    merge_input = MergeInput(
+        request=state.get("request", ""),
+        subtasks=state.get("subtasks", []),
+        results=results,
+        error=state.get("error"),
+        stopped=state.get("stopped"),
+    )
+    with ledger.capture(_listener(runtime)) as entries:
+        answer = await merger.merge(merge_input, ledger)
+    _emit(runtime, "merged", answer)
+    wall = ledger.thread_wall_s()
+    mark = state.get("turn")
+    turn_entries = [*state.get("ledger", [])[mark["entries_from"] if mark else 0 :], *entries]
+    rows = subtask_rows(state, turn_entries)
+    ok = (
+        not state.get("error")
+        and not state.get("stopped")
+        and all(r["status"] in ACCEPTED for r in rows)
+    )
+    report = report_of(turn_entries, wall - (mark["wall_before_s"] if mark else 0.0))
+    message = AIMessage(
+        answer,
+        name="trifecta",
+        response_metadata={"trifecta": {"ok": ok, "subtasks": rows, "report": report}},
+    )
+    verified = {i: r["answer"] for i, r in results.items() if r["status"] in ACCEPTED}
+    return {
+        "answer": answer,
+        "ledger": entries,
+        "wall_s": wall,
+        "messages": [message],
+        "history": [Turn(request=state.get("request", ""), answer=answer, verified=verified)],
+    }

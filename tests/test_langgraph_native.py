@@ -1,0 +1,237 @@
+"""The compiled graph behaves like any LangGraph graph: it runs with no context through
+every entry point, takes and returns messages, nests in a `MessagesState` parent,
+streams progress on the ``custom`` stream, and lets `interrupt()` pause it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.types import Command, interrupt
+
+from trifecta import Trifecta
+from trifecta.graphs import RunContext
+from trifecta.ledger import Budget, Ledger
+from trifecta.models import Message, Price
+from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist, default_specialists
+from trifecta.testing import FunctionModel
+from trifecta.verdict import Verdict
+
+
+def _math() -> Trifecta:
+    return Trifecta(default_specialists())
+
+
+def _answers(state: dict[str, Any]) -> list[str]:
+    return [r["answer"] for r in state["results"].values() if r["status"] == "verified"]
+
+
+async def test_the_bare_graph_runs_through_every_entry_point_with_no_context() -> None:
+    graph = _math().graph().compile()
+    ask = {"request": "What is 2+2?"}
+    assert _answers(graph.invoke(ask)) == ["4"]
+    assert _answers(await graph.ainvoke(ask)) == ["4"]
+    assert _answers(list(graph.stream(ask, stream_mode="values"))[-1]) == ["4"]
+    chunks = [c async for c in graph.astream(ask, stream_mode="values")]
+    assert _answers(chunks[-1]) == ["4"]
+    ends = [
+        e["data"]["output"]
+        async for e in graph.astream_events(ask, version="v2")
+        if e["event"] == "on_chain_end" and e["name"] == "LangGraph"
+    ]
+    assert _answers(ends[-1]) == ["4"]
+
+
+def test_sync_invoke_works_inside_a_running_event_loop() -> None:
+    """A notebook cell: `invoke` and `Trifecta.run` are called while a loop runs."""
+    app = _math()
+
+    async def cell() -> tuple[str, str]:
+        state = app.graph().compile().invoke({"request": "What is 6*7?"})
+        return state["answer"], app.run("What is 2+3?").subtasks[0]["answer"]
+
+    answer, five = asyncio.run(cell())
+    assert "42" in answer and five == "5"
+
+
+class _PricedSolver:
+    """A tier that calls a priced model through the ledger (so budgets apply)."""
+
+    name = "priced"
+    repairable = False
+
+    def __init__(self, model: FunctionModel) -> None:
+        self.model = model
+
+    async def solve(self, job: Job, ledger: Ledger) -> Candidate:
+        reply = await ledger.call(
+            self.model, [Message("user", job.instruction)], node="ask", subtask=job.subtask
+        )
+        return Candidate(answer=reply.text)
+
+
+def _priced_app(privacy: str = "local") -> tuple[Trifecta, FunctionModel]:
+    model = FunctionModel(
+        lambda m, i: "ANSWER",
+        name="paid",
+        price=Price(1.0, 1.0),
+        privacy=privacy,  # type: ignore[arg-type]
+    )
+    spec = Specialist(
+        "ask",
+        "Answers anything.",
+        [_PricedSolver(model)],
+        lambda j, c: Verdict("verified", "trusted"),
+        affinity=lambda c: 1.0,
+    )
+    return Trifecta([spec]), model
+
+
+async def test_context_overrides_the_instances_budget() -> None:
+    app, model = _priced_app()
+    graph = app.graph().compile()
+    free = await graph.ainvoke({"request": "Say it."})
+    assert free["results"]["t1"]["answer"] == "ANSWER" and len(model.calls) == 1
+    broke = await graph.ainvoke(
+        {"request": "Say it."}, context=RunContext(budget=Budget(max_cost_usd=0.0))
+    )
+    assert "cost budget exhausted" in (broke["stopped"] or "")
+    assert len(model.calls) == 1  # the budget stopped the call before it was made
+    as_dict = await graph.ainvoke({"request": "Say it."}, context={"sensitive": True})
+    assert as_dict["sensitive"] == ["requested"]
+
+
+async def test_the_bare_graph_keeps_sensitive_requests_off_cloud_models() -> None:
+    app, model = _priced_app(privacy="cloud")
+    graph = app.graph().compile()
+    for ask in (
+        {"request": "Write to ada@example.com."},
+        {"messages": [{"role": "user", "content": "Write to ada@example.com."}]},
+    ):
+        state = await graph.ainvoke(ask)
+        assert state["sensitive"] == ["email"]
+        assert state["results"]["t1"]["status"] == "unverifiable"
+    assert model.calls == []
+
+
+async def test_a_conversation_stays_sensitive_after_a_sensitive_turn() -> None:
+    app, model = _priced_app(privacy="cloud")
+    graph = app.graph().compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "c"}}
+    await graph.ainvoke({"request": "My card is ada@example.com."}, config)
+    later = await graph.ainvoke({"request": "Say it."}, config)  # the planner sees turn 1
+    assert later["sensitive"] == ["email"] and model.calls == []
+
+
+async def test_messages_in_and_an_ai_message_out() -> None:
+    graph = _math().graph().compile()
+    state = await graph.ainvoke({"messages": [{"role": "user", "content": "What is 2+2?"}]})
+    asked, said = state["messages"]
+    assert isinstance(asked, HumanMessage) and isinstance(said, AIMessage)
+    assert said.content == state["answer"] and "4" in said.content
+    meta = said.response_metadata["trifecta"]
+    assert meta["ok"] is True
+    assert [(s["id"], s["status"], s["answer"]) for s in meta["subtasks"]] == [
+        ("t1", "verified", "4")
+    ]
+    assert meta["report"]["checks"] == 1
+
+
+async def test_a_messages_state_parent_uses_it_as_a_node() -> None:
+    trifecta = _math().graph().compile()
+
+    def ask(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [HumanMessage("What is 12*12?")]}
+
+    def after(state: MessagesState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        ok = last.response_metadata["trifecta"]["ok"]
+        return {"messages": [AIMessage(f"checked={ok}")]}
+
+    parent = StateGraph(MessagesState)
+    parent.add_node("ask", ask)
+    parent.add_node("trifecta", trifecta)
+    parent.add_node("after", after)
+    parent.add_edge(START, "ask")
+    parent.add_edge("ask", "trifecta")
+    parent.add_edge("trifecta", "after")
+    parent.add_edge("after", END)
+    out = await parent.compile().ainvoke({"messages": [HumanMessage("hello")]})
+    texts = [m.content for m in out["messages"]]
+    assert texts[:2] == ["hello", "What is 12*12?"]
+    assert "144" in texts[2] and texts[3] == "checked=True"
+
+
+async def test_progress_streams_on_the_custom_stream() -> None:
+    graph = _math().graph().compile()
+    kinds = [
+        c["event"]
+        async for c in graph.astream(
+            {"request": "What is 2+2? Differentiate x^2."}, stream_mode="custom"
+        )
+    ]
+    assert kinds[0] == "planned" and kinds[-1] == "merged"
+    assert kinds.count("subtask") == 2
+    assert kinds.count("attempt") >= 2 and kinds.count("verdict") >= 2
+
+
+async def test_arun_forwards_events_and_langchain_callbacks() -> None:
+    class Seen(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.chains: list[tuple[str, list[str]]] = []
+
+        def on_chain_start(
+            self, serialized: Any, inputs: Any, *, run_id: UUID, tags: Any = None, **kw: Any
+        ) -> None:
+            self.chains.append((kw.get("name") or "", list(tags or [])))
+
+    seen, events = Seen(), []
+    result = await _math().arun(
+        "What is 2+2?",
+        on_event=events.append,
+        config={"callbacks": [seen], "tags": ["nb"], "metadata": {"user": "u1"}},
+    )
+    assert result.ok and events[0].kind == "planned"
+    names = [n for n, _ in seen.chains]
+    assert "LangGraph" in names and "plan" in names and "merge" in names
+    assert all("nb" in tags for _, tags in seen.chains)
+
+
+async def test_interrupt_in_a_solver_pauses_the_graph_and_resume_continues() -> None:
+    def ask_human(job: Job) -> str:
+        return str(interrupt({"question": f"answer for {job.instruction}?"}))
+
+    spec = Specialist(
+        "human",
+        "Asks a person.",
+        [FunctionSolver(ask_human)],
+        lambda j, c: Verdict("verified", "person"),
+        affinity=lambda c: 1.0,
+    )
+    graph = Trifecta([spec]).graph().compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "h"}}
+    paused = await graph.ainvoke({"request": "Pick a colour."}, config)
+    (asked,) = paused["__interrupt__"]
+    assert asked.value == {"question": "answer for Pick a colour.?"}
+    assert "answer" not in paused or not paused["answer"]
+    done = await graph.ainvoke(Command(resume="blue"), config)
+    assert done["results"]["t1"]["answer"] == "blue"
+    assert done["results"]["t1"]["status"] == "verified"
+
+
+def test_register_refuses_what_is_not_a_specialist() -> None:
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    app = _math()
+    with pytest.raises(TypeError, match="register\\(\\) takes a Specialist, not StructuredTool"):
+        app.register(add)  # type: ignore[arg-type]
