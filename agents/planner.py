@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from trifecta.agents._followup import resolve_followup
 from trifecta.agents._prompts import prompt
 from trifecta.agents._refine import group_refinements
 from trifecta.ledger import Ledger
@@ -102,7 +103,10 @@ class RulePlanner:
     def _plan(self, request: PlanRequest) -> list[SubtaskSpec]:
         if request.existing:
             return self._replan(request)
-        clauses = group_refinements(split_clauses(request.request))
+        clauses = [
+            resolve_followup(c, request.history)
+            for c in group_refinements(split_clauses(request.request))
+        ]
         if len(clauses) > request.max_subtasks:
             raise PlanError(
                 [f"the request has {len(clauses)} parts; the limit is {request.max_subtasks}"]
@@ -218,10 +222,28 @@ class ModelPlanner:
 def _plan_messages(request: PlanRequest) -> list[Message]:
     listing = "\n".join(f"- {s.name}: {s.description}" for s in request.specialists)
     system = prompt("planner").format(specialists=listing, max_subtasks=request.max_subtasks)
-    messages = [Message("system", system), Message("user", request.request)]
+    messages = [Message("system", system)]
+    if request.history:
+        messages.append(Message("user", _conversation_text(request.history)))
+    messages.append(Message("user", request.request))
     if request.existing:
         messages.append(Message("user", _replan_text(request)))
     return messages
+
+
+_TURNS_SHOWN = 5
+_CHARS_SHOWN = 600
+
+
+def _conversation_text(history: Sequence[Turn]) -> str:
+    """Earlier turns (the last few, each cut short), so follow-ups can refer back."""
+    shown = history[-_TURNS_SHOWN:]
+    lines = [
+        f"Turn {len(history) - len(shown) + i}: asked {t['request'][:_CHARS_SHOWN]!r}; "
+        f"answered {t['answer'][:_CHARS_SHOWN]!r}; verified results {json.dumps(t['verified'])}"
+        for i, t in enumerate(shown, 1)
+    ]
+    return prompt("conversation").format(turns="\n".join(lines))
 
 
 def _replan_text(request: PlanRequest) -> str:

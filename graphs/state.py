@@ -65,7 +65,8 @@ class InputState(TypedDict, total=False):
 class OutputState(TypedDict, total=False):
     """What a run returns: the answer, the answer appended to `messages` as an
     `AIMessage` (its ``response_metadata["trifecta"]`` holds subtasks and report), the
-    plan, every result, the ledger, and why it stopped early, if it did."""
+    plan, every result, the ledger, why it stopped early (if it did), and the
+    conversation's finished turns (`history`)."""
 
     request: str
     answer: str
@@ -78,12 +79,12 @@ class OutputState(TypedDict, total=False):
     wall_s: Annotated[float, longest]
     sensitive: list[str]
     turn: TurnMark
+    history: Annotated[list[Turn], operator.add]
 
 
 class RunState(InputState, OutputState, total=False):
     """State of one thread (one LangGraph thread, one conversation)."""
 
-    history: Annotated[list[Turn], operator.add]
     replans: int
 
 

@@ -91,7 +91,7 @@ def test_streaming_sends_progress_then_the_same_answer(server: str) -> None:
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
-def test_turns_of_a_conversation_are_threads_and_a_repeat_replays(server: str) -> None:
+def test_a_conversation_is_one_thread_and_a_repeated_turn_replays(server: str) -> None:
     api, conversation = client(server), f"conv-{uuid.uuid4().hex[:8]}"
     first = [{"role": "user", "content": "What is 6*7?"}]
     one = api.chat.completions.create(model="trifecta", messages=first, user=conversation)
@@ -103,10 +103,10 @@ def test_turns_of_a_conversation_are_threads_and_a_repeat_replays(server: str) -
     two = api.chat.completions.create(model="trifecta", messages=second, user=conversation)
     again = api.chat.completions.create(model="trifecta", messages=first, user=conversation)
     meta = [(r.model_extra or {})["trifecta"] for r in (one, two, again)]
-    assert [m["thread_id"] for m in meta] == [
-        f"{conversation}:1",
-        f"{conversation}:2",
-        f"{conversation}:1",
+    assert [(m["thread_id"], m["turn"]) for m in meta] == [
+        (conversation, 1),
+        (conversation, 2),
+        (conversation, 1),
     ]
     assert [m["replayed"] for m in meta] == [False, False, True]
     assert (
@@ -226,7 +226,7 @@ def test_two_server_processes_share_conversations_through_postgres(tmp_path: Pat
         meta = [(r.model_extra or {})["trifecta"] for r in (on_a, on_b, next_b)]
         assert [m["replayed"] for m in meta] == [False, True, False]
         assert on_b.choices[0].message.content == on_a.choices[0].message.content
-        assert meta[2]["thread_id"] == f"{conversation}:2" and "→ 32" in (
+        assert (meta[2]["thread_id"], meta[2]["turn"]) == (conversation, 2) and "→ 32" in (
             next_b.choices[0].message.content or ""
         )
         assert json.loads(urllib.request.urlopen(f"{urls[1]}/healthz").read())["replayed_runs"] == 1
@@ -250,3 +250,46 @@ def test_a_run_past_its_deadline_is_cut(tmp_path: Path) -> None:
             response.status_code == 504 and response.json()["error"]["code"] == "deadline_exceeded"
         )
         assert httpx.get(f"{url}/healthz").json()["active_runs"] == 0
+
+
+def test_a_three_turn_conversation_refers_back_to_verified_answers(server: str) -> None:
+    """Offline: turns 2 and 3 compute on the previous turn's verified number."""
+    api, conversation = client(server), f"talk-{uuid.uuid4().hex[:8]}"
+    messages: list[dict[str, str]] = []
+    replies = []
+    for said in ("What is 6*7?", "and what is that times 3?", "Divide it by 4."):
+        messages.append({"role": "user", "content": said})
+        reply = api.chat.completions.create(
+            model="trifecta",
+            messages=messages,  # type: ignore[arg-type]
+            user=conversation,
+        )
+        messages.append({"role": "assistant", "content": reply.choices[0].message.content or ""})
+        replies.append((reply.model_extra or {})["trifecta"])
+    assert [[s["answer"] for s in r["subtasks"]] for r in replies] == [["42"], ["126"], ["63/2"]]
+    assert [s["status"] for r in replies for s in r["subtasks"]] == ["verified"] * 3
+    assert [(r["thread_id"], r["turn"]) for r in replies] == [(conversation, n) for n in (1, 2, 3)]
+    skipped = httpx.post(
+        f"{server}/v1/chat/completions",
+        json={"messages": [*messages, {"role": "user", "content": "a"}] * 2, "user": conversation},
+    )
+    assert skipped.status_code == 409 and skipped.json()["error"]["code"] == "turn_conflict"
+
+
+def test_a_new_thread_hears_the_conversation_it_is_handed(server: str) -> None:
+    """The client's earlier turns (no thread yet) reach the planner as history; with no
+    verified result among them, an offline back-reference stays unresolved."""
+    earlier = [
+        {"role": "user", "content": "What is 6*7?"},
+        {"role": "assistant", "content": "What is 6*7? → 42 [t1: verified]"},
+        {"role": "user", "content": "What is 2+2?"},
+    ]
+    reply = client(
+        server
+    ).chat.completions.create(
+        model="trifecta",
+        messages=earlier,  # type: ignore[arg-type]
+        user=f"handed-{uuid.uuid4().hex[:8]}",
+    )
+    meta = (reply.model_extra or {})["trifecta"]
+    assert meta["turn"] == 2 and [s["answer"] for s in meta["subtasks"]] == ["4"]

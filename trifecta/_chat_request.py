@@ -69,12 +69,15 @@ class _ChatBody(BaseModel):
 
 @dataclass(frozen=True)
 class ChatTurn:
-    """A validated request: the cleaned text of the last user message and its turn."""
+    """A validated request: the cleaned text of the last user message, its turn (how
+    many user messages), and the conversation's user and assistant messages as
+    OpenAI-style dicts (system and tool messages left out)."""
 
     text: str
     turn: int
     stream: bool
     user: str | None
+    messages: tuple[dict[str, str], ...] = ()
 
 
 # C0 and C1 control characters and DEL, except tab, newline and carriage return.
@@ -147,7 +150,12 @@ def parse_chat(raw: bytes, settings: ServerSettings) -> ChatTurn:
     users = [m for m in body.messages if m.role == "user"]
     if not users or body.messages[-1].role != "user":
         raise ApiError(400, "The last message must come from the user.", code="invalid_messages")
-    return ChatTurn(clean_text(_content(users[-1])), len(users), bool(body.stream), body.user)
+    said = tuple(
+        {"role": m.role, "content": clean_text(_content(m))}
+        for m in body.messages
+        if m.role in ("user", "assistant")
+    )
+    return ChatTurn(clean_text(_content(users[-1])), len(users), bool(body.stream), body.user, said)
 
 
 def _invalid(exc: ValidationError) -> ApiError:
@@ -170,8 +178,9 @@ def _content(message: _Message) -> str:
     return message.content or ""
 
 
-def thread_for(conversation: str, turn: int, api_key: str | None, max_chars: int) -> str:
-    """The LangGraph thread of a conversation's turn, bound to the API key that made it.
+def thread_for(conversation: str, api_key: str | None, max_chars: int) -> str:
+    """The LangGraph thread of a conversation (each turn is a checkpoint of it), bound
+    to the API key that started it.
 
     Raises:
         ApiError: 400 for an id longer than `max_chars` or holding control characters.
@@ -183,6 +192,6 @@ def thread_for(conversation: str, turn: int, api_key: str | None, max_chars: int
             code="invalid_conversation_id",
         )
     if api_key is None:
-        return f"{conversation}:{turn}"
+        return conversation
     key = hashlib.sha256(api_key.encode()).hexdigest()[:16]
-    return f"key-{key}/{conversation}:{turn}"
+    return f"key-{key}/{conversation}"

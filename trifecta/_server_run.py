@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Request
 
-from trifecta._chat_request import ApiError
+from trifecta._chat_request import ApiError, ChatTurn
 from trifecta._server_checkpoint import is_outage
 from trifecta.graphs.state import Event
 from trifecta.ledger import Budget
@@ -50,33 +50,53 @@ def _unavailable(stats: RunStats, exc: BaseException) -> ApiError:
 
 
 class ServerRun:
-    """One request's run: replay a finished thread, resume a pending one, or start it."""
+    """One request's run on its conversation's thread: replay a turn that finished
+    (turn n of the conversation is the request's n-th user message), resume the turn
+    that was interrupted, or start the next one."""
 
     def __init__(
-        self, app: Trifecta, stats: RunStats, text: str, thread: str, budget: Budget
+        self, app: Trifecta, stats: RunStats, turn: ChatTurn, thread: str, budget: Budget
     ) -> None:
-        self.app, self.stats, self.text, self.thread, self.budget = app, stats, text, thread, budget
+        self.app, self.stats, self.turn, self.thread, self.budget = app, stats, turn, thread, budget
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self.replayed = False
         self._pending = False
+        self._known = False
         self._finished: RunResult | None = None
 
     async def prepare(self) -> None:
-        """Look the thread up before answering, so an outage is a 503, not a broken stream."""
+        """Look the thread up before answering, so an outage is a 503, not a broken stream.
+
+        Raises:
+            ApiError: 409 when the request's turn does not follow the thread's.
+        """
         try:
             async with asyncio.timeout(self.budget.max_wall_s):
-                state = await self.app.state(self.thread)
+                latest = await self.app.state(self.thread)
+                done = 0 if latest is None else latest.turn - latest.pending
+                wanted = self.turn.turn
+                if latest is not None and wanted <= done:
+                    self._finished = (
+                        latest if wanted == done else await self.app.state(self.thread, turn=wanted)
+                    )
         except TimeoutError:
             raise _unavailable(self.stats, TimeoutError("thread lookup timed out")) from None
         except Exception as exc:
             if is_outage(exc):
                 raise _unavailable(self.stats, exc) from None
             raise
-        self._pending = state is not None and state.pending
-        self._finished = None if state is None or state.pending else state
+        self._known = latest is not None
+        self._pending = latest is not None and latest.pending and wanted == latest.turn
         if self._finished is not None:
             self.replayed = True
             self.stats.replayed += 1
+        elif latest is not None and not self._pending and wanted != done + 1:
+            raise ApiError(
+                409,
+                f"This conversation's thread holds {done} finished turn(s)"
+                f"{' and one paused' if latest.pending else ''}; this request is turn {wanted}.",
+                code="turn_conflict",
+            )
 
     async def _execute(self) -> RunResult:
         if self._finished is not None:
@@ -84,9 +104,11 @@ class ServerRun:
         emit = self.queue.put_nowait
         if self._pending:
             return await self.app.aresume(self.thread, budget=self.budget, on_event=emit)
+        # a new thread hears the whole conversation; a known one holds its earlier turns
+        request = self.turn.text if self._known else list(self.turn.messages)
         try:
             return await self.app.arun(
-                self.text, thread_id=self.thread, budget=self.budget, on_event=emit
+                request, thread_id=self.thread, budget=self.budget, on_event=emit
             )
         except RequestError as exc:
             raise ApiError(400, str(exc), code="invalid_request") from None

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from langchain_core.messages import HumanMessage
+
 from trifecta.graphs.rows import subtask_rows
 from trifecta.graphs.state import RunState
 from trifecta.ledger import LedgerEntry, Report, report_of
@@ -13,7 +15,7 @@ from trifecta.models import Price
 from trifecta.savings import RoutingTable, routing_table
 from trifecta.verdict import ACCEPTED, SubtaskRow
 
-__all__ = ["RunResult", "build_result"]
+__all__ = ["RunResult", "build_result", "turn_of"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class RunResult:
         error: why the run could not be planned, if so.
         stopped: the budget that stopped it, if any.
         pending: the thread has work left (a crashed or paused run): `Trifecta.aresume` it.
+        turn: which turn of the thread's conversation this is (1 for the first).
         ledger: every model call, check and routing decision.
         routing: per subtask, the tier that answered and its cost, against sending
             everything to the most expensive configured model (`trifecta.savings`).
@@ -43,6 +46,7 @@ class RunResult:
     ledger: list[LedgerEntry] = field(default_factory=list)
     routing: RoutingTable | None = None
     pending: bool = False
+    turn: int = 1
 
     @property
     def ok(self) -> bool:
@@ -97,6 +101,7 @@ class RunResult:
             "error": self.error,
             "stopped": self.stopped,
             "pending": self.pending,
+            "turn": self.turn,
             "routing": self.routing,
         }
 
@@ -117,4 +122,10 @@ def build_result(state: RunState, thread_id: str, reference: tuple[str, Price] |
         stopped=state.get("stopped"),
         ledger=entries,
         routing=routing_table(subtasks, entries, reference),
+        turn=turn_of(state),
     )
+
+
+def turn_of(state: RunState) -> int:
+    """Which turn of the conversation the state is at: its user messages."""
+    return max(1, sum(isinstance(m, HumanMessage) for m in state.get("messages", [])))

@@ -9,11 +9,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
+from langchain_core.messages import (
+    AnyMessage,
+    HumanMessage,
+    MessageLikeRepresentation,
+    convert_to_messages,
+)
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
 
 from trifecta._override import Override, Parts, model_names, models_of
 from trifecta._run_audit import RunAudit, audit_log
@@ -28,7 +35,7 @@ from trifecta.graphs.state import Event, InputState, OutputState, RunContext, Ru
 from trifecta.ledger import Budget, Ledger
 from trifecta.models import ChatModel, Price
 from trifecta.registry import build_chains
-from trifecta.result import RunResult, build_result
+from trifecta.result import RunResult, build_result, turn_of
 from trifecta.routing import Router
 from trifecta.savings import most_expensive
 from trifecta.specialists import Specialist, default_specialists
@@ -100,14 +107,22 @@ class Trifecta:
         self._compiled: dict[tuple[int, ...], _App] = {}
         self._overridden: dict[tuple[int, ...], tuple[Override, Parts, Parts]] = {}
 
-    async def state(self, thread_id: str) -> RunResult | None:
+    async def state(self, thread_id: str, *, turn: int | None = None) -> RunResult | None:
         """The thread's last checkpoint as a `RunResult` (``pending`` when it has work left
-        to resume, e.g. after a crash), or None when the thread does not exist."""
+        to resume, e.g. after a crash or an `interrupt()`), or None when the thread does
+        not exist. With `turn`, the checkpoint that finished that turn of the
+        conversation (None if it never finished)."""
         config: Any = {"configurable": {"thread_id": thread_id}}
         parts = self._parts()
         async with self._saver() as saver:
-            snapshot = await self._app(parts, saver).aget_state(config)
-        if not snapshot.values:
+            app = self._app(parts, saver)
+            latest = await app.aget_state(config)
+            snapshot = (
+                await _turn_end(app, config, latest, turn)
+                if turn is not None and latest.values
+                else latest
+            )
+        if snapshot is None or not snapshot.values:
             return None
         result = build_result(cast(RunState, snapshot.values), thread_id, _reference(parts))
         return replace(result, pending=True) if snapshot.next else result
@@ -273,7 +288,7 @@ class Trifecta:
 
     async def arun(
         self,
-        request: str,
+        request: str | Sequence[MessageLikeRepresentation],
         *,
         thread_id: str | None = None,
         budget: Budget | None = None,
@@ -283,6 +298,8 @@ class Trifecta:
     ) -> RunResult:
         """Run one request to its answer. On a thread that holds a finished run, the
         request is the conversation's next turn (the planner sees the earlier ones).
+        `request` may also be a conversation: messages (LangChain or OpenAI-style
+        dicts) ending with the user's.
 
         A `sensitive` run, or one whose conversation contains sensitive data (e-mail,
         card number, IBAN, configured patterns), never reaches a model whose privacy is
@@ -292,9 +309,16 @@ class Trifecta:
             RequestError: empty or oversized request, or a thread with a paused run
                 (resume it).
         """
-        text = self._check_request(request)
+        if isinstance(request, str):
+            payload = InputState(request=self._check_request(request))
+        else:
+            messages = convert_to_messages(request)
+            if not messages or not isinstance(messages[-1], HumanMessage):
+                raise RequestError("the last message must be the user's")
+            self._check_request(messages[-1].text)
+            payload = InputState(messages=cast(list[AnyMessage], messages))
         return await self._invoke(
-            InputState(request=text),
+            payload,
             thread_id or uuid.uuid4().hex,
             _RunOptions(budget, on_event, sensitive, config),
             resume=False,
@@ -363,12 +387,37 @@ class Trifecta:
                 state = cast(RunState, snapshot.values)
             else:
                 if trail:
-                    trail.start(payload["request"] if payload else None, resume)
+                    trail.start(_asked(payload), resume)
                 state = await _stream(app, payload, config, context, emit)
         result = build_result(state, thread_id, _reference(parts))
         if trail and not finished:
             trail.end(result)
         return result
+
+
+def _asked(payload: InputState | None) -> str | None:
+    if payload is None:
+        return None
+    if "request" in payload:
+        return payload["request"]
+    return payload["messages"][-1].text
+
+
+async def _turn_end(
+    app: _App, config: RunnableConfig, latest: StateSnapshot, turn: int
+) -> StateSnapshot | None:
+    """The checkpoint that finished `turn` (the latest when it is that one)."""
+
+    def finished(snapshot: StateSnapshot) -> bool:
+        values = cast(RunState, snapshot.values)
+        return turn_of(values) == turn and bool(values.get("answer")) and not snapshot.next
+
+    if finished(latest):
+        return latest
+    async for snapshot in app.aget_state_history(config):
+        if finished(snapshot):
+            return snapshot
+    return None
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@
 server-sent events ending with ``data: [DONE]``); the verification report travels in an
 extra ``trifecta`` field, and while streaming as progress chunks with an empty delta that
 standard clients ignore. A conversation (header ``X-Conversation-Id`` or the ``user``
-field) maps turn n to LangGraph thread ``<conversation>:<n>`` (prefixed by a digest of
-the API key when keys are configured, so a conversation belongs to the key that started
-it): a repeated turn, on any replica sharing the checkpointer, replays the stored
-answer; an interrupted one resumes.
+field) is one LangGraph thread ``<conversation>`` (prefixed by a digest of the API key
+when keys are configured, so a conversation belongs to the key that started it), and
+its n-th user message is turn n, a checkpoint of that thread: the planner sees the
+earlier turns and their verified results; a repeated turn, on any replica sharing the
+checkpointer, replays the stored answer; an interrupted one resumes; a turn that does
+not follow the thread's is a 409.
 
 Hostile input is contained at the boundary: the head's size, header count and arrival
 time are capped by the HTTP layer (`uvicorn_options`); the body's size while it is
@@ -105,8 +107,8 @@ def create_app(
         raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
         turn = parse_chat(raw, settings)
         conversation = request.headers.get("x-conversation-id") or turn.user or uuid.uuid4().hex
-        thread = thread_for(conversation, turn.turn, key, settings.max_conversation_chars)
-        run = ServerRun(holder["app"], stats, turn.text, thread, _budget(config, settings))
+        thread = thread_for(conversation, key, settings.max_conversation_chars)
+        run = ServerRun(holder["app"], stats, turn, thread, _budget(config, settings))
         await run.prepare()
         if turn.stream:
             return StreamingResponse(

@@ -1,0 +1,83 @@
+"""Conversations: the planner sees earlier turns; offline, a follow-up computes on the
+last verified number, and only when the reference is unambiguous."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from tests.fakes import plan, scripted
+from trifecta import Trifecta
+from trifecta.agents import ModelPlanner, RulePlanner
+from trifecta.agents._followup import resolve_followup
+from trifecta.models import Message
+from trifecta.plan import Turn
+from trifecta.specialists import default_specialists
+from trifecta.testing import CallInfo
+
+
+def _turn(**verified: str) -> list[Turn]:
+    return [Turn(request="earlier", answer="…", verified=verified)]
+
+
+@pytest.mark.parametrize(
+    ("clause", "instruction"),
+    [
+        ("and what is that times 3?", "What is (42)*3?"),
+        ("What's it plus 8?", "What is (42) + 8?"),
+        ("Divide it by 4.", "What is (42)/4?"),
+        ("Subtract 2 from the result.", "What is (42) - 2?"),
+        ("So, what is that squared?", "What is (42)^2?"),
+        ("half of it", "What is (42)/2?"),
+    ],
+)
+def test_a_follow_up_computes_on_the_last_verified_number(clause: str, instruction: str) -> None:
+    assert resolve_followup(clause, _turn(t1="42")) == instruction
+
+
+@pytest.mark.parametrize(
+    ("clause", "history"),
+    [
+        ("and what is that times 3?", []),  # nothing to refer to
+        ("and what is that times 3?", _turn(t1="42", t2="7")),  # which one?
+        ("and what is that times 3?", _turn(t1="the desserts")),  # not a number
+        ("and what is that times 3?", _turn()),  # answered, nothing verified
+        ("Is it open on Sundays?", _turn(t1="42")),  # not arithmetic
+        ("what is that times 3 and 4?", _turn(t1="42")),  # not wholly consumed
+    ],
+)
+def test_an_uncertain_reference_is_left_alone(clause: str, history: list[Turn]) -> None:
+    assert resolve_followup(clause, history) == clause
+
+
+async def test_offline_turns_refer_back_and_each_turn_reports_only_itself() -> None:
+    app = Trifecta(default_specialists(), checkpoint=InMemorySaver())
+    one = await app.arun("What is 6*7?", thread_id="c")
+    two = await app.arun("and what is that times 3?", thread_id="c")
+    three = await app.arun("Is it bigger than 100?", thread_id="c")
+    assert [s["answer"] for s in two.subtasks] == ["126"] and two.subtasks[0][
+        "status"
+    ] == "verified"
+    assert (one.turn, two.turn, three.turn) == (1, 2, 3)
+    assert three.error and "no specialist recognises" in three.error  # not guessed
+    first = await app.state("c", turn=1)
+    assert first is not None and first.answer == one.answer and not first.pending
+
+
+async def test_the_model_planner_sees_earlier_turns_and_their_verified_results() -> None:
+    seen: list[list[Message]] = []
+
+    def planner_reply(messages: list[Message], info: CallInfo) -> Any:
+        seen.append(messages)
+        return plan(("t1", "math", "What is 42*3?"))
+
+    model = scripted([lambda m, i: plan(("t1", "math", "What is 6*7?")), planner_reply])
+    app = Trifecta(default_specialists(), planner=ModelPlanner(model, fallback=RulePlanner()))
+    await app.arun("What is 6*7?", thread_id="m")
+    later = await app.arun("and that times 3?", thread_id="m")
+    shown = "\n".join(m.content for m in seen[0])
+    assert "asked 'What is 6*7?'" in shown and '{"t1": "42"}' in shown
+    assert seen[0][-1].content == "and that times 3?"
+    assert [s["answer"] for s in later.subtasks] == ["126"]
