@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import ConfigDict, with_config
 from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypedDict
 
 from trifecta.ledger import Budget, Ledger, LedgerEntry, Spend
 from trifecta.plan import SubtaskSpec, Turn

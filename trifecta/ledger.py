@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Literal, NotRequired, TypedDict
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from trifecta.errors import RunError
 from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage

@@ -11,7 +11,8 @@ answer as output at four characters per token.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TypedDict
+
+from typing_extensions import TypedDict
 
 from trifecta.ledger import LedgerEntry
 from trifecta.models import Price, Usage
