@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from trifecta.models import ChatModel
+from trifecta.specialists._tool import ToolSolver
 from trifecta.specialists.base import (
     Candidate,
     CannotSolve,
@@ -25,6 +26,7 @@ __all__ = [
     "ModelSolver",
     "Solver",
     "Specialist",
+    "ToolSolver",
     "Verifier",
     "default_specialists",
 ]

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from langchain_core.messages import (
@@ -17,11 +17,21 @@ from langchain_core.messages import (
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StateSnapshot
 
+from trifecta._as_tool import as_tool
+from trifecta._graph_run import (
+    App,
+    RequestError,
+    RunOptions,
+    asked,
+    check_thread,
+    detached,
+    stream_run,
+    turn_end,
+)
 from trifecta._override import Override, Parts, model_names, models_of
 from trifecta._run_audit import RunAudit, audit_log
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
@@ -31,11 +41,11 @@ from trifecta.config import Config, Limits
 from trifecta.errors import UserError
 from trifecta.graphs import Defaults, Graph, build_orchestrator
 from trifecta.graphs._sync import run_sync
-from trifecta.graphs.state import Event, InputState, OutputState, RunContext, RunState
+from trifecta.graphs.state import Event, InputState, RunContext, RunState
 from trifecta.ledger import Budget, Ledger
 from trifecta.models import ChatModel, Price
 from trifecta.registry import build_chains
-from trifecta.result import RunResult, build_result, turn_of
+from trifecta.result import RunResult, build_result
 from trifecta.routing import Router
 from trifecta.savings import most_expensive
 from trifecta.specialists import Specialist, default_specialists
@@ -46,11 +56,6 @@ _OVERRIDES: ContextVar[Mapping[int, Override] | None] = ContextVar(
     "trifecta_overrides", default=None
 )
 _COMPILED_KEEP = 8  # compiled graphs kept per instance (one per distinct set of parts)
-_App = CompiledStateGraph[RunState, RunContext, InputState, OutputState]
-
-
-class RequestError(UserError):
-    """The request cannot be run (empty, too long, unknown or finished thread)."""
 
 
 class Trifecta:
@@ -104,7 +109,7 @@ class Trifecta:
             if not isinstance(checkpoint, str)
             else None
         )
-        self._compiled: dict[tuple[int, ...], _App] = {}
+        self._compiled: dict[tuple[int, ...], App] = {}
         self._overridden: dict[tuple[int, ...], tuple[Override, Parts, Parts]] = {}
 
     async def state(self, thread_id: str, *, turn: int | None = None) -> RunResult | None:
@@ -112,13 +117,19 @@ class Trifecta:
         to resume, e.g. after a crash or an `interrupt()`), or None when the thread does
         not exist. With `turn`, the checkpoint that finished that turn of the
         conversation (None if it never finished)."""
-        config: Any = {"configurable": {"thread_id": thread_id}}
         parts = self._parts()
+        with detached():
+            config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+            return await self._state(parts, config, thread_id, turn)
+
+    async def _state(
+        self, parts: Parts, config: RunnableConfig, thread_id: str, turn: int | None
+    ) -> RunResult | None:
         async with self._saver() as saver:
             app = self._app(parts, saver)
             latest = await app.aget_state(config)
             snapshot = (
-                await _turn_end(app, config, latest, turn)
+                await turn_end(app, config, latest, turn)
                 if turn is not None and latest.values
                 else latest
             )
@@ -186,6 +197,12 @@ class Trifecta:
             raise UserError(f"a specialist named {specialist.name!r} is already registered")
         self.specialists.append(specialist)
         self._compiled.clear()
+
+    def as_tool(self, *, name: str = "trifecta", description: str | None = None) -> BaseTool:
+        """This orchestrator as a LangChain tool (argument ``request``) for a supervisor
+        or ReAct agent: its content is the answer and a line saying what was verified;
+        its artifact is the `RunResult` as a dict."""
+        return as_tool(self, name=name, description=description)
 
     @contextmanager
     def override(
@@ -268,7 +285,7 @@ class Trifecta:
             ),
         )
 
-    def _app(self, parts: Parts, saver: BaseCheckpointSaver[str]) -> _App:
+    def _app(self, parts: Parts, saver: BaseCheckpointSaver[str]) -> App:
         """The graph compiled once per set of parts, bound to `saver`."""
         key = (*parts.key(), id(parts.router), self.limits.max_subtasks, self.limits.max_replans)
         compiled = self._compiled.get(key)
@@ -320,7 +337,7 @@ class Trifecta:
         return await self._invoke(
             payload,
             thread_id or uuid.uuid4().hex,
-            _RunOptions(budget, on_event, sensitive, config),
+            RunOptions(budget, on_event, sensitive, config),
             resume=False,
         )
 
@@ -334,7 +351,7 @@ class Trifecta:
     ) -> RunResult:
         """Continue an interrupted run from its last checkpoint (a finished run
         returns its result unchanged)."""
-        options = _RunOptions(budget, on_event, False, config)
+        options = RunOptions(budget, on_event, False, config)
         return await self._invoke(None, thread_id, options, resume=True)
 
     def run(self, request: str, **kwargs: Any) -> RunResult:
@@ -362,14 +379,26 @@ class Trifecta:
         return merged
 
     async def _invoke(
-        self, payload: InputState | None, thread_id: str, options: _RunOptions, *, resume: bool
+        self, payload: InputState | None, thread_id: str, options: RunOptions, *, resume: bool
     ) -> RunResult:
-        config = self._config(thread_id, options.config)
         parts = self._parts()
+        with detached() as caller:
+            config = self._config(thread_id, merge_configs(caller, options.config))
+            return await self._invoke_detached(payload, thread_id, options, config, parts, resume)
+
+    async def _invoke_detached(
+        self,
+        payload: InputState | None,
+        thread_id: str,
+        options: RunOptions,
+        config: RunnableConfig,
+        parts: Parts,
+        resume: bool,
+    ) -> RunResult:
         async with self._saver() as saver:
             app = self._app(parts, saver)
             snapshot = await app.aget_state(config)
-            _check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
+            check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
             trail = RunAudit(self.audit, thread_id, options.on_event) if self.audit else None
             ledger = Ledger(
                 options.budget or self.budget,
@@ -387,65 +416,12 @@ class Trifecta:
                 state = cast(RunState, snapshot.values)
             else:
                 if trail:
-                    trail.start(_asked(payload), resume)
-                state = await _stream(app, payload, config, context, emit)
+                    trail.start(asked(payload), resume)
+                state = await stream_run(app, payload, config, context, emit)
         result = build_result(state, thread_id, _reference(parts))
         if trail and not finished:
             trail.end(result)
         return result
-
-
-def _asked(payload: InputState | None) -> str | None:
-    if payload is None:
-        return None
-    if "request" in payload:
-        return payload["request"]
-    return payload["messages"][-1].text
-
-
-async def _turn_end(
-    app: _App, config: RunnableConfig, latest: StateSnapshot, turn: int
-) -> StateSnapshot | None:
-    """The checkpoint that finished `turn` (the latest when it is that one)."""
-
-    def finished(snapshot: StateSnapshot) -> bool:
-        values = cast(RunState, snapshot.values)
-        return turn_of(values) == turn and bool(values.get("answer")) and not snapshot.next
-
-    if finished(latest):
-        return latest
-    async for snapshot in app.aget_state_history(config):
-        if finished(snapshot):
-            return snapshot
-    return None
-
-
-@dataclass(frozen=True)
-class _RunOptions:
-    budget: Budget | None
-    on_event: Callable[[Event], None] | None
-    sensitive: bool
-    config: RunnableConfig | None
-
-
-async def _stream(
-    app: _App,
-    payload: InputState | None,
-    config: RunnableConfig,
-    context: RunContext,
-    emit: Callable[[Event], None] | None,
-) -> RunState:
-    """Run the graph, handing its ``custom`` stream (progress) to `emit`; the last
-    ``values`` chunk is the final state."""
-    state: Any = {}
-    async for mode, chunk in app.astream(
-        payload, config, context=context, stream_mode=["custom", "values"]
-    ):
-        if mode == "values":
-            state = chunk
-        elif emit is not None and isinstance(chunk, dict) and "event" in chunk:
-            emit(Event(chunk["event"], chunk.get("data")))
-    return cast(RunState, state)
 
 
 _V = TypeVar("_V")
@@ -462,10 +438,3 @@ def _keep(cache: dict[tuple[int, ...], _V], key: tuple[int, ...], value: _V) -> 
 def _reference(parts: Parts) -> tuple[str, Price] | None:
     """The most expensive model the parts call: the routing table's counterfactual."""
     return most_expensive((m.name, m.price) for m in models_of(parts))
-
-
-def _check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:
-    if resume and not exists:
-        raise RequestError(f"no run with thread id {thread_id!r} in this checkpoint store")
-    if not resume and pending:
-        raise RequestError(f"thread {thread_id!r} already holds a run; resume it")

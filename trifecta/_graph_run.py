@@ -1,0 +1,110 @@
+"""How `Trifecta` drives its compiled graph: the run's options, the thread checks, the
+stream that carries progress, and finding the checkpoint that ended a turn."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
+
+from trifecta.errors import UserError
+from trifecta.graphs.state import Event, InputState, OutputState, RunContext, RunState
+from trifecta.ledger import Budget
+from trifecta.result import turn_of
+
+__all__ = [
+    "App",
+    "RequestError",
+    "RunOptions",
+    "asked",
+    "check_thread",
+    "detached",
+    "stream_run",
+    "turn_end",
+]
+
+App = CompiledStateGraph[RunState, RunContext, InputState, OutputState]
+
+
+class RequestError(UserError):
+    """The request cannot be run (empty, too long, unknown or finished thread)."""
+
+
+@contextmanager
+def detached() -> Iterator[RunnableConfig]:
+    """Inside the block, a run started from another graph's node or a tool is its own
+    run on its own thread (not a subgraph of the caller's). Yields the caller's
+    callbacks as a config to merge into the run's, so they still see it, nested under
+    the calling step."""
+    parent = var_child_runnable_config.get()
+    token = var_child_runnable_config.set(None)
+    try:
+        yield {} if parent is None else {"callbacks": parent.get("callbacks")}
+    finally:
+        var_child_runnable_config.reset(token)
+
+
+def asked(payload: InputState | None) -> str | None:
+    if payload is None:
+        return None
+    if "request" in payload:
+        return payload["request"]
+    return payload["messages"][-1].text
+
+
+async def turn_end(
+    app: App, config: RunnableConfig, latest: StateSnapshot, turn: int
+) -> StateSnapshot | None:
+    """The checkpoint that finished `turn` (the latest when it is that one)."""
+
+    def finished(snapshot: StateSnapshot) -> bool:
+        values = cast(RunState, snapshot.values)
+        return turn_of(values) == turn and bool(values.get("answer")) and not snapshot.next
+
+    if finished(latest):
+        return latest
+    async for snapshot in app.aget_state_history(config):
+        if finished(snapshot):
+            return snapshot
+    return None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    budget: Budget | None
+    on_event: Callable[[Event], None] | None
+    sensitive: bool
+    config: RunnableConfig | None
+
+
+async def stream_run(
+    app: App,
+    payload: InputState | None,
+    config: RunnableConfig,
+    context: RunContext,
+    emit: Callable[[Event], None] | None,
+) -> RunState:
+    """Run the graph, handing its ``custom`` stream (progress) to `emit`; the last
+    ``values`` chunk is the final state."""
+    state: Any = {}
+    async for mode, chunk in app.astream(
+        payload, config, context=context, stream_mode=["custom", "values"]
+    ):
+        if mode == "values":
+            state = chunk
+        elif emit is not None and isinstance(chunk, dict) and "event" in chunk:
+            emit(Event(chunk["event"], chunk.get("data")))
+    return cast(RunState, state)
+
+
+def check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:
+    if resume and not exists:
+        raise RequestError(f"no run with thread id {thread_id!r} in this checkpoint store")
+    if not resume and pending:
+        raise RequestError(f"thread {thread_id!r} already holds a run; resume it")
