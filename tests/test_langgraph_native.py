@@ -19,9 +19,9 @@ from langgraph.types import Command, interrupt
 from trifecta import Trifecta
 from trifecta.graphs import RunContext
 from trifecta.ledger import Budget, Ledger
-from trifecta.models import Message, Price
+from trifecta.models import Message, OpenAIChatModel, Price
 from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist, default_specialists
-from trifecta.testing import FunctionModel
+from trifecta.testing import FunctionModel, Scripted, completion, serve_openai
 from trifecta.verdict import Verdict
 
 
@@ -67,7 +67,7 @@ class _PricedSolver:
     name = "priced"
     repairable = False
 
-    def __init__(self, model: FunctionModel) -> None:
+    def __init__(self, model: FunctionModel | OpenAIChatModel) -> None:
         self.model = model
 
     async def solve(self, job: Job, ledger: Ledger) -> Candidate:
@@ -235,3 +235,44 @@ def test_register_refuses_what_is_not_a_specialist() -> None:
     app = _math()
     with pytest.raises(TypeError, match="register\\(\\) takes a Specialist, not StructuredTool"):
         app.register(add)  # type: ignore[arg-type]
+
+
+def _openai_app(url: str) -> Trifecta:
+    model = OpenAIChatModel("tiny", base_url=url, price=Price(1.0, 2.0), max_retries=0)
+    spec = Specialist(
+        "ask",
+        "Answers anything.",
+        [_PricedSolver(model)],
+        lambda j, c: Verdict("verified", "trusted"),
+        affinity=lambda c: 1.0,
+    )
+    return Trifecta([spec])
+
+
+async def test_openai_model_calls_are_chat_model_events_and_callbacks() -> None:
+    class Seen(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.started: list[str] = []
+            self.usage: list[dict[str, Any]] = []
+
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kw: Any) -> None:
+            self.started.append(f"{kw.get('name')}: {messages[0][-1].content}")
+
+        def on_llm_end(self, response: Any, **kw: Any) -> None:
+            self.usage.append(response.llm_output["token_usage"])
+
+    with serve_openai(lambda body: Scripted(completion("ANSWER"))) as server:
+        app = _openai_app(server.url)
+        events = [
+            (e["event"], e["name"])
+            async for e in app.graph()
+            .compile()
+            .astream_events({"request": "Say it."}, version="v2")
+            if e["event"].startswith("on_chat_model")
+        ]
+        seen = Seen()
+        result = await app.arun("Say it again.", config={"callbacks": [seen]})
+    assert events == [("on_chat_model_start", "tiny"), ("on_chat_model_end", "tiny")]
+    assert result.subtasks[0]["answer"] == "ANSWER"
+    assert seen.started == ["tiny: Say it again."]
+    assert seen.usage and set(seen.usage[0]) == {"input_tokens", "output_tokens", "total_tokens"}

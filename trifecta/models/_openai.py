@@ -23,6 +23,7 @@ from trifecta.models._base import (
     Usage,
     parse_json,
 )
+from trifecta.models._callbacks import chat_model_run
 
 __all__ = ["OpenAIChatModel", "StructuredMode"]
 
@@ -93,13 +94,17 @@ class OpenAIChatModel(ModelBase):
         kwargs = self._request(messages, schema)
         if timeout is not None:
             kwargs["timeout"] = timeout
-        try:
-            response = await self._client.chat.completions.create(**kwargs)
-        except openai.APITimeoutError as exc:
-            raise ModelTimeout(f"{self._name}: timed out") from exc
-        except openai.OpenAIError as exc:  # every client error becomes a ModelError here
-            raise ModelError(f"{self._name}: {type(exc).__name__}: {exc}") from exc
-        return self._reply(response, schema)
+        params = {k: v for k, v in kwargs.items() if k not in ("messages", "timeout")}
+        async with chat_model_run(self._name, "openai", messages, params) as run:
+            try:
+                response = await self._client.chat.completions.create(**kwargs)
+            except openai.APITimeoutError as exc:
+                raise ModelTimeout(f"{self._name}: timed out") from exc
+            except openai.OpenAIError as exc:  # every client error becomes a ModelError here
+                raise ModelError(f"{self._name}: {type(exc).__name__}: {exc}") from exc
+            reply = self._reply(response, schema)
+            await run.end(reply)
+        return reply
 
     def _request(self, messages: Sequence[Message], schema: OutputSchema | None) -> dict[str, Any]:
         wire = [{"role": m.role, "content": m.content} for m in messages]
