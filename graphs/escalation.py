@@ -4,11 +4,13 @@ decides), with verification, repair attempts and budget stops, down to one `Resu
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from langgraph.errors import GraphBubbleUp
+from langgraph.types import interrupt
 
+from trifecta.approval import Approval, Gate, approved
 from trifecta.ledger import BudgetExceeded, Ledger, RouteRecord
 from trifecta.models import ModelError, ModelOutputError
 from trifecta.routing import (
@@ -59,6 +61,7 @@ async def run_specialist(
     instruction: str,
     ledger: Ledger,
     router: Router | None = None,
+    gates: Collection[Gate] = (),
 ) -> Outcome:
     """Run the tiers of `spec` on one instruction until a verdict is accepted.
 
@@ -66,35 +69,76 @@ async def run_specialist(
     recorded. Per tier: solve, verify; on failure feed the errors back (repairable
     tiers only, at most `spec.max_attempts` times), then ask the router again.
     Solver, verifier and router exceptions become labelled failures, never crashes.
+    With the ``cloud`` gate, a cloud model's tier runs only once a person approves
+    (declined: the router picks another); with ``budget``, going over the budget is
+    asked instead of stopping (approved: the budgets are lifted for this run).
     """
     trail = _Trail()
     route = router or cheapest_first
     tiers = chain_info(spec.tiers)
     history: list[Attempt] = []
-    try:
-        while True:
-            ctx = RouteContext(
-                spec.name, subtask, instruction, tiers, tuple(history), tuple(ledger.sensitive)
-            )
-            decision = _decide(route, ctx, trail)
-            if decision is None:
-                break
-            solver = spec.tiers[decision.tier]
-            ledger.record_route(
-                specialist=spec.name, subtask=subtask, route=route_record(ctx, decision)
-            )
+    while True:
+        ctx = RouteContext(
+            spec.name, subtask, instruction, tiers, tuple(history), tuple(ledger.sensitive)
+        )
+        decision = _decide(route, ctx, trail)
+        if decision is None:
+            break
+        solver = spec.tiers[decision.tier]
+        record = route_record(ctx, decision)
+        ledger.record_route(specialist=spec.name, subtask=subtask, route=record)
+        if "cloud" in gates and not _cloud_approved(spec, subtask, tiers[decision.tier], record):
+            declined = "a person declined sending it to a cloud model"
+            trail.evidence.append(f"tier {decision.tier} ({solver.name}): {declined}")
+            history.append(Attempt(decision.tier, "not applicable", declined))
+            continue
+        try:
             done = await _run_tier(spec, subtask, instruction, decision.tier, solver, ledger, trail)
-            if isinstance(done, Attempt):
-                history.append(done)
-                continue
-            if done["status"] == "checked" and spec.agree is not None:
+            if not isinstance(done, Attempt) and done["status"] == "checked" and spec.agree:
                 done = await _confirm(spec, done, ledger)
-            return Outcome(done)
-    except BudgetExceeded as exc:
-        trail.errors.append(check_error("budget", exc.reason))
-        return Outcome(_failure(spec, subtask, instruction, trail), stopped=exc.reason)
+        except BudgetExceeded as exc:
+            if "budget" in gates and _over_budget_approved(spec, subtask, exc):
+                ledger.lift_budgets()
+                trail.evidence.append(f"over budget ({exc.reason}): a person approved going on")
+                continue
+            trail.errors.append(check_error("budget", exc.reason))
+            return Outcome(_failure(spec, subtask, instruction, trail), stopped=exc.reason)
+        if isinstance(done, Attempt):
+            history.append(done)
+            continue
+        return Outcome(done)
     _explain_privacy(tiers, history, ledger.sensitive, trail)
     return Outcome(_failure(spec, subtask, instruction, trail))
+
+
+def _cloud_approved(spec: Specialist, subtask: str, tier: TierInfo, record: RouteRecord) -> bool:
+    if not tier.model or tier.privacy != "cloud":
+        return True
+    return approved(
+        interrupt(
+            Approval(
+                gate="cloud",
+                question=f"Send subtask {subtask} ({spec.name}) to the cloud model {tier.name}?",
+                why=record["reason"],
+                subtask=subtask,
+                specialist=spec.name,
+            )
+        )
+    )
+
+
+def _over_budget_approved(spec: Specialist, subtask: str, exc: BudgetExceeded) -> bool:
+    return approved(
+        interrupt(
+            Approval(
+                gate="budget",
+                question=f"Go over the budget to finish subtask {subtask} ({spec.name})?",
+                why=exc.reason,
+                subtask=subtask,
+                specialist=spec.name,
+            )
+        )
+    )
 
 
 def _decide(route: Router, ctx: RouteContext, trail: _Trail) -> Route | None:

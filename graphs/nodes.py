@@ -18,10 +18,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.runtime import Runtime
-from langgraph.types import Overwrite
+from langgraph.types import Overwrite, interrupt
 
 from trifecta.agents.merger import MergeInput, Merger
 from trifecta.agents.planner import Planner, PlanRequest
+from trifecta.approval import Approval, Gate, approved
 from trifecta.graphs._sync import run_sync
 from trifecta.graphs.escalation import run_specialist
 from trifecta.graphs.rows import subtask_rows
@@ -48,6 +49,8 @@ class Defaults:
     router: Router | None = None
     sensitive_patterns: tuple[str, ...] = ()
     max_request_chars: int = 20_000
+    approve: frozenset[Gate] = frozenset()
+    """The approval gates that are on (`trifecta.approval`)."""
 
 
 def node(name: str, afunc: Callable[..., Coroutine[Any, Any, dict[str, Any]]]) -> RunnableCallable:
@@ -95,13 +98,18 @@ def state_spend(state: RunState) -> Spend:
         cost_usd=sum(e["cost_usd"] for e in now),
         started_at=mark["started_at"],
         sensitive=list(state.get("sensitive", [])),
+        lifted=bool(state.get("unbudgeted")),
     )
 
 
-def _ledger(ctx: RunContext, defaults: Defaults, spend: Callable[[], Spend]) -> Ledger:
-    if ctx.ledger is not None:
-        return ctx.ledger
-    return Ledger.from_spend(spend(), ctx.budget or defaults.budget, defaults.thread_budget)
+def _ledger(
+    ctx: RunContext, defaults: Defaults, spend: Callable[[], Spend], lifted: bool = False
+) -> Ledger:
+    if ctx.ledger is None:
+        return Ledger.from_spend(spend(), ctx.budget or defaults.budget, defaults.thread_budget)
+    if lifted and not ctx.ledger.lifted:  # approved in another node or before a resume
+        ctx.ledger.lift_budgets()
+    return ctx.ledger
 
 
 def _text(message: AnyMessage) -> str:
@@ -161,6 +169,7 @@ async def _begin_turn(
         "error": None,
         "stopped": None,
         "answer": "",
+        "unbudgeted": False,
     }
     return request, update
 
@@ -238,23 +247,40 @@ async def dispatch(
     defaults: Defaults, state: RunState, runtime: Runtime[RunContext]
 ) -> dict[str, Any]:
     """Check the budget between steps (`route_ready` then sends the ready subtasks)."""
-    ledger = _ledger(_context(runtime), defaults, lambda: state_spend(state))
+    ledger = _ledger(
+        _context(runtime), defaults, lambda: state_spend(state), bool(state.get("unbudgeted"))
+    )
     update: dict[str, Any] = {"wall_s": ledger.thread_wall_s()}
     try:
         ledger.check()
     except BudgetExceeded as exc:
-        update["stopped"] = exc.reason
+        if "budget" in defaults.approve and _go_over(exc):
+            ledger.lift_budgets()
+            update["unbudgeted"] = True
+        else:
+            update["stopped"] = exc.reason
     return update
+
+
+def _go_over(exc: BudgetExceeded) -> bool:
+    ask = Approval(
+        gate="budget",
+        question="Go over the budget to finish the request?",
+        why=exc.reason,
+        subtask=None,
+        specialist=None,
+    )
+    return approved(interrupt(ask))
 
 
 async def run_subtask(
     spec: Specialist, defaults: Defaults, task: TaskInput, runtime: Runtime[RunContext]
 ) -> dict[str, Any]:
     """Run one subtask through the specialist's tiers, checks and escalations."""
-    ledger = _ledger(_context(runtime), defaults, lambda: task["spend"])
+    ledger = _ledger(_context(runtime), defaults, lambda: task["spend"], task["spend"]["lifted"])
     with ledger.capture(_listener(runtime)) as entries:
         outcome = await run_specialist(
-            spec, task["id"], task["instruction"], ledger, defaults.router
+            spec, task["id"], task["instruction"], ledger, defaults.router, defaults.approve
         )
     _emit(runtime, "subtask", outcome.result)
     update: dict[str, Any] = {
@@ -264,6 +290,8 @@ async def run_subtask(
     }
     if outcome.stopped:
         update["stopped"] = outcome.stopped
+    if ledger.lifted:
+        update["unbudgeted"] = True
     return update
 
 

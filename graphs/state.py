@@ -87,6 +87,8 @@ class RunState(InputState, OutputState, total=False):
     """State of one thread (one LangGraph thread, one conversation)."""
 
     replans: int
+    unbudgeted: bool
+    """A person approved going over the budgets for the current turn."""
 
 
 class TaskInput(TypedDict):

@@ -39,6 +39,7 @@ def default_specialists(
     models: Sequence[ChatModel] = (),
     data_dir: Path | None = None,
     chains: Callable[[str], Sequence[ChatModel]] | None = None,
+    approve_sql: bool = False,
 ) -> list[Specialist]:
     """Math always; SQL when `db` is given; RAG when `docs` is given.
 
@@ -49,6 +50,8 @@ def default_specialists(
         models: model tiers for every specialist, cheapest first.
         data_dir: the data dir (default: `default_data_dir()`).
         chains: the model tiers of a specialist by name (overrides `models`).
+        approve_sql: pause for a person's approval before each query runs (the ``sql``
+            gate of `trifecta.approval`).
     """
     from trifecta.specialists.math import math_specialist
     from trifecta.specialists.rag import rag_specialist
@@ -57,7 +60,7 @@ def default_specialists(
     tiers = chains or (lambda name: models)
     found = [math_specialist(tiers("math"))]
     if db:
-        found.append(sql_specialist(db, tiers("sql")))
+        found.append(sql_specialist(db, tiers("sql"), approve=approve_sql))
     if docs:
         root = data_dir / "stores" if data_dir else None
         found.append(rag_specialist(docs, tiers("rag"), store_root=root))

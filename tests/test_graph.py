@@ -70,7 +70,7 @@ def test_route_fills_references_once_dependencies_are_accepted() -> None:
     )
     spend = {
         "tokens_before": 0, "cost_before_usd": 0, "wall_before_s": 0.0, "tokens": 0,
-        "cost_usd": 0, "started_at": 100.0, "sensitive": [],
+        "cost_usd": 0, "started_at": 100.0, "sensitive": [], "lifted": False,
     }  # fmt: skip
     assert sends == [Send("s1", {"id": "c", "instruction": "use 42", "spend": spend})]
 
@@ -83,7 +83,7 @@ def test_sends_carry_what_the_thread_spent_before_and_in_this_turn() -> None:
     assert isinstance(sends, list)
     assert sends[0].arg["spend"] == {
         "tokens_before": 130, "cost_before_usd": 0.75, "wall_before_s": 3.5, "tokens": 7,
-        "cost_usd": 0.125, "started_at": 50.0, "sensitive": ["email"],
+        "cost_usd": 0.125, "started_at": 50.0, "sensitive": ["email"], "lifted": False,
     }  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StateSnapshot
+from langgraph.types import Command, StateSnapshot
 
 from trifecta.errors import UserError
 from trifecta.graphs.state import Event, InputState, OutputState, RunContext, RunState
@@ -50,8 +50,9 @@ def detached() -> Iterator[RunnableConfig]:
         var_child_runnable_config.reset(token)
 
 
-def asked(payload: InputState | None) -> str | None:
-    if payload is None:
+def asked(payload: InputState | Command[Any] | None) -> str | None:
+    """The request text a payload carries (None for a resume)."""
+    if not isinstance(payload, dict):
         return None
     if "request" in payload:
         return payload["request"]
@@ -85,22 +86,29 @@ class RunOptions:
 
 async def stream_run(
     app: App,
-    payload: InputState | None,
+    payload: InputState | Command[Any] | None,
     config: RunnableConfig,
     context: RunContext,
     emit: Callable[[Event], None] | None,
-) -> RunState:
-    """Run the graph, handing its ``custom`` stream (progress) to `emit`; the last
-    ``values`` chunk is the final state."""
+) -> tuple[RunState, list[Any]]:
+    """Run the graph, handing its ``custom`` stream (progress) to `emit`. Returns the
+    last ``values`` chunk (the state) and the values of the interrupts it paused on."""
     state: Any = {}
+    asked: list[Any] = []
     async for mode, chunk in app.astream(
         payload, config, context=context, stream_mode=["custom", "values"]
     ):
-        if mode == "values":
+        if mode == "values" and isinstance(chunk, dict) and "__interrupt__" in chunk:
+            asked = [i.value for i in chunk["__interrupt__"]]
+            state = {k: v for k, v in chunk.items() if k != "__interrupt__"} or state
+        elif mode == "values":
             state = chunk
         elif emit is not None and isinstance(chunk, dict) and "event" in chunk:
             emit(Event(chunk["event"], chunk.get("data")))
-    return cast(RunState, state)
+    if emit is not None:
+        for question in asked:
+            emit(Event("interrupt", question))
+    return cast(RunState, state), asked
 
 
 def check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 
+from trifecta.approval import Gate
 from trifecta.checkpoint import checkpoint_kind
 from trifecta.errors import UserError
 from trifecta.ledger import Budget
@@ -157,6 +158,8 @@ class Config:
         sensitive_patterns: regular expressions that make a request sensitive (besides
             e-mail addresses, card numbers and IBANs).
         models: the model registry (``[models.<name>]``); when set, it replaces `model`.
+        approve: approval gates that pause a run to ask a person (``cloud``, ``sql``,
+            ``budget``; see `trifecta.approval`).
         routing: chains of registry names, cheapest first, per role: ``planner``,
             ``merger``, a specialist's name, or ``specialists`` for the rest.
     """
@@ -183,6 +186,7 @@ class Config:
     audit_key_env: str | None = None
     privacy: Privacy = "cloud"
     sensitive_patterns: tuple[str, ...] = ()
+    approve: tuple[Gate, ...] = ()
     models: Mapping[str, ModelSpec] = field(default_factory=dict)
     routing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 

@@ -93,6 +93,8 @@ class Spend(TypedDict):
     started_at: float
     """When the run started (epoch seconds)."""
     sensitive: list[str]
+    lifted: bool
+    """A person approved going over the budgets for this run."""
 
 
 @with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
@@ -145,6 +147,7 @@ class Ledger:
         self.on_call = on_call
         self.on_route = on_route
         self.sensitive = list(sensitive)
+        self.lifted = False
         self.entries: list[LedgerEntry] = []
         self._tokens_in = self._tokens_out = self._model_calls = self._checks = 0
         self._cost = 0.0
@@ -169,7 +172,13 @@ class Ledger:
         ledger._prior_wall = spend["wall_before_s"]
         ledger._started_at = spend["started_at"]
         ledger._started = time.monotonic() - max(0.0, time.time() - spend["started_at"])
+        if spend["lifted"]:
+            ledger.lift_budgets()
         return ledger
+
+    def lift_budgets(self) -> None:
+        """Drop the run and thread budgets for the rest of this run (a person approved)."""
+        self.budget, self.thread_budget, self.lifted = Budget(), Budget(), True
 
     def spend(self) -> Spend:
         """What `from_spend` needs to continue this run elsewhere."""
@@ -182,6 +191,7 @@ class Ledger:
             cost_usd=self._cost - self._prior_cost,
             started_at=self._started_at,
             sensitive=list(self.sensitive),
+            lifted=self.lifted,
         )
 
     @contextmanager

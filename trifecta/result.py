@@ -32,6 +32,9 @@ class RunResult:
         stopped: the budget that stopped it, if any.
         pending: the thread has work left (a crashed or paused run): `Trifecta.aresume` it.
         turn: which turn of the thread's conversation this is (1 for the first).
+        interrupts: what the paused run asks (an `trifecta.approval.Approval` for a
+            built-in gate, or whatever a solver passed to ``interrupt()``); answer with
+            ``aresume(thread_id, resume=...)``.
         ledger: every model call, check and routing decision.
         routing: per subtask, the tier that answered and its cost, against sending
             everything to the most expensive configured model (`trifecta.savings`).
@@ -47,6 +50,7 @@ class RunResult:
     routing: RoutingTable | None = None
     pending: bool = False
     turn: int = 1
+    interrupts: list[Any] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +106,7 @@ class RunResult:
             "stopped": self.stopped,
             "pending": self.pending,
             "turn": self.turn,
+            "interrupts": self.interrupts,
             "routing": self.routing,
         }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -20,6 +20,7 @@ from langchain_core.runnables.config import merge_configs
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
 from trifecta._as_tool import as_tool
 from trifecta._graph_run import (
@@ -35,6 +36,7 @@ from trifecta._graph_run import (
 from trifecta._override import Override, Parts, model_names, models_of
 from trifecta._run_audit import RunAudit, audit_log
 from trifecta.agents import Merger, ModelMerger, ModelPlanner, Planner, RulePlanner, TemplateMerger
+from trifecta.approval import GATES, Gate
 from trifecta.audit import AuditLog
 from trifecta.checkpoint import checkpoint_kind, open_checkpointer
 from trifecta.config import Config, Limits
@@ -74,6 +76,8 @@ class Trifecta:
         sensitive_patterns: extra regular expressions that make a request sensitive.
         router: picks each specialist's next tier (default `cheapest_first`); see
             `trifecta.routing`.
+        approve: approval gates that pause a run to ask a person: ``cloud`` and
+            ``budget`` here; ``sql`` is set on the SQL specialist (`trifecta.approval`).
     """
 
     def __init__(
@@ -89,7 +93,17 @@ class Trifecta:
         audit: AuditLog | None = None,
         sensitive_patterns: Sequence[str] = (),
         router: Router | None = None,
+        approve: Collection[Gate] = (),
     ) -> None:
+        unknown = sorted(set(approve) - set(GATES))
+        if unknown:
+            raise UserError(f"unknown approval gate(s) {unknown}; gates: {list(GATES)}")
+        if "sql" in approve:
+            raise UserError(
+                "the sql gate belongs to the SQL specialist: sql_specialist(..., approve=True), "
+                'or approve = ["sql"] in the config'
+            )
+        self.approve = frozenset(approve)
         self.specialists = list(specialists)
         self.router = router
         self.planner = planner or RulePlanner()
@@ -136,7 +150,8 @@ class Trifecta:
         if snapshot is None or not snapshot.values:
             return None
         result = build_result(cast(RunState, snapshot.values), thread_id, _reference(parts))
-        return replace(result, pending=True) if snapshot.next else result
+        asked = [i.value for i in snapshot.interrupts]
+        return replace(result, pending=True, interrupts=asked) if snapshot.next else result
 
     @classmethod
     def from_config(
@@ -163,6 +178,7 @@ class Trifecta:
                 docs=config.docs,
                 data_dir=config.data_dir,
                 chains=chains.for_specialist,
+                approve_sql="sql" in config.approve,
             ),
             planner=planner,
             merger=merger,
@@ -173,6 +189,7 @@ class Trifecta:
             audit=audit_log(config),
             sensitive_patterns=config.sensitive_patterns,
             router=router,
+            approve=[g for g in config.approve if g != "sql"],
         )
 
     def reference_model(self) -> tuple[str, Price] | None:
@@ -282,6 +299,7 @@ class Trifecta:
                 router=parts.router,
                 sensitive_patterns=tuple(self.sensitive_patterns),
                 max_request_chars=self.limits.max_request_chars,
+                approve=self.approve,
             ),
         )
 
@@ -345,14 +363,17 @@ class Trifecta:
         self,
         thread_id: str,
         *,
+        resume: Any = None,
         budget: Budget | None = None,
         on_event: Callable[[Event], None] | None = None,
         config: RunnableConfig | None = None,
     ) -> RunResult:
         """Continue an interrupted run from its last checkpoint (a finished run
-        returns its result unchanged)."""
+        returns its result unchanged). `resume` answers what a paused run asks
+        (`RunResult.interrupts`), as LangGraph's ``Command(resume=...)``."""
         options = RunOptions(budget, on_event, False, config)
-        return await self._invoke(None, thread_id, options, resume=True)
+        payload: Command[Any] | None = None if resume is None else Command(resume=resume)
+        return await self._invoke(payload, thread_id, options, resume=True)
 
     def run(self, request: str, **kwargs: Any) -> RunResult:
         """Synchronous `arun`; inside a running event loop (a notebook) it runs on a
@@ -379,7 +400,12 @@ class Trifecta:
         return merged
 
     async def _invoke(
-        self, payload: InputState | None, thread_id: str, options: RunOptions, *, resume: bool
+        self,
+        payload: InputState | Command[Any] | None,
+        thread_id: str,
+        options: RunOptions,
+        *,
+        resume: bool,
     ) -> RunResult:
         parts = self._parts()
         with detached() as caller:
@@ -388,7 +414,7 @@ class Trifecta:
 
     async def _invoke_detached(
         self,
-        payload: InputState | None,
+        payload: InputState | Command[Any] | None,
         thread_id: str,
         options: RunOptions,
         config: RunnableConfig,
@@ -412,13 +438,16 @@ class Trifecta:
             context = RunContext(options.budget, options.sensitive, ledger)
             emit = trail.event if trail else options.on_event
             finished = resume and not snapshot.next  # resuming a finished run returns it as it is
+            questions: list[Any] = []
             if finished:
                 state = cast(RunState, snapshot.values)
             else:
                 if trail:
                     trail.start(asked(payload), resume)
-                state = await stream_run(app, payload, config, context, emit)
+                state, questions = await stream_run(app, payload, config, context, emit)
         result = build_result(state, thread_id, _reference(parts))
+        if questions:
+            result = replace(result, pending=True, interrupts=questions)
         if trail and not finished:
             trail.end(result)
         return result

@@ -10,6 +10,9 @@ from functools import partial
 from importlib import resources
 from typing import Any
 
+from langgraph.types import interrupt
+
+from trifecta.approval import Approval, approved
 from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.specialists.base import (
     Candidate,
@@ -33,7 +36,7 @@ from trifecta.specialists.sql._db import (
 from trifecta.specialists.sql._run import SqlOutcome, check_queries, run_checked
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 from trifecta.specialists.sql._writer import SQL_WORDS, find_table, write_sql
-from trifecta.verdict import Verdict
+from trifecta.verdict import Verdict, check_error
 
 __all__ = [
     "ALLOWED_CASTS",
@@ -76,6 +79,7 @@ def sql_specialist(
     confirm: bool = True,
     tables: int = 8,
     allow_functions: Iterable[str] = (),
+    approve: bool = False,
 ) -> Specialist:
     """The SQL specialist over one database.
 
@@ -93,6 +97,8 @@ def sql_specialist(
             they reference) before prompting, by lexical match with the question.
         allow_functions: function names allowed on top of the database dialect's
             allowlist of side-effect-free functions (`ALLOWED_FUNCTIONS`).
+        approve: pause for a person's approval (LangGraph ``interrupt()``) before
+            each query runs; a declined query is `unverifiable`.
     """
     database = db if isinstance(db, Database) else connect(db)
     prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
@@ -104,6 +110,13 @@ def sql_specialist(
     allow = tuple(allow_functions)
 
     async def verify(job: Job, candidate: Candidate) -> Verdict:
+        if approve and not _approved(database, job, candidate):
+            return Verdict(
+                "unverifiable",
+                "not approved",
+                (f"a person declined running: {candidate.payload.get('sql', '')}",),
+                errors=(check_error("approval", "a person declined running the query"),),
+            )
         return await asyncio.to_thread(_verify, database, candidate, max_rows, timeout, allow)
 
     def affinity(clause: str) -> float:
@@ -119,6 +132,19 @@ def sql_specialist(
         verify=verify,
         affinity=affinity,
     )
+
+
+def _approved(database: Database, job: Job, candidate: Candidate) -> bool:
+    """Ask a person (LangGraph ``interrupt()``) before the query runs."""
+    sql = str(candidate.payload.get("sql", ""))
+    ask = Approval(
+        gate="sql",
+        question=f"Run this query on the {database.dialect} database?\n{sql}",
+        why=f"subtask {job.subtask}: {job.instruction}",
+        subtask=job.subtask,
+        specialist=job.specialist,
+    )
+    return approved(interrupt(ask))
 
 
 def _schema_context(database: Database, tables: int, job: Job) -> str:
