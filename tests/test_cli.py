@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fakes import SHOP_SQL
 from trifecta import Trifecta
 from trifecta.specialists import default_specialists
 
@@ -115,3 +117,40 @@ async def test_a_reused_thread_is_the_conversations_next_turn(
     assert second.report["checks"] == len([e for e in second.ledger if e["kind"] == "check"])
     state = await app.state("t-1")
     assert state is not None and state.answer == second.answer
+
+
+def _shop(tmp_path: Path) -> str:
+    db = tmp_path / "shop.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(SHOP_SQL)
+    return f"sqlite:///{db}"
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "code"), [("y", "checked", 0), ("n", "unverifiable", 1)]
+)
+def test_run_approve_asks_on_the_terminal(
+    tmp_path: Path, answer: str, status: str, code: int
+) -> None:
+    done = run_cli(
+        "run", "How many customers are there?", "--db", _shop(tmp_path), "--approve",
+        "--data-dir", str(tmp_path), "--json", stdin=f"{answer}\n",
+    )  # fmt: skip
+    assert done.returncode == code, done.stderr
+    assert (
+        "Run this query on the sqlite database?" in done.stderr and "approve? [y/N]" in done.stdout
+    )
+    out = json.loads(done.stdout[done.stdout.index("{") :])
+    assert [s["status"] for s in out["subtasks"]] == [status]
+    assert out["interrupts"] == [] and not out["pending"]
+
+
+def test_a_paused_run_is_answered_with_resume(tmp_path: Path) -> None:
+    (tmp_path / "trifecta.toml").write_text(f'approve = ["sql"]\ndb = "{_shop(tmp_path)}"\n')
+    common = ["--config", str(tmp_path / "trifecta.toml"), "--data-dir", str(tmp_path)]
+    paused = run_cli("run", "How many customers are there?", "--thread", "p1", *common)
+    assert paused.returncode == 1
+    assert "answer with: trifecta resume p1 --answer yes|no" in paused.stderr
+    done = run_cli("resume", "p1", "--answer", "yes", "--json", *common)
+    assert done.returncode == 0, done.stderr
+    assert [s["answer"] for s in json.loads(done.stdout)["subtasks"]] == ["3"]

@@ -23,6 +23,7 @@ FOLDERS = {
     "trifecta.graphs": ROOT / "graphs",
 }
 CORE = {
+    "trifecta.approval",
     "trifecta.checkpoint",
     "trifecta.config",
     "trifecta.errors",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,12 +16,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
 import pytest
 import uvicorn
 
+from tests.fakes import SHOP_SQL
 from tests.net import PG_URL, free_port, wait_until_up
 from trifecta.config import ServerSettings, load_config
 from trifecta.server import create_app, uvicorn_options
@@ -27,9 +31,14 @@ from trifecta.server import create_app, uvicorn_options
 SLOW = "integrate exp(x**2)*sin(x**3)/log(x) from 2 to 3"  # SymPy gives up after its 2 s timeout
 
 
-def _serve(tmp_path: Path, **server: object) -> Iterator[str]:
+def _serve(
+    tmp_path: Path, overrides: dict[str, object] | None = None, **server: object
+) -> Iterator[str]:
     config = load_config(
-        env={}, data_dir=tmp_path, checkpoint=f"sqlite:///{tmp_path / 'cp.sqlite'}"
+        env={},
+        data_dir=tmp_path,
+        checkpoint=f"sqlite:///{tmp_path / 'cp.sqlite'}",
+        **(overrides or {}),
     )
     config = replace(config, server=ServerSettings(**server))  # type: ignore[arg-type]
     port = free_port()
@@ -252,12 +261,13 @@ def test_a_run_past_its_deadline_is_cut(tmp_path: Path) -> None:
         assert httpx.get(f"{url}/healthz").json()["active_runs"] == 0
 
 
-def test_a_three_turn_conversation_refers_back_to_verified_answers(server: str) -> None:
-    """Offline: turns 2 and 3 compute on the previous turn's verified number."""
-    api, conversation = client(server), f"talk-{uuid.uuid4().hex[:8]}"
+def _talk(url: str, conversation: str, lines: tuple[str, ...]) -> tuple[list[Any], list[Any]]:
+    """Send `lines` as the user's turns of one conversation; the completions and the
+    whole message list (the assistant's replies included)."""
+    api = client(url)
     messages: list[dict[str, str]] = []
     replies = []
-    for said in ("What is 6*7?", "and what is that times 3?", "Divide it by 4."):
+    for said in lines:
         messages.append({"role": "user", "content": said})
         reply = api.chat.completions.create(
             model="trifecta",
@@ -265,7 +275,16 @@ def test_a_three_turn_conversation_refers_back_to_verified_answers(server: str) 
             user=conversation,
         )
         messages.append({"role": "assistant", "content": reply.choices[0].message.content or ""})
-        replies.append((reply.model_extra or {})["trifecta"])
+        replies.append(reply)
+    return replies, messages
+
+
+def test_a_three_turn_conversation_refers_back_to_verified_answers(server: str) -> None:
+    """Offline: turns 2 and 3 compute on the previous turn's verified number."""
+    conversation = f"talk-{uuid.uuid4().hex[:8]}"
+    said = ("What is 6*7?", "and what is that times 3?", "Divide it by 4.")
+    completions, messages = _talk(server, conversation, said)
+    replies = [(r.model_extra or {})["trifecta"] for r in completions]
     assert [[s["answer"] for s in r["subtasks"]] for r in replies] == [["42"], ["126"], ["63/2"]]
     assert [s["status"] for r in replies for s in r["subtasks"]] == ["verified"] * 3
     assert [(r["thread_id"], r["turn"]) for r in replies] == [(conversation, n) for n in (1, 2, 3)]
@@ -293,3 +312,38 @@ def test_a_new_thread_hears_the_conversation_it_is_handed(server: str) -> None:
     )
     meta = (reply.model_extra or {})["trifecta"]
     assert meta["turn"] == 2 and [s["answer"] for s in meta["subtasks"]] == ["4"]
+
+
+def test_an_approval_is_asked_in_the_chat_and_the_next_message_answers(tmp_path: Path) -> None:
+    db = tmp_path / "shop.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(SHOP_SQL)
+    overrides: dict[str, object] = {"db": f"sqlite:///{db}", "approve": ("sql",)}
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(contextlib.contextmanager(_serve)(tmp_path, overrides))
+        api, conversation = client(url), f"ok-{uuid.uuid4().hex[:8]}"
+        messages: list[dict[str, str]] = []
+        replies = []
+        for said in ("How many customers are there?", "yes", "What is 6*7?"):
+            messages.append({"role": "user", "content": said})
+            reply = api.chat.completions.create(
+                model="trifecta",
+                messages=messages,  # type: ignore[arg-type]
+                user=conversation,
+            )
+            messages.append(
+                {"role": "assistant", "content": reply.choices[0].message.content or ""}
+            )
+            replies.append(reply)
+    asked, answered, later = replies
+    question = asked.choices[0].message
+    assert question.tool_calls is None and asked.choices[0].finish_reason == "stop"
+    assert "Run this query on the sqlite database?" in (question.content or "")
+    assert "Reply yes to approve" in (question.content or "")
+    meta = [(r.model_extra or {})["trifecta"] for r in replies]
+    assert meta[0]["pending"] and meta[0]["interrupts"][0]["gate"] == "sql"
+    assert [s["answer"] for s in meta[1]["subtasks"]] == ["3"] and not meta[1]["pending"]
+    assert "→ 3" in (answered.choices[0].message.content or "")
+    assert [m["turn"] for m in meta] == [1, 2, 3] and "→ 42" in (
+        later.choices[0].message.content or ""
+    )

@@ -22,6 +22,7 @@ __all__ = [
     "App",
     "RequestError",
     "RunOptions",
+    "answers",
     "asked",
     "check_thread",
     "detached",
@@ -109,6 +110,19 @@ async def stream_run(
         for question in asked:
             emit(Event("interrupt", question))
     return cast(RunState, state), asked
+
+
+def answers(snapshot: StateSnapshot, resume: Any) -> Any:
+    """`resume` for the questions the thread waits on: by interrupt id when it waits on
+    several (a list answers them in order; one value answers all)."""
+    waiting = list(snapshot.interrupts)
+    if len(waiting) < 2:
+        return resume[0] if isinstance(resume, list) and len(resume) == 1 else resume
+    if isinstance(resume, list):
+        if len(resume) != len(waiting):
+            raise RequestError(f"{len(resume)} answer(s) for {len(waiting)} questions")
+        return {i.id: a for i, a in zip(waiting, resume, strict=True)}
+    return {i.id: resume for i in waiting}
 
 
 def check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:

@@ -20,7 +20,7 @@ from trifecta.ledger import Budget
 from trifecta.result import RunResult
 from trifecta.runner import RequestError, Trifecta
 
-__all__ = ["RunStats", "ServerRun", "completion"]
+__all__ = ["RunStats", "ServerRun", "completion", "reply_text"]
 
 _log = logging.getLogger("trifecta.server")
 
@@ -61,6 +61,7 @@ class ServerRun:
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self.replayed = False
         self._pending = False
+        self._answering = False
         self._known = False
         self._finished: RunResult | None = None
 
@@ -87,10 +88,16 @@ class ServerRun:
             raise
         self._known = latest is not None
         self._pending = latest is not None and latest.pending and wanted == latest.turn
+        # the user's next message answers what the paused run asked
+        self._answering = (
+            latest is not None and bool(latest.interrupts) and wanted == latest.turn + 1
+        )
         if self._finished is not None:
             self.replayed = True
             self.stats.replayed += 1
-        elif latest is not None and not self._pending and wanted != done + 1:
+        elif (
+            latest is not None and not self._pending and not self._answering and wanted != done + 1
+        ):
             raise ApiError(
                 409,
                 f"This conversation's thread holds {done} finished turn(s)"
@@ -102,6 +109,14 @@ class ServerRun:
         if self._finished is not None:
             return self._finished
         emit = self.queue.put_nowait
+        if self._answering:
+            return await self.app.aresume(
+                self.thread,
+                resume=self.turn.text,
+                reply=self.turn.text,
+                budget=self.budget,
+                on_event=emit,
+            )
         if self._pending:
             return await self.app.aresume(self.thread, budget=self.budget, on_event=emit)
         # a new thread hears the whole conversation; a known one holds its earlier turns
@@ -172,7 +187,7 @@ class ServerRun:
                 yield _sse(exc.body())
                 yield "data: [DONE]\n\n"
                 return
-            for piece in _pieces(result.answer):
+            for piece in _pieces(reply_text(result)):
                 yield _sse(_chunk(chunk_id, created, model, {"content": piece}))
             final = _chunk(chunk_id, created, model, {}, "stop")
             yield _sse(
@@ -213,6 +228,21 @@ def _report(result: RunResult, replayed: bool) -> dict[str, Any]:
     return {**result.to_dict(), "replayed": replayed}
 
 
+def reply_text(result: RunResult) -> str:
+    """The assistant's message: the answer, or what a paused run asks (the next user
+    message answers it)."""
+    if not result.interrupts:
+        return result.answer
+    lines = []
+    for question in result.interrupts:
+        if isinstance(question, dict):
+            why = f" ({question['why']})" if question.get("why") else ""
+            lines.append(f"{question.get('question', question)}{why}")
+        else:
+            lines.append(str(question))
+    return "\n".join([*lines, "Reply yes to approve; anything else declines."])
+
+
 def completion(result: RunResult, model: str, replayed: bool) -> dict[str, Any]:
     """The OpenAI ``chat.completion`` object, with the report in ``trifecta``."""
     return {
@@ -223,7 +253,7 @@ def completion(result: RunResult, model: str, replayed: bool) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": result.answer},
+                "message": {"role": "assistant", "content": reply_text(result)},
                 "finish_reason": "stop",
             }
         ],

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from trifecta import __version__
 from trifecta._cli_audit import add_audit_parser, run_audit
 from trifecta._cli_docs import add_commands, run_ingest, run_search
 from trifecta._preflight import check_config, check_db, check_listen, fail
+from trifecta.approval import GATES
 from trifecta.config import Config, ConfigError, load_config
 from trifecta.demo import DEMO_REQUEST, build_demo_data
 from trifecta.errors import RunError, TrifectaError
@@ -71,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--sensitive", action="store_true", help="never send this request to a cloud model"
     )
+    run.add_argument(
+        "--approve",
+        action="store_true",
+        help="ask on the terminal before a cloud model, a SQL query or going over budget "
+        "(the gates in the config, or all of them)",
+    )
     _common(run)
     demo = commands.add_parser(
         "demo",
@@ -84,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Continue a run from its last checkpoint.",
     )
     resume.add_argument("thread", help="the thread id of the run")
+    resume.add_argument("--answer", help="the answer to what the paused run asks (yes/no)")
     _common(resume)
     _check_parser(commands)
     add_commands(commands)
@@ -273,6 +282,8 @@ def _run_config(args: argparse.Namespace) -> Config:
         audit_log=args.audit_log,
         audit_content=args.audit_content or None,
     )
+    if args.approve and not config.approve:
+        config = replace(config, approve=GATES)
     check_config(config)
     return config
 
@@ -287,12 +298,31 @@ async def _execute(args: argparse.Namespace, config: Config) -> RunResult:
         )
         return await app.arun(DEMO_REQUEST, on_event=on_event)
     if args.command == "resume":
-        return await Trifecta.from_config(config).aresume(args.thread, on_event=on_event)
+        return await Trifecta.from_config(config).aresume(
+            args.thread, resume=args.answer, on_event=on_event
+        )
     app = Trifecta.from_config(config)
     request = sys.stdin.read() if args.request == "-" else args.request
-    return await app.arun(
+    result = await app.arun(
         request, thread_id=args.thread, on_event=on_event, sensitive=args.sensitive
     )
+    while args.approve and result.interrupts:
+        replies = [_ask(question) for question in result.interrupts]
+        result = await app.aresume(result.thread_id, resume=replies, on_event=on_event)
+    return result
+
+
+def _ask(question: Any) -> str:
+    """One question of a paused run, answered on the terminal (no answer declines)."""
+    text = question.get("question", question) if isinstance(question, dict) else question
+    why = question.get("why") if isinstance(question, dict) else None
+    _err.print(
+        f"[bold]{escape(str(text))}[/bold]" + (f" [dim]({escape(why)})[/dim]" if why else "")
+    )
+    try:
+        return input("approve? [y/N] ")
+    except EOFError:
+        return "no"
 
 
 def _overrides(config: Config) -> dict[str, Any]:
@@ -323,6 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrifectaError, OSError) as exc:
         return fail(exc, code=_exit_code(exc))
     _print(result, args.json)
+    if result.interrupts and not args.json:
+        for question in result.interrupts:
+            _err.print(f"paused: {escape(str(question))}", highlight=False)
+        _err.print(f"answer with: trifecta resume {result.thread_id} --answer yes|no")
     return 0 if result.ok else 1
 
 

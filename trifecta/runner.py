@@ -27,6 +27,7 @@ from trifecta._graph_run import (
     App,
     RequestError,
     RunOptions,
+    answers,
     asked,
     check_thread,
     detached,
@@ -364,6 +365,7 @@ class Trifecta:
         thread_id: str,
         *,
         resume: Any = None,
+        reply: str | None = None,
         budget: Budget | None = None,
         on_event: Callable[[Event], None] | None = None,
         config: RunnableConfig | None = None,
@@ -372,7 +374,10 @@ class Trifecta:
         returns its result unchanged). `resume` answers what a paused run asks
         (`RunResult.interrupts`), as LangGraph's ``Command(resume=...)``."""
         options = RunOptions(budget, on_event, False, config)
-        payload: Command[Any] | None = None if resume is None else Command(resume=resume)
+        said = {"messages": [HumanMessage(reply)]} if reply is not None else None
+        payload: Command[Any] | None = (
+            None if resume is None else Command(resume=resume, update=said)
+        )
         return await self._invoke(payload, thread_id, options, resume=True)
 
     def run(self, request: str, **kwargs: Any) -> RunResult:
@@ -425,6 +430,8 @@ class Trifecta:
             app = self._app(parts, saver)
             snapshot = await app.aget_state(config)
             check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
+            if isinstance(payload, Command) and payload.resume is not None:
+                payload = Command(resume=answers(snapshot, payload.resume), update=payload.update)
             trail = RunAudit(self.audit, thread_id, options.on_event) if self.audit else None
             ledger = Ledger(
                 options.budget or self.budget,
