@@ -62,6 +62,7 @@ async def run_specialist(
     ledger: Ledger,
     router: Router | None = None,
     gates: Collection[Gate] = (),
+    transient_raises: bool = False,
 ) -> Outcome:
     """Run the tiers of `spec` on one instruction until a verdict is accepted.
 
@@ -72,6 +73,9 @@ async def run_specialist(
     With the ``cloud`` gate, a cloud model's tier runs only once a person approves
     (declined: the router picks another); with ``budget``, going over the budget is
     asked instead of stopping (approved: the budgets are lifted for this run).
+    With `transient_raises` (a node attempt before the last of the specialist's
+    `retry` policy), a transient model or network failure leaves the loop so LangGraph
+    runs the node again.
     """
     trail = _Trail()
     route = router or cheapest_first
@@ -93,7 +97,9 @@ async def run_specialist(
             history.append(Attempt(decision.tier, "not applicable", declined))
             continue
         try:
-            done = await _run_tier(spec, subtask, instruction, decision.tier, solver, ledger, trail)
+            done = await _run_tier(
+                spec, subtask, instruction, decision.tier, solver, ledger, trail, transient_raises
+            )
             if not isinstance(done, Attempt) and done["status"] == "checked" and spec.agree:
                 done = await _confirm(spec, done, ledger)
         except BudgetExceeded as exc:
@@ -187,6 +193,7 @@ async def _run_tier(
     solver: Solver,
     ledger: Ledger,
     trail: _Trail,
+    transient_raises: bool = False,
 ) -> Result | Attempt:
     limit = spec.max_attempts if solver.repairable else 1
     job = Job(subtask, spec.name, instruction, tier, 1)
@@ -206,6 +213,8 @@ async def _run_tier(
             job = Job(subtask, spec.name, instruction, tier, attempt + 1, tuple(trail.errors))
             continue
         except (ModelError, TimeoutError) as exc:
+            if transient_raises:  # the node's RetryPolicy runs it again after its back-off
+                raise
             detail = str(exc) or type(exc).__name__
             trail.evidence.append(f"{label}: model failed: {detail}")
             trail.errors = [check_error("model", detail)]

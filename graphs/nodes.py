@@ -278,9 +278,18 @@ async def run_subtask(
 ) -> dict[str, Any]:
     """Run one subtask through the specialist's tiers, checks and escalations."""
     ledger = _ledger(_context(runtime), defaults, lambda: task["spend"], task["spend"]["lifted"])
+    info = runtime.execution_info
+    attempt = info.node_attempt if info is not None else 1
+    retrying = spec.retry is not None and attempt < spec.retry.max_attempts
     with ledger.capture(_listener(runtime)) as entries:
         outcome = await run_specialist(
-            spec, task["id"], task["instruction"], ledger, defaults.router, defaults.approve
+            spec,
+            task["id"],
+            task["instruction"],
+            ledger,
+            defaults.router,
+            defaults.approve,
+            transient_raises=retrying,
         )
     _emit(runtime, "subtask", outcome.result)
     update: dict[str, Any] = {

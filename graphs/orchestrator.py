@@ -60,7 +60,9 @@ def build_orchestrator(
     graph.add_node("replan", node("replan", partial(replan, *planning)))
     graph.add_node("dispatch", node("dispatch", partial(dispatch, use)))
     for spec in specialists:
-        graph.add_node(spec.name, node(spec.name, partial(run_subtask, spec, use)))
+        graph.add_node(
+            spec.name, node(spec.name, partial(run_subtask, spec, use)), retry_policy=spec.retry
+        )
         graph.add_edge(spec.name, "dispatch")
     graph.add_node("merge", node("merge", partial(merge, merger, use)))
     graph.add_edge(START, "plan")

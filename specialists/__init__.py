@@ -16,6 +16,8 @@ from trifecta.specialists.base import (
     Solver,
     Specialist,
     Verifier,
+    is_transient,
+    transient_retry,
 )
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "ToolSolver",
     "Verifier",
     "default_specialists",
+    "is_transient",
+    "transient_retry",
 ]
 
 

@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
+from langgraph.types import RetryPolicy
+
 from trifecta.errors import TrifectaError
 from trifecta.ledger import Ledger
-from trifecta.models import ChatModel, Message, OutputSchema
+from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
 from trifecta.verdict import CheckError, Verdict
 
 T = TypeVar("T")
@@ -26,6 +28,8 @@ __all__ = [
     "Specialist",
     "Verifier",
     "call_off_loop",
+    "is_transient",
+    "transient_retry",
 ]
 
 
@@ -92,6 +96,12 @@ class Specialist:
         agree: when set, a `checked` result is confirmed by one independent
             generation from a later tier; if ``agree(first.data, second.data)``
             the result becomes `verified` (e.g. two queries return the same rows).
+        retry: a LangGraph `RetryPolicy` for the specialist's node. Until its last
+            attempt, a tier's model or network failure (`ModelError` other than an
+            unusable reply, `TimeoutError`) leaves the node and LangGraph runs it again
+            after its back-off; on the last attempt the failure escalates to the next
+            tier as usual. `transient_retry()` builds one. Wrong answers never retry
+            the node: they are repaired and escalated inside it.
     """
 
     name: str
@@ -101,6 +111,26 @@ class Specialist:
     affinity: Callable[[str], float] | None = None
     max_attempts: int = 3
     agree: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
+    retry: RetryPolicy | None = None
+
+
+def is_transient(exc: Exception) -> bool:
+    """A model or network failure worth running the node again for (not a reply that
+    could not be used: that one is repaired or escalated)."""
+    return isinstance(exc, ModelError | TimeoutError) and not isinstance(exc, ModelOutputError)
+
+
+def transient_retry(
+    max_attempts: int = 3, initial_interval: float = 0.5, backoff_factor: float = 2.0
+) -> RetryPolicy:
+    """A `RetryPolicy` that runs a specialist's node again on transient model or
+    network failures (`is_transient`), with exponential back-off and jitter."""
+    return RetryPolicy(
+        initial_interval=initial_interval,
+        backoff_factor=backoff_factor,
+        max_attempts=max_attempts,
+        retry_on=is_transient,
+    )
 
 
 async def call_off_loop(fn: Callable[..., T | Awaitable[T]], *args: Any) -> T:

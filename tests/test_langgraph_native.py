@@ -19,8 +19,15 @@ from langgraph.types import Command, interrupt
 from trifecta import Trifecta
 from trifecta.graphs import RunContext
 from trifecta.ledger import Budget, Ledger
-from trifecta.models import Message, OpenAIChatModel, Price
-from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist, default_specialists
+from trifecta.models import Message, ModelError, OpenAIChatModel, Price
+from trifecta.specialists import (
+    Candidate,
+    FunctionSolver,
+    Job,
+    Specialist,
+    default_specialists,
+    transient_retry,
+)
 from trifecta.testing import FunctionModel, Scripted, completion, serve_openai
 from trifecta.verdict import Verdict
 
@@ -276,3 +283,42 @@ async def test_openai_model_calls_are_chat_model_events_and_callbacks() -> None:
     assert result.subtasks[0]["answer"] == "ANSWER"
     assert seen.started == ["tiny: Say it again."]
     assert seen.usage and set(seen.usage[0]) == {"input_tokens", "output_tokens", "total_tokens"}
+
+
+def _flaky_model(failures: int) -> FunctionModel:
+    left = [failures]
+
+    def reply(messages: list[Message], info: Any) -> str:
+        if left[0] > 0:
+            left[0] -= 1
+            raise ModelError("503 upstream unavailable")
+        return "ANSWER"
+
+    return FunctionModel(reply, name="flaky")
+
+
+@pytest.mark.parametrize(
+    ("failures", "retry", "status", "calls"),
+    [
+        (2, transient_retry(max_attempts=3, initial_interval=0.01), "verified", 3),
+        (5, transient_retry(max_attempts=3, initial_interval=0.01), "unverifiable", 3),
+        (1, None, "unverifiable", 1),
+    ],
+)
+async def test_a_retry_policy_runs_the_node_again_on_transient_model_failures(
+    failures: int, retry: Any, status: str, calls: int
+) -> None:
+    model = _flaky_model(failures)
+    spec = Specialist(
+        "ask",
+        "Answers anything.",
+        [_PricedSolver(model)],
+        lambda j, c: Verdict("verified", "trusted"),
+        affinity=lambda c: 1.0,
+        retry=retry,
+    )
+    result = await Trifecta([spec]).arun("Say it.")
+    row = result.subtasks[0]
+    assert (row["status"], len(model.calls)) == (status, calls)
+    if status == "unverifiable":  # the last attempt escalates as usual: no crash
+        assert "503 upstream unavailable" in " ".join(row["evidence"])
