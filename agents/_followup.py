@@ -1,10 +1,11 @@
 """Offline follow-ups: arithmetic on the conversation's last verified number.
 
-"and what is that times 3?" after a turn whose one numeric verified answer was 42
-becomes the instruction "What is (42)*3?", which the math specialist computes and
-checks like any other. The reference is resolved only when it is unambiguous: the
-last turn has exactly one numeric verified answer and the whole clause is one of the
-forms below; anything else is left as it was (and planned, or not, as usual).
+"and what is that times 3?" after a turn whose one answer was a verified 42 becomes
+the instruction "What is (42)*3?", which the math specialist computes and checks like
+any other. The reference is resolved only when it is unambiguous: the last turn was
+one subtask whose verified answer is a number, the new request is one clause, and that
+clause is wholly one of the forms below; anything else is left as it was (and planned,
+or not, as usual).
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
 
 
 def last_number(history: Sequence[Turn]) -> str | None:
-    """The last turn's one numeric verified answer, or None (no turn, none, several)."""
-    if not history:
+    """The last turn's answer when that turn was one subtask, verified, with a number
+    for an answer; else None (no turn, several parts, not verified, not a number)."""
+    if not history or history[-1].get("parts") != 1:
         return None
-    numbers = {a.strip() for a in history[-1]["verified"].values() if _NUMBER.fullmatch(a.strip())}
-    return numbers.pop() if len(numbers) == 1 else None
+    answers = [a.strip() for a in history[-1]["verified"].values()]
+    return answers[0] if len(answers) == 1 and _NUMBER.fullmatch(answers[0]) else None
 
 
 def resolve_followup(clause: str, history: Sequence[Turn]) -> str:

@@ -103,25 +103,25 @@ class RulePlanner:
     def _plan(self, request: PlanRequest) -> list[SubtaskSpec]:
         if request.existing:
             return self._replan(request)
-        clauses = [
-            resolve_followup(c, request.history)
-            for c in group_refinements(split_clauses(request.request))
-        ]
+        clauses = group_refinements(split_clauses(request.request))
+        if len(clauses) == 1:  # "that" in a request of several parts may mean any of them
+            clauses = [resolve_followup(clauses[0], request.history)]
         if len(clauses) > request.max_subtasks:
             raise PlanError(
                 [f"the request has {len(clauses)} parts; the limit is {request.max_subtasks}"]
             )
-        subtasks, unrouted = [], []
+        subtasks: list[dict[str, str]] = []
+        unrouted: list[str] = []
         for index, clause in enumerate(clauses, 1):
             ranked = _rank(clause, request.specialists)
             if not ranked:
                 unrouted.append(clause)
                 continue
             text = _DOLLAR.sub("$$", clause)
-            subtasks.append(Subtask(id=f"t{index}", specialist=ranked[0], instruction=text))
+            subtasks.append({"id": f"t{index}", "specialist": ranked[0], "instruction": text})
         if unrouted:
             raise PlanError([_unrouted_message(unrouted, request.specialists)])
-        return request.validate(Plan(subtasks=subtasks))
+        return request.validate(parse_plan({"subtasks": subtasks}))  # too long: PlanError
 
     def _replan(self, request: PlanRequest) -> list[SubtaskSpec]:
         by_id = {s["id"]: s for s in request.existing}

@@ -8,9 +8,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from langgraph.errors import GraphBubbleUp
-from langgraph.types import interrupt
 
-from trifecta.approval import Approval, Gate, approved
+from trifecta.approval import Approval, Gate, ask
 from trifecta.ledger import BudgetExceeded, Ledger, RouteRecord
 from trifecta.models import ModelError, ModelOutputError
 from trifecta.routing import (
@@ -120,29 +119,25 @@ async def run_specialist(
 def _cloud_approved(spec: Specialist, subtask: str, tier: TierInfo, record: RouteRecord) -> bool:
     if not tier.model or tier.privacy != "cloud":
         return True
-    return approved(
-        interrupt(
-            Approval(
-                gate="cloud",
-                question=f"Send subtask {subtask} ({spec.name}) to the cloud model {tier.name}?",
-                why=record["reason"],
-                subtask=subtask,
-                specialist=spec.name,
-            )
+    return ask(
+        Approval(
+            gate="cloud",
+            question=f"Send subtask {subtask} ({spec.name}) to the cloud model {tier.name}?",
+            why=record["reason"],
+            subtask=subtask,
+            specialist=spec.name,
         )
     )
 
 
 def _over_budget_approved(spec: Specialist, subtask: str, exc: BudgetExceeded) -> bool:
-    return approved(
-        interrupt(
-            Approval(
-                gate="budget",
-                question=f"Go over the budget to finish subtask {subtask} ({spec.name})?",
-                why=exc.reason,
-                subtask=subtask,
-                specialist=spec.name,
-            )
+    return ask(
+        Approval(
+            gate="budget",
+            question=f"Go over the budget to finish subtask {subtask} ({spec.name})?",
+            why=exc.reason,
+            subtask=subtask,
+            specialist=spec.name,
         )
     )
 
@@ -231,6 +226,8 @@ async def _run_tier(
             )
         trail.last = (verdict, candidate, tier, solver.name)
         trail.errors = list(verdict.errors)
+        if any(e["rule"] == "approval" for e in verdict.errors):
+            return Attempt(tier, "rejected", "a person declined it")  # no repair re-asks
         job = Job(subtask, spec.name, instruction, tier, attempt + 1, verdict.errors, candidate)
     first = trail.errors[0]["message"] if trail.errors else "no accepted answer"
     return Attempt(tier, "rejected", f"{limit} attempt(s), last: {first}")

@@ -18,11 +18,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.runtime import Runtime
-from langgraph.types import Overwrite, interrupt
+from langgraph.types import Overwrite
 
 from trifecta.agents.merger import MergeInput, Merger
 from trifecta.agents.planner import Planner, PlanRequest
-from trifecta.approval import Approval, Gate, approved
+from trifecta.approval import Approval, Gate, ask
 from trifecta.graphs._sync import run_sync
 from trifecta.graphs.escalation import run_specialist
 from trifecta.graphs.rows import subtask_rows
@@ -117,7 +117,7 @@ def _text(message: AnyMessage) -> str:
     if isinstance(content, str):
         return content
     return " ".join(
-        p if isinstance(p, str) else str(p.get("text", ""))
+        p if isinstance(p, str) else str(p.get("text") or "")
         for p in content
         if isinstance(p, str) or p.get("type") == "text"
     )
@@ -132,7 +132,7 @@ def _history(state: RunState) -> list[Turn]:
     turns: list[Turn] = []
     for asked, said in pairwise(messages):
         if isinstance(asked, HumanMessage) and isinstance(said, AIMessage):
-            turns.append(Turn(request=_text(asked), answer=_text(said), verified={}))
+            turns.append(Turn(request=_text(asked), answer=_text(said), verified={}, parts=0))
     return turns
 
 
@@ -145,12 +145,16 @@ async def _begin_turn(
     if messages and isinstance(messages[-1], HumanMessage):
         request = _text(messages[-1]).strip()
     else:
-        request = (state.get("request") or "").strip()
-        update["messages"] = [HumanMessage(request)]
+        given = state.get("request")
+        request = given.strip() if isinstance(given, str) else ""
+        if request:
+            update["messages"] = [HumanMessage(request)]
+    # everything the planner may see: the request and the whole conversation so far
+    seen = "\n".join([request, *(_text(m) for m in messages)])
     found = (
-        find_sensitive(request, defaults.sensitive_patterns)
-        if len(request) <= INLINE_CHARS
-        else await asyncio.to_thread(find_sensitive, request, defaults.sensitive_patterns)
+        find_sensitive(seen, defaults.sensitive_patterns)
+        if len(seen) <= INLINE_CHARS
+        else await asyncio.to_thread(find_sensitive, seen, defaults.sensitive_patterns)
     )
     flags = ["requested"] if ctx.sensitive else []
     sensitive = list(dict.fromkeys([*state.get("sensitive", []), *found, *flags]))
@@ -167,9 +171,9 @@ async def _begin_turn(
         "results": Overwrite({}),
         "replans": 0,
         "error": None,
-        "stopped": None,
+        "stopped": "",  # clears it (`first_reason`)
         "answer": "",
-        "unbudgeted": False,
+        "unbudgeted": Overwrite(False),
     }
     return request, update
 
@@ -263,14 +267,14 @@ async def dispatch(
 
 
 def _go_over(exc: BudgetExceeded) -> bool:
-    ask = Approval(
+    question = Approval(
         gate="budget",
         question="Go over the budget to finish the request?",
         why=exc.reason,
         subtask=None,
         specialist=None,
     )
-    return approved(interrupt(ask))
+    return ask(question)
 
 
 async def run_subtask(
@@ -315,7 +319,7 @@ async def merge(
         subtasks=state.get("subtasks", []),
         results=results,
         error=state.get("error"),
-        stopped=state.get("stopped"),
+        stopped=state.get("stopped") or None,
     )
     with ledger.capture(_listener(runtime)) as entries:
         answer = await merger.merge(merge_input, ledger)
@@ -341,5 +345,12 @@ async def merge(
         "ledger": entries,
         "wall_s": wall,
         "messages": [message],
-        "history": [Turn(request=state.get("request", ""), answer=answer, verified=verified)],
+        "history": [
+            Turn(
+                request=state.get("request", ""),
+                answer=answer,
+                verified=verified,
+                parts=len(state.get("subtasks", [])),
+            )
+        ],
     }

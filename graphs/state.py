@@ -31,6 +31,7 @@ __all__ = [
     "TaskInput",
     "Turn",
     "TurnMark",
+    "first_reason",
     "longest",
     "merge_results",
 ]
@@ -39,6 +40,13 @@ __all__ = [
 def merge_results(left: dict[str, Result], right: dict[str, Result]) -> dict[str, Result]:
     """Reducer: results of parallel subtasks merge by subtask id."""
     return {**left, **right}
+
+
+def first_reason(left: str | None, right: str | None) -> str | None:
+    """Reducer: the first reason a turn stopped wins (parallel subtasks may each stop);
+    an empty string clears it (a new turn). (`Overwrite` would not do: LangGraph stores
+    the first write to an empty channel as it is.)"""
+    return None if right == "" else left or right
 
 
 def longest(left: float, right: float) -> float:
@@ -76,7 +84,7 @@ class OutputState(TypedDict, total=False):
     results: Annotated[dict[str, Result], merge_results]
     ledger: Annotated[list[LedgerEntry], operator.add]
     error: str | None
-    stopped: str | None
+    stopped: Annotated[str | None, first_reason]
     wall_s: Annotated[float, longest]
     sensitive: list[str]
     turn: TurnMark
@@ -87,7 +95,7 @@ class RunState(InputState, OutputState, total=False):
     """State of one thread (one LangGraph thread, one conversation)."""
 
     replans: int
-    unbudgeted: bool
+    unbudgeted: Annotated[bool, operator.or_]
     """A person approved going over the budgets for the current turn."""
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from langchain_core.runnables import Runnable
 
 from trifecta.ledger import Ledger
+from trifecta.models import Privacy
 from trifecta.specialists.base import Candidate, Job
 
 __all__ = ["ToolSolver"]
@@ -24,6 +25,9 @@ class ToolSolver:
         args: builds the input from the job (default: the instruction, which a tool
             with one argument takes as that argument).
         label: shown in reports (default: the tool's name).
+        privacy: ``cloud`` (the default: a tool may send its input anywhere), so a
+            sensitive run skips this tier; ``local`` for a tool that keeps data on
+            this machine.
 
     Its answer is ``str(output)`` (a `ToolMessage`'s or an `AIMessage`'s content); the
     specialist's verifier decides whether it is accepted, as for any tier.
@@ -32,6 +36,7 @@ class ToolSolver:
     tool: Runnable[Any, Any]
     args: Callable[[Job], Any] | None = None
     label: str | None = None
+    privacy: Privacy = "cloud"
     repairable: bool = False
 
     @property

@@ -128,3 +128,29 @@ def test_gates_are_checked_when_the_orchestrator_is_built() -> None:
         Trifecta([], approve=["clould"])  # type: ignore[list-item]
     with pytest.raises(UserError, match="sql gate belongs to the SQL specialist"):
         Trifecta([], approve=["sql"])
+
+
+async def test_an_approval_covers_only_the_query_it_was_shown(tmp_path: Path) -> None:
+    """LangGraph re-runs the node on resume and the model writes another query: the
+    approval of the first does not let the second run; the second is asked anew."""
+    db = tmp_path / "shop.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(SHOP_SQL)
+    queries = ["SELECT count(*) AS n FROM orders", "SELECT name FROM customers"]
+
+    def write(messages: list[Message], info: object) -> dict[str, str]:
+        return {"sql": queries[0] if len(model.calls) <= 1 else queries[1]}
+
+    model = FunctionModel(write, name="writer")
+    app = Trifecta(
+        [sql_specialist(f"sqlite:///{db}", [model], approve=True, confirm=False)],
+        checkpoint=f"sqlite:///{tmp_path / 'cp.sqlite'}",
+    )
+    first = await app.arun("Summarise the customers table for me.", thread_id="swap")
+    assert queries[0] in first.interrupts[0]["question"]
+    second = await app.aresume("swap", resume="yes")
+    assert second.pending and queries[1] in second.interrupts[0]["question"]
+    assert second.subtasks[0]["status"] != "checked"  # the unapproved query did not run
+    third = await app.aresume("swap", resume="no")
+    assert not third.pending and third.subtasks[0]["status"] == "unverifiable"
+    assert "Ada" not in third.answer

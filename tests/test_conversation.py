@@ -18,8 +18,8 @@ from trifecta.specialists import default_specialists
 from trifecta.testing import CallInfo
 
 
-def _turn(**verified: str) -> list[Turn]:
-    return [Turn(request="earlier", answer="…", verified=verified)]
+def _turn(parts: int = 1, **verified: str) -> list[Turn]:
+    return [Turn(request="earlier", answer="…", verified=verified, parts=parts)]
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,8 @@ def test_a_follow_up_computes_on_the_last_verified_number(clause: str, instructi
     ("clause", "history"),
     [
         ("and what is that times 3?", []),  # nothing to refer to
-        ("and what is that times 3?", _turn(t1="42", t2="7")),  # which one?
+        ("and what is that times 3?", _turn(2, t1="42", t2="7")),  # which one?
+        ("and what is that times 3?", _turn(2, t1="4")),  # the other part was not verified
         ("and what is that times 3?", _turn(t1="the desserts")),  # not a number
         ("and what is that times 3?", _turn()),  # answered, nothing verified
         ("Is it open on Sundays?", _turn(t1="42")),  # not arithmetic
@@ -57,6 +58,8 @@ async def test_offline_turns_refer_back_and_each_turn_reports_only_itself() -> N
     one = await app.arun("What is 6*7?", thread_id="c")
     two = await app.arun("and what is that times 3?", thread_id="c")
     three = await app.arun("Is it bigger than 100?", thread_id="c")
+    both = await app.arun("What is 2+2? What is that times 3?", thread_id="c")
+    assert both.error and "no specialist recognises" in both.error  # "that" is ambiguous
     assert [s["answer"] for s in two.subtasks] == ["126"] and two.subtasks[0][
         "status"
     ] == "verified"

@@ -108,3 +108,19 @@ async def test_tools_and_runnables_are_tiers_whose_answers_are_still_checked() -
         "gazetteer",
     )
     assert peru.subtasks[0]["status"] != "verified"
+
+
+async def test_a_tool_tier_is_cloud_unless_declared_local() -> None:
+    seen: list[str] = []
+    remote = RunnableLambda(lambda text: seen.append(text) or "Paris")
+    spec = Specialist(
+        "atlas", "Capitals.", [ToolSolver(remote, label="remote")], _known,
+        affinity=lambda clause: 1.0,
+    )  # fmt: skip
+    app = Trifecta([spec], sensitive_patterns=["France"])
+    assert (await app.arun("France")).subtasks[0]["status"] == "unverifiable" and seen == []
+    local = Specialist(
+        "atlas", "Capitals.", [ToolSolver(remote, privacy="local")], _known,
+        affinity=lambda clause: 1.0,
+    )  # fmt: skip
+    assert (await Trifecta([local], sensitive_patterns=["France"]).arun("France")).ok

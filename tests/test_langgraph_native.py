@@ -17,6 +17,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command, interrupt
 
 from trifecta import Trifecta
+from trifecta.agents import ModelPlanner, RulePlanner
 from trifecta.graphs import RunContext
 from trifecta.ledger import Budget, Ledger
 from trifecta.models import Message, ModelError, OpenAIChatModel, Price
@@ -322,3 +323,56 @@ async def test_a_retry_policy_runs_the_node_again_on_transient_model_failures(
     assert (row["status"], len(model.calls)) == (status, calls)
     if status == "unverifiable":  # the last attempt escalates as usual: no crash
         assert "503 upstream unavailable" in " ".join(row["evidence"])
+
+
+async def test_sensitive_data_anywhere_in_the_conversation_keeps_cloud_models_away() -> None:
+    """The planner sees earlier turns, so all of them are checked, not only the last."""
+    cloud = FunctionModel(lambda m, i: {"subtasks": []}, name="planner", privacy="cloud")
+    app = Trifecta(default_specialists(), planner=ModelPlanner(cloud, fallback=RulePlanner()))
+    talk = [
+        {"role": "user", "content": "My e-mail is ada@example.com, remember it."},
+        {"role": "assistant", "content": "Noted."},
+        {"role": "user", "content": "What is 2+2?"},
+    ]
+    result = await app.arun(talk)
+    state = await app.graph().compile().ainvoke({"messages": talk})
+    assert [s["answer"] for s in result.subtasks] == ["4"] and state["sensitive"] == ["email"]
+    assert cloud.calls == []
+
+
+async def test_parallel_subtasks_that_stop_or_are_approved_together_do_not_crash() -> None:
+    priced = FunctionModel(lambda m, i: "PAID", name="paid", price=Price(5.0, 5.0))
+    spec = Specialist(
+        "ask", "Answers.", [_PricedSolver(priced)], lambda j, c: Verdict("verified", "t"),
+        affinity=lambda c: 1.0,
+    )  # fmt: skip
+    broke = Budget(max_cost_usd=0.0)
+    stopped = await Trifecta([spec], budget=broke).arun("Say a. Say b.")
+    assert "cost budget exhausted" in (stopped.stopped or "") and priced.calls == []
+    gated = Trifecta([spec], budget=broke, approve=["budget"])
+    paused = await gated.arun("Say a. Say b.", thread_id="two")
+    assert [q["gate"] for q in paused.interrupts] == ["budget", "budget"]
+    done = await gated.aresume("two", resume="yes")
+    assert [s["answer"] for s in done.subtasks] == ["PAID", "PAID"] and not done.stopped
+
+
+async def test_bad_graph_input_is_a_labelled_error_not_a_crash() -> None:
+    graph = _math().graph().compile()
+    assert "the request is empty" in (await graph.ainvoke({"request": 5}))["error"]  # type: ignore[typeddict-item]
+    long_part = await graph.ainvoke({"request": "1+" * 5000 + "1"})
+    assert "at most 8000 characters" in long_part["error"]
+    nothing = await graph.ainvoke({"messages": []})
+    assert "the request is empty" in nothing["error"]
+    assert [m.type for m in nothing["messages"]] == ["ai"]  # no empty human message added
+
+
+async def test_a_failing_callback_handler_never_fails_the_model_call() -> None:
+    class Broken(BaseCallbackHandler):
+        raise_error = True
+
+        def on_llm_end(self, response: Any, **kw: Any) -> None:
+            raise RuntimeError("handler broke")
+
+    with serve_openai(lambda body: Scripted(completion("ANSWER"))) as server:
+        result = await _openai_app(server.url).arun("Say it.", config={"callbacks": [Broken()]})
+    assert result.subtasks[0]["answer"] == "ANSWER" and result.report["model_calls"] == 1

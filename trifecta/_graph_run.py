@@ -13,6 +13,7 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
+from trifecta.approval import bind
 from trifecta.errors import UserError
 from trifecta.graphs.state import Event, InputState, OutputState, RunContext, RunState
 from trifecta.ledger import Budget
@@ -95,17 +96,19 @@ async def stream_run(
     """Run the graph, handing its ``custom`` stream (progress) to `emit`. Returns the
     last ``values`` chunk (the state) and the values of the interrupts it paused on."""
     state: Any = {}
-    asked: list[Any] = []
+    seen: dict[str, Any] = {}
     async for mode, chunk in app.astream(
         payload, config, context=context, stream_mode=["custom", "values"]
     ):
         if mode == "values" and isinstance(chunk, dict) and "__interrupt__" in chunk:
-            asked = [i.value for i in chunk["__interrupt__"]]
+            for pause in chunk["__interrupt__"]:  # one chunk per paused task
+                seen.setdefault(pause.id, pause.value)
             state = {k: v for k, v in chunk.items() if k != "__interrupt__"} or state
         elif mode == "values":
             state = chunk
         elif emit is not None and isinstance(chunk, dict) and "event" in chunk:
             emit(Event(chunk["event"], chunk.get("data")))
+    asked = list(seen.values())
     if emit is not None:
         for question in asked:
             emit(Event("interrupt", question))
@@ -113,16 +116,19 @@ async def stream_run(
 
 
 def answers(snapshot: StateSnapshot, resume: Any) -> Any:
-    """`resume` for the questions the thread waits on: by interrupt id when it waits on
-    several (a list answers them in order; one value answers all)."""
+    """`resume` for the questions the thread waits on, by interrupt id, each answer
+    bound to its question (`trifecta.approval.bind`): a list answers them in order, one
+    value answers all."""
     waiting = list(snapshot.interrupts)
-    if len(waiting) < 2:
-        return resume[0] if isinstance(resume, list) and len(resume) == 1 else resume
+    if not waiting:
+        return resume
     if isinstance(resume, list):
         if len(resume) != len(waiting):
-            raise RequestError(f"{len(resume)} answer(s) for {len(waiting)} questions")
-        return {i.id: a for i, a in zip(waiting, resume, strict=True)}
-    return {i.id: resume for i in waiting}
+            raise RequestError(f"{len(resume)} answer(s) for {len(waiting)} question(s)")
+        given = list(resume)
+    else:
+        given = [resume] * len(waiting)
+    return {i.id: bind(i.value, a) for i, a in zip(waiting, given, strict=True)}
 
 
 def check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:

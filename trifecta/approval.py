@@ -9,6 +9,12 @@ or ``Trifecta(..., approve=...)``:
 
 Each pause carries an `Approval` (what is asked and why); ``Command(resume=...)`` with
 ``True``, ``"yes"``, ``"y"``, ``"approve"`` or ``"ok"`` approves, anything else declines.
+
+LangGraph runs a paused node again from its start on resume, and a model may then write
+a different query than the one shown. An answer bound to its question,
+``{"answer": "yes", "question": <the question>}``, approves only that question; a
+different one is asked anew. `Trifecta.aresume`, ``trifecta run --approve`` and
+``trifecta serve`` bind every answer; a bare ``Command(resume="yes")`` is not bound.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
-__all__ = ["GATES", "Approval", "Gate", "approved"]
+__all__ = ["GATES", "Approval", "Gate", "approved", "ask", "bind"]
 
 Gate = Literal["cloud", "sql", "budget"]
 GATES: tuple[Gate, ...] = ("cloud", "sql", "budget")
@@ -39,3 +45,25 @@ def approved(answer: Any) -> bool:
     if isinstance(answer, bool):
         return answer
     return isinstance(answer, str) and answer.strip().lower().rstrip(".!") in _YES
+
+
+def bind(question: Any, answer: Any) -> Any:
+    """`answer` bound to `question` when it is an `Approval` (else as it is)."""
+    if isinstance(question, dict) and "gate" in question and "question" in question:
+        return {"answer": answer, "question": question["question"]}
+    return answer
+
+
+def ask(question: Approval) -> bool:
+    """Pause the graph (LangGraph ``interrupt()``) until a person answers `question`;
+    True when they approve. An answer bound to another question (a re-run wrote a
+    different one) does not count: this question is asked instead."""
+    from langgraph.types import interrupt
+
+    while True:
+        answer = interrupt(question)
+        if isinstance(answer, dict) and "question" in answer:
+            if answer["question"] != question["question"]:
+                continue
+            return approved(answer.get("answer"))
+        return approved(answer)

@@ -82,6 +82,8 @@ class Turn(TypedDict):
     answer: str
     verified: dict[str, str]
     """Accepted subtask answers by subtask id (what a follow-up may refer back to)."""
+    parts: int
+    """How many subtasks the turn was planned into (0 when unknown)."""
 
 
 class PlanError(UserError):

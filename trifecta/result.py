@@ -124,7 +124,7 @@ def build_result(state: RunState, thread_id: str, reference: tuple[str, Price] |
         report=report_of(entries, wall),
         thread_id=thread_id,
         error=state.get("error"),
-        stopped=state.get("stopped"),
+        stopped=state.get("stopped") or None,
         ledger=entries,
         routing=routing_table(subtasks, entries, reference),
         turn=turn_of(state),

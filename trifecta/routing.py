@@ -152,12 +152,15 @@ def cheapest_first(ctx: RouteContext) -> Route | None:
 
 
 def tier_info(index: int, solver: object) -> TierInfo:
-    """Describe a solver: a `ModelSolver` by its model's capabilities, anything else as
-    a local, free, deterministic tier."""
+    """Describe a solver: a `ModelSolver` by its model's capabilities; a solver that
+    declares a ``privacy`` (a `ToolSolver`) by it; anything else as a local, free,
+    deterministic tier."""
     model = getattr(solver, "model", None)
     name = str(getattr(solver, "name", type(solver).__name__))
     if model is None:
-        return TierInfo(index, name, False, Capabilities(privacy="local"))
+        declared = getattr(solver, "privacy", "local")
+        privacy: Privacy = "local" if declared == "local" else "cloud"
+        return TierInfo(index, name, False, Capabilities(privacy=privacy))
     # a model that does not declare its capabilities counts as cloud
     known = model.capabilities if isinstance(model, ChatModel) else Capabilities()
     return TierInfo(index, name, True, known)

@@ -10,9 +10,7 @@ from functools import partial
 from importlib import resources
 from typing import Any
 
-from langgraph.types import interrupt
-
-from trifecta.approval import Approval, approved
+from trifecta.approval import Approval, ask
 from trifecta.models import ChatModel, ModelOutputError, OutputSchema
 from trifecta.specialists.base import (
     Candidate,
@@ -137,14 +135,14 @@ def sql_specialist(
 def _approved(database: Database, job: Job, candidate: Candidate) -> bool:
     """Ask a person (LangGraph ``interrupt()``) before the query runs."""
     sql = str(candidate.payload.get("sql", ""))
-    ask = Approval(
+    question = Approval(
         gate="sql",
         question=f"Run this query on the {database.dialect} database?\n{sql}",
         why=f"subtask {job.subtask}: {job.instruction}",
         subtask=job.subtask,
         specialist=job.specialist,
     )
-    return approved(interrupt(ask))
+    return ask(question)
 
 
 def _schema_context(database: Database, tables: int, job: Job) -> str:

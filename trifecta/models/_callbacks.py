@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager, AsyncCallbackManagerForLLMRun
@@ -44,12 +44,15 @@ class ChatRun:
             "total_tokens": reply.usage.input_tokens + reply.usage.output_tokens,
         }
         message = AIMessage(reply.text, usage_metadata=usage)
-        await self._run.on_llm_end(
-            LLMResult(
-                generations=[[ChatGeneration(message=message)]],
-                llm_output={"model_name": reply.model, "token_usage": usage},
+        try:
+            await self._run.on_llm_end(
+                LLMResult(
+                    generations=[[ChatGeneration(message=message)]],
+                    llm_output={"model_name": reply.model, "token_usage": usage},
+                )
             )
-        )
+        except Exception:  # a handler that raises never fails the (paid) call it reports
+            _log.warning("a LangChain callback failed on %s's reply", reply.model, exc_info=True)
 
 
 @asynccontextmanager
@@ -83,5 +86,6 @@ async def chat_model_run(
     try:
         yield ChatRun(run)
     except BaseException as exc:
-        await run.on_llm_error(exc)
+        with suppress(Exception):  # the call's own error is the one that matters
+            await run.on_llm_error(exc)
         raise
