@@ -3,6 +3,7 @@ decides), with verification, repair attempts and budget stops, down to one `Resu
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -74,9 +75,35 @@ async def run_specialist(
     asked instead of stopping (approved: the budgets are lifted for this run).
     With `transient_raises` (a node attempt before the last of the specialist's
     `retry` policy), a transient model or network failure leaves the loop so LangGraph
-    runs the node again.
+    runs the node again. Past the specialist's `timeout`, the subtask ends as labelled
+    by what it had (unverifiable, or the last rejected answer).
     """
     trail = _Trail()
+    deadline = asyncio.timeout(spec.timeout)
+    try:
+        async with deadline:
+            return await _escalate(
+                spec, subtask, instruction, ledger, router, gates, transient_raises, trail
+            )
+    except TimeoutError:
+        if not deadline.expired():  # a tier's own timeout, raised for the node's retry
+            raise
+        message = f"no accepted answer within the specialist's timeout of {spec.timeout:g}s"
+        trail.evidence.append(message)
+        trail.errors.append(check_error("timeout", message))
+        return Outcome(_failure(spec, subtask, instruction, trail))
+
+
+async def _escalate(
+    spec: Specialist,
+    subtask: str,
+    instruction: str,
+    ledger: Ledger,
+    router: Router | None,
+    gates: Collection[Gate],
+    transient_raises: bool,
+    trail: _Trail,
+) -> Outcome:
     route = router or cheapest_first
     tiers = chain_info(spec.tiers)
     history: list[Attempt] = []

@@ -102,6 +102,9 @@ class Specialist:
             after its back-off; on the last attempt the failure escalates to the next
             tier as usual. `transient_retry()` builds one. Wrong answers never retry
             the node: they are repaired and escalated inside it.
+        timeout: seconds the whole escalation of one subtask may take; past it the
+            subtask is labelled with what it had (a sync solver already running in a
+            worker thread finishes in the background).
     """
 
     name: str
@@ -112,6 +115,7 @@ class Specialist:
     max_attempts: int = 3
     agree: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
     retry: RetryPolicy | None = None
+    timeout: float | None = None
 
 
 def is_transient(exc: Exception) -> bool:

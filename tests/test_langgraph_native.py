@@ -376,3 +376,18 @@ async def test_a_failing_callback_handler_never_fails_the_model_call() -> None:
     with serve_openai(lambda body: Scripted(completion("ANSWER"))) as server:
         result = await _openai_app(server.url).arun("Say it.", config={"callbacks": [Broken()]})
     assert result.subtasks[0]["answer"] == "ANSWER" and result.report["model_calls"] == 1
+
+
+async def test_a_specialist_timeout_labels_the_subtask_instead_of_waiting() -> None:
+    async def slow(job: Job) -> str:
+        await asyncio.sleep(30)
+        return "late"
+
+    spec = Specialist(
+        "slow", "Takes its time.", [FunctionSolver(slow)], lambda j, c: Verdict("verified", "t"),
+        affinity=lambda c: 1.0, timeout=0.2,
+    )  # fmt: skip
+    result = await asyncio.wait_for(Trifecta([spec]).arun("Go."), 10)
+    row = result.subtasks[0]
+    assert row["status"] == "unverifiable" and row["errors"][-1]["rule"] == "timeout"
+    assert "timeout of 0.2s" in row["errors"][-1]["message"]
