@@ -18,7 +18,7 @@ from trifecta.models import Message, Price
 from trifecta.specialists import Candidate, CannotSolve, FunctionSolver, Job, Specialist
 from trifecta.specialists.sql import sql_specialist
 from trifecta.testing import FunctionModel
-from trifecta.verdict import Verdict
+from trifecta.verdict import Verdict, check_error
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -154,3 +154,30 @@ async def test_an_approval_covers_only_the_query_it_was_shown(tmp_path: Path) ->
     third = await app.aresume("swap", resume="no")
     assert not third.pending and third.subtasks[0]["status"] == "unverifiable"
     assert "Ada" not in third.answer
+
+
+async def test_what_a_paused_step_paid_before_asking_is_counted_on_resume(tmp_path: Path) -> None:
+    """LangGraph re-runs the paused node: the calls it made before the question are
+    paid twice; the ledger keeps both and the thread budget sees them."""
+    first = FunctionModel(lambda m, i: "WRONG", name="a", privacy="cloud", price=Price(1e5, 0))
+    second = FunctionModel(lambda m, i: "RIGHT", name="b", privacy="cloud", price=Price(1e5, 0))
+
+    def right(job: Job, candidate: Candidate) -> Verdict:
+        if candidate.answer == "RIGHT":
+            return Verdict("verified", "t")
+        return Verdict("rejected", "t", errors=(check_error("x", "wrong"),))
+
+    spec = Specialist("ask", "a", [_Ask(first), _Ask(second)], right, affinity=lambda c: 1.0)
+    app = Trifecta(
+        [spec],
+        approve=["cloud"],
+        thread_budget=Budget(max_cost_usd=0.5),  # each call costs $0.20
+        checkpoint=f"sqlite:///{tmp_path / 'cp.sqlite'}",
+    )
+    result = await app.arun("Say it.", thread_id="paid")
+    while result.interrupts:
+        result = await app.aresume("paid", resume="yes")
+    calls = [e for e in result.ledger if e["kind"] == "model"]
+    assert [e["model"] for e in calls] == ["a", "a"] and len(first.calls) == 2
+    assert second.calls == [] and "thread cost budget exhausted" in (result.stopped or "")
+    assert result.report["cost_usd"] == pytest.approx(0.4)

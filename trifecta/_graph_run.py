@@ -16,7 +16,7 @@ from langgraph.types import Command, StateSnapshot
 from trifecta.approval import bind
 from trifecta.errors import UserError
 from trifecta.graphs.state import Event, InputState, OutputState, RunContext, RunState
-from trifecta.ledger import Budget
+from trifecta.ledger import Budget, LedgerEntry
 from trifecta.result import turn_of
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "asked",
     "check_thread",
     "detached",
+    "paid_before_pause",
     "stream_run",
     "turn_end",
 ]
@@ -129,6 +130,17 @@ def answers(snapshot: StateSnapshot, resume: Any) -> Any:
     else:
         given = [resume] * len(waiting)
     return {i.id: bind(i.value, a) for i, a in zip(waiting, given, strict=True)}
+
+
+def paid_before_pause(snapshot: StateSnapshot) -> list[LedgerEntry]:
+    """The ledger entries the paused steps recorded before they asked (`Approval.spent`):
+    they are lost with the step's update, and the step runs again on resume."""
+    return [
+        entry
+        for pause in snapshot.interrupts
+        if isinstance(pause.value, dict)
+        for entry in pause.value.get("spent", [])
+    ]
 
 
 def check_thread(thread_id: str, exists: bool, pending: bool, resume: bool) -> None:

@@ -19,7 +19,7 @@ different one is asked anew. `Trifecta.aresume`, ``trifecta run --approve`` and
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -38,6 +38,9 @@ class Approval(TypedDict):
     why: str
     subtask: str | None
     specialist: str | None
+    spent: NotRequired[list[Any]]
+    """The ledger entries the paused step recorded before asking: LangGraph re-runs it
+    on resume, so `Trifecta.aresume` adds them to the thread's ledger (they were paid)."""
 
 
 def approved(answer: Any) -> bool:
@@ -60,8 +63,11 @@ def ask(question: Approval) -> bool:
     different one) does not count: this question is asked instead."""
     from langgraph.types import interrupt
 
+    from trifecta.ledger import captured
+
+    spent = captured()  # lost with this step's update; `Trifecta.aresume` adds them back
     while True:
-        answer = interrupt(question)
+        answer = interrupt({**question, "spent": spent} if spent else question)
         if isinstance(answer, dict) and "question" in answer:
             if answer["question"] != question["question"]:
                 continue

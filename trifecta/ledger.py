@@ -26,6 +26,7 @@ __all__ = [
     "RouteCode",
     "RouteRecord",
     "Spend",
+    "captured",
     "report_of",
 ]
 
@@ -338,6 +339,13 @@ class Ledger:
             model_calls=self._model_calls,
             checks=self._checks,
         )
+
+
+def captured() -> list[LedgerEntry]:
+    """The entries recorded so far inside the current task's `Ledger.capture()` block
+    (what a graph node has spent before it pauses)."""
+    current = _capture.get()
+    return list(current[0]) if current is not None else []
 
 
 def report_of(entries: Iterable[LedgerEntry], wall_s: float) -> Report:

@@ -31,6 +31,7 @@ from trifecta._graph_run import (
     asked,
     check_thread,
     detached,
+    paid_before_pause,
     stream_run,
     turn_end,
 )
@@ -431,11 +432,16 @@ class Trifecta:
             snapshot = await app.aget_state(config)
             check_thread(thread_id, bool(snapshot.values), bool(snapshot.next), resume)
             if isinstance(payload, Command) and payload.resume is not None:
-                payload = Command(resume=answers(snapshot, payload.resume), update=payload.update)
+                paid = paid_before_pause(snapshot)  # the paused steps run again on resume
+                update = {**(payload.update or {}), **({"ledger": paid} if paid else {})}
+                payload = Command(resume=answers(snapshot, payload.resume), update=update or None)
+                snapshot_entries = [*snapshot.values.get("ledger", []), *paid]
+            else:
+                snapshot_entries = list(snapshot.values.get("ledger", []))
             trail = RunAudit(self.audit, thread_id, options.on_event) if self.audit else None
             ledger = Ledger(
                 options.budget or self.budget,
-                entries=snapshot.values.get("ledger", []),
+                entries=snapshot_entries,
                 on_call=trail.call if trail else None,
                 sensitive=snapshot.values.get("sensitive", []),
                 on_route=trail.route if trail else None,
