@@ -246,7 +246,9 @@ def test_register_refuses_what_is_not_a_specialist() -> None:
 
 
 def _openai_app(url: str) -> Trifecta:
-    model = OpenAIChatModel("tiny", base_url=url, price=Price(1.0, 2.0), max_retries=0)
+    model = OpenAIChatModel(
+        "tiny", base_url=url, price=Price(1.0, 2.0), max_retries=0, privacy="local"
+    )
     spec = Specialist(
         "ask",
         "Answers anything.",
@@ -391,3 +393,27 @@ async def test_a_specialist_timeout_labels_the_subtask_instead_of_waiting() -> N
     row = result.subtasks[0]
     assert row["status"] == "unverifiable" and row["errors"][-1]["rule"] == "timeout"
     assert "timeout of 0.2s" in row["errors"][-1]["message"]
+
+
+async def test_a_sensitive_runs_text_never_reaches_callbacks() -> None:
+    """Tracing (LangSmith or any handler) sees that a local model was called, not what
+    a sensitive run sent it or got back."""
+
+    class Seen(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.text: list[str] = []
+
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kw: Any) -> None:
+            self.text += [m.content for m in messages[0]]
+
+        def on_llm_end(self, response: Any, **kw: Any) -> None:
+            self.text += [g.message.content for g in response.generations[0]]
+
+    seen = Seen()
+    with serve_openai(lambda body: Scripted(completion("Mail ada@example.com back."))) as server:
+        result = await _openai_app(server.url).arun(
+            "Write to ada@example.com.", config={"callbacks": [seen]}
+        )
+    assert result.subtasks[0]["answer"] == "Mail ada@example.com back."  # the run is unaffected
+    assert seen.text and all("ada@example.com" not in t for t in seen.text)
+    assert "[redacted: sensitive run]" in seen.text

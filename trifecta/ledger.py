@@ -14,6 +14,7 @@ from typing_extensions import TypedDict
 
 from trifecta.errors import RunError
 from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
+from trifecta.models._callbacks import redacted
 from trifecta.privacy import PrivacyViolation
 
 __all__ = [
@@ -305,7 +306,8 @@ class Ledger:
         reply: ModelReply | None = None
         detail = "ok"
         try:
-            reply = await model.complete(messages, schema=schema, timeout=timeout)
+            with redacted(bool(self.sensitive)):
+                reply = await model.complete(messages, schema=schema, timeout=timeout)
             return reply
         except Exception as exc:
             detail = f"error: {exc}"

@@ -5,8 +5,9 @@ handlers, so it shows in ``astream_events`` and in LangSmith or any other tracer
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from contextvars import ContextVar
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager, AsyncCallbackManagerForLLMRun
@@ -16,7 +17,27 @@ from langchain_core.runnables.config import var_child_runnable_config
 
 from trifecta.models._base import Message, ModelReply
 
-__all__ = ["ChatRun", "chat_model_run"]
+__all__ = ["ChatRun", "chat_model_run", "redacted", "redacting"]
+
+_REDACT: ContextVar[bool] = ContextVar("trifecta_redact", default=False)
+REDACTED = "[redacted: sensitive run]"
+
+
+@contextmanager
+def redacted(on: bool) -> Iterator[None]:
+    """Inside the block (a sensitive run's model call), callbacks and tracers see no
+    prompt or reply text."""
+    token = _REDACT.set(on)
+    try:
+        yield
+    finally:
+        _REDACT.reset(token)
+
+
+def redacting() -> bool:
+    """Whether the current model call's text is kept from callbacks."""
+    return _REDACT.get()
+
 
 _log = logging.getLogger("trifecta.model")
 
@@ -43,7 +64,7 @@ class ChatRun:
             "output_tokens": reply.usage.output_tokens,
             "total_tokens": reply.usage.input_tokens + reply.usage.output_tokens,
         }
-        message = AIMessage(reply.text, usage_metadata=usage)
+        message = AIMessage(REDACTED if redacting() else reply.text, usage_metadata=usage)
         try:
             await self._run.on_llm_end(
                 LLMResult(
@@ -71,7 +92,10 @@ async def chat_model_run(
         inheritable_metadata=config.get("metadata"),
         local_metadata={"ls_provider": provider, "ls_model_name": model, "ls_model_type": "chat"},
     )
-    wire = [_ROLES.get(m.role, HumanMessage)(content=m.content) for m in messages]
+    hide = redacting()
+    wire = [
+        _ROLES.get(m.role, HumanMessage)(content=REDACTED if hide else m.content) for m in messages
+    ]
     try:
         (run,) = await manager.on_chat_model_start(
             {"name": model, "id": ["trifecta", "models", provider]},

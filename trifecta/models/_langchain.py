@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 
 from trifecta.models._base import (
     Message,
@@ -21,6 +22,7 @@ from trifecta.models._base import (
     Usage,
     parse_json,
 )
+from trifecta.models._callbacks import redacting
 
 __all__ = ["LangChainChatModel"]
 
@@ -73,7 +75,9 @@ class LangChainChatModel(ModelBase):
             hint = f"Reply with one JSON object matching this schema: {json.dumps(schema.schema)}"
             wire.append(SystemMessage(content=hint))
         try:
-            reply = await asyncio.wait_for(self._model.ainvoke(wire), timeout)
+            # a sensitive run's text never reaches callbacks or tracers (LangSmith)
+            config: RunnableConfig | None = {"callbacks": []} if redacting() else None
+            reply = await asyncio.wait_for(self._model.ainvoke(wire, config), timeout)
         except TimeoutError as exc:
             raise ModelTimeout(f"{self._name}: timed out after {timeout}s") from exc
         except Exception as exc:
