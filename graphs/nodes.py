@@ -124,11 +124,14 @@ def _text(message: AnyMessage) -> str:
 
 
 def _history(state: RunState) -> list[Turn]:
-    """Earlier turns: trifecta's own, or (a conversation handed in as messages) the
-    human/assistant pairs before the last human message."""
-    if state.get("history"):
-        return list(state.get("history", []))
+    """Earlier turns: trifecta's own while its answer is the last thing said, else (a
+    conversation handed in as messages, or another agent spoke since) the human and
+    assistant pairs before the last human message, with nothing marked verified."""
     messages = state.get("messages", [])[:-1]
+    answers = [m for m in messages if isinstance(m, AIMessage)]
+    if state.get("history") and (not answers or answers[-1].name == "trifecta"):
+        return list(state.get("history", []))
+    # someone else spoke last (another agent in a parent graph): the conversation as given
     turns: list[Turn] = []
     for asked, said in pairwise(messages):
         if isinstance(asked, HumanMessage) and isinstance(said, AIMessage):
@@ -339,7 +342,8 @@ async def merge(
         name="trifecta",
         response_metadata={"trifecta": {"ok": ok, "subtasks": rows, "report": report}},
     )
-    verified = {i: r["answer"] for i, r in results.items() if r["status"] in ACCEPTED}
+    # only "verified": a follow-up's result is verified, so its input must be too
+    verified = {i: r["answer"] for i, r in results.items() if r["status"] == "verified"}
     return {
         "answer": answer,
         "ledger": entries,

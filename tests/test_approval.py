@@ -181,3 +181,24 @@ async def test_what_a_paused_step_paid_before_asking_is_counted_on_resume(tmp_pa
     assert [e["model"] for e in calls] == ["a", "a"] and len(first.calls) == 2
     assert second.calls == [] and "thread cost budget exhausted" in (result.stopped or "")
     assert result.report["cost_usd"] == pytest.approx(0.4)
+
+
+async def test_answers_in_a_list_follow_the_order_the_questions_were_listed(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "shop.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(SHOP_SQL)
+    app = Trifecta(
+        [sql_specialist(f"sqlite:///{db}", approve=True)],
+        checkpoint=f"sqlite:///{tmp_path / 'cp.sqlite'}",
+    )
+    for round_ in range(4):  # the steps pause in any order; the listing must match it
+        thread = f"two-{round_}"
+        paused = await app.arun(
+            "How many orders are there? How many customers are there?", thread_id=thread
+        )
+        yes, no = (q["subtask"] for q in paused.interrupts)
+        done = await app.aresume(thread, resume=["yes", "no"])
+        status = {s["id"]: s["status"] for s in done.subtasks}
+        assert (status[yes], status[no]) == ("checked", "unverifiable")

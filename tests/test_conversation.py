@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from tests.fakes import plan, scripted
@@ -14,8 +15,9 @@ from trifecta.agents import ModelPlanner, RulePlanner
 from trifecta.agents._followup import resolve_followup
 from trifecta.models import Message
 from trifecta.plan import Turn
-from trifecta.specialists import default_specialists
+from trifecta.specialists import FunctionSolver, Specialist, default_specialists
 from trifecta.testing import CallInfo
+from trifecta.verdict import Verdict
 
 
 def _turn(parts: int = 1, **verified: str) -> list[Turn]:
@@ -84,3 +86,27 @@ async def test_the_model_planner_sees_earlier_turns_and_their_verified_results()
     assert "asked 'What is 6*7?'" in shown and '{"t1": "42"}' in shown
     assert seen[0][-1].content == "and that times 3?"
     assert [s["answer"] for s in later.subtasks] == ["126"]
+
+
+async def test_a_checked_answer_is_not_a_number_to_build_a_verified_one_on() -> None:
+    guess = Specialist(
+        "guess", "Guesses.", [FunctionSolver(lambda job: "41")],
+        lambda j, c: Verdict("checked", "plausible"),
+        affinity=lambda clause: 1.0 if "guess" in clause.lower() else 0.0,
+    )  # fmt: skip
+    app = Trifecta([guess, *default_specialists()], checkpoint=InMemorySaver())
+    first = await app.arun("Guess the number.", thread_id="g")
+    later = await app.arun("What is that plus 1?", thread_id="g")
+    assert first.subtasks[0]["status"] == "checked"
+    assert not any(s["status"] == "verified" for s in later.subtasks)
+
+
+async def test_when_another_agent_spoke_last_that_is_not_resolved_from_our_turn() -> None:
+    graph = Trifecta(default_specialists()).graph().compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "p"}}
+    await graph.ainvoke({"request": "What is 2+2?"}, config)
+    other = {
+        "messages": [AIMessage("That is 56.", name="other"), HumanMessage("What is that plus 1?")]
+    }
+    later = await graph.ainvoke(other, config)
+    assert not any(r["answer"] == "5" for r in later["results"].values())

@@ -22,6 +22,11 @@ CLAIMS = {"answer": "31", "claims": [{"kind": "value", "expr": "3*12-5", "answer
         ("card 4111 1111 1111 1111 expires soon", ["card"]),
         ("card 4111 1111 1111 1112 (not Luhn-valid)", []),
         ("IBAN DE89 3704 0044 0532 0130 00", ["iban"]),
+        ("call 555 4111 1111 1111 1111", ["card"]),  # digits before the card
+        ("Ref 1 4111-1111-1111-1111", ["card"]),
+        ("IBAN DE89370400440532013000 unspaced", ["iban"]),
+        ("GB82WEST12345698765432", ["iban"]),
+        ("code AB12CDEFGHIJKLMNOP fails the IBAN check", []),
         ("what is 15% of 80", []),
     ],
 )

@@ -81,7 +81,8 @@ class Turn(TypedDict):
     request: str
     answer: str
     verified: dict[str, str]
-    """Accepted subtask answers by subtask id (what a follow-up may refer back to)."""
+    """Verified subtask answers by subtask id (what a follow-up may refer back to;
+    ``checked`` ones are not here)."""
     parts: int
     """How many subtasks the turn was planned into (0 when unknown)."""
 

@@ -458,6 +458,9 @@ class Trifecta:
                 if trail:
                     trail.start(asked(payload), resume)
                 state, questions = await stream_run(app, payload, config, context, emit)
+                if len(questions) > 1:  # list them in the order `aresume` answers them
+                    paused = await app.aget_state(config)
+                    questions = [i.value for i in paused.interrupts]
         result = build_result(state, thread_id, _reference(parts))
         if questions:
             result = replace(result, pending=True, interrupts=questions)
