@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACCEPTED",
+    "Approval",
     "Budget",
     "BudgetExceeded",
     "CheckError",
@@ -39,6 +40,7 @@ __all__ = [
     "RequestError",
     "Result",
     "RunError",
+    "RunContext",
     "RunResult",
     "Status",
     "Subtask",
@@ -53,6 +55,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Approval": "trifecta.approval",
+    "RunContext": "trifecta.graphs.state",
     "RunError": "trifecta.errors",
     "TrifectaError": "trifecta.errors",
     "UserError": "trifecta.errors",
