@@ -98,7 +98,7 @@ def state_spend(state: RunState) -> Spend:
         cost_usd=sum(e["cost_usd"] for e in now),
         started_at=mark["started_at"],
         sensitive=list(state.get("sensitive", [])),
-        lifted=bool(state.get("unbudgeted")),
+        lifted=state.get("unbudgeted") is True,  # not an `Overwrite` still in an update
     )
 
 

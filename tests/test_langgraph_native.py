@@ -417,3 +417,14 @@ async def test_a_sensitive_runs_text_never_reaches_callbacks() -> None:
     assert result.subtasks[0]["answer"] == "Mail ada@example.com back."  # the run is unaffected
     assert seen.text and all("ada@example.com" not in t for t in seen.text)
     assert "[redacted: sensitive run]" in seen.text
+
+
+async def test_the_bare_graphs_planner_call_is_held_to_the_budget() -> None:
+    planner = FunctionModel(lambda m, i: {"subtasks": []}, name="planner", price=Price(5.0, 5.0))
+    app = Trifecta(
+        default_specialists(),
+        planner=ModelPlanner(planner, fallback=RulePlanner()),
+        budget=Budget(max_cost_usd=0.0),
+    )
+    state = await app.graph().compile().ainvoke({"request": "What is 2+2?"})
+    assert "cost budget exhausted" in (state["stopped"] or "") and planner.calls == []
