@@ -11,7 +11,7 @@ from trifecta.agents._prompts import prompt
 from trifecta.ledger import BudgetExceeded, Ledger
 from trifecta.models import ChatModel, Message, ModelError
 from trifecta.plan import SubtaskSpec
-from trifecta.verdict import ACCEPTED, Result, not_run_reason
+from trifecta.verdict import ACCEPTED, Result, not_run_reason, superseded
 
 __all__ = [
     "MergeInput",
@@ -53,10 +53,18 @@ def _ok(result: Result) -> bool:
 
 
 def _flags(merge_input: MergeInput) -> list[tuple[str, str]]:
-    """(subtask id, line) for each subtask that has no accepted result."""
+    """(subtask id, line) for each subtask that has no accepted result, unless another
+    specialist's re-plan of the same sentence has one."""
     out = []
+    results = merge_input.results
+    replaced = superseded(
+        (s["id"], s["instruction"], s["specialist"], bool((r := results.get(s["id"])) and _ok(r)))
+        for s in merge_input.subtasks
+    )
     for spec in merge_input.subtasks:
-        result = merge_input.results.get(spec["id"])
+        result = results.get(spec["id"])
+        if spec["id"] in replaced:
+            continue
         if result is None:
             reason = not_run_reason(spec, merge_input.results, merge_input.stopped)
             out.append((spec["id"], f"- [{spec['id']}] {spec['instruction']}: not run ({reason})"))

@@ -20,6 +20,7 @@ from trifecta.agents._refine import group_refinements
 from trifecta.ledger import Ledger
 from trifecta.models import ChatModel, Message, ModelError, ModelOutputError, OutputSchema
 from trifecta.plan import (
+    UNROUTED,
     Plan,
     PlanError,
     Routable,
@@ -79,18 +80,21 @@ class Planner(Protocol):
         ...
 
 
-_SPLIT = re.compile(r"(?<=[.?!;])\s+(?=\S)|\n+")
+_ABBREVIATION = r"(?<!\b[A-Z]\.)(?<!\b(?:Mr|Ms|Dr|St)\.)(?<!\bMrs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"
+_SPLIT = re.compile(rf"(?<=[.?!;]){_ABBREVIATION}\s+(?=\S)|\n+")
 _DOLLAR = re.compile(r"\$(?=[A-Za-z$])")
 
 
 def split_clauses(request: str) -> list[str]:
-    """Split a request into sentences (decimals such as 3.5 stay whole)."""
+    """Split a request into sentences (decimals such as 3.5, initials such as "M. Duarte"
+    and "Dr. Lee", "e.g." and "i.e." stay whole)."""
     return [c.strip() for c in _SPLIT.split(request) if c.strip(" .;\t")]
 
 
 class RulePlanner:
     """The offline planner: one subtask per clause, routed to the specialist whose
-    `affinity` scores it highest. A sentence that only refines the one before it
+    `affinity` scores it highest; a clause no specialist recognises becomes an
+    `UNROUTED` subtask (flagged, not run) unless no clause is recognised at all. A sentence that only refines the one before it
     ("… Give me the shop name.", "… Sort by date.") stays in that sentence's subtask
     (`group_refinements`). A re-plan routes each failed clause to the next
     best specialist that has not tried it."""
@@ -111,16 +115,12 @@ class RulePlanner:
                 [f"the request has {len(clauses)} parts; the limit is {request.max_subtasks}"]
             )
         subtasks: list[dict[str, str]] = []
-        unrouted: list[str] = []
         for index, clause in enumerate(clauses, 1):
-            ranked = _rank(clause, request.specialists)
-            if not ranked:
-                unrouted.append(clause)
-                continue
+            ranked = _rank(clause, request.specialists) or [UNROUTED]
             text = _DOLLAR.sub("$$", clause)
             subtasks.append({"id": f"t{index}", "specialist": ranked[0], "instruction": text})
-        if unrouted:
-            raise PlanError([_unrouted_message(unrouted, request.specialists)])
+        if all(s["specialist"] == UNROUTED for s in subtasks):
+            raise PlanError([_unrouted_message(clauses, request.specialists)])
         return request.validate(parse_plan({"subtasks": subtasks}))  # too long: PlanError
 
     def _replan(self, request: PlanRequest) -> list[SubtaskSpec]:

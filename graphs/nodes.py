@@ -30,11 +30,11 @@ from trifecta.graphs.state import EventKind, RunContext, RunState, TaskInput, Tu
 from trifecta.ledger import Budget, BudgetExceeded, Ledger, LedgerEntry, Spend, report_of
 from trifecta.linear_re import INLINE_CHARS
 from trifecta.models import ModelError
-from trifecta.plan import PlanError, Turn
+from trifecta.plan import UNROUTED, PlanError, SubtaskSpec, Turn
 from trifecta.privacy import find_sensitive
 from trifecta.routing import Router
 from trifecta.specialists.base import Specialist
-from trifecta.verdict import ACCEPTED
+from trifecta.verdict import ACCEPTED, Result, check_error
 
 __all__ = ["Defaults", "dispatch", "merge", "node", "plan", "replan", "run_subtask", "state_spend"]
 
@@ -240,6 +240,9 @@ async def _ask(
         try:
             specs = await planner.plan(ask, ledger)
             update["subtasks"] = Overwrite(specs) if first else specs
+            unrouted = {s["id"]: _unrouted(s) for s in specs if s["specialist"] == UNROUTED}
+            if unrouted:
+                update["results"] = Overwrite(unrouted) if first else unrouted
             _emit(runtime, "planned", specs)
         except BudgetExceeded as exc:
             update["stopped"] = exc.reason
@@ -248,6 +251,28 @@ async def _ask(
                 update["error"] = f"could not plan the request: {exc}"
     update["ledger"] = entries
     return update
+
+
+_UNROUTED_REASON = "no specialist recognises this; configure a model to plan it"
+
+
+def _unrouted(spec: SubtaskSpec) -> Result:
+    """The result of a subtask no specialist took: flagged, never run."""
+    return Result(
+        id=spec["id"],
+        specialist=UNROUTED,
+        instruction=spec["instruction"],
+        status="unverifiable",
+        answer="",
+        method="not routed",
+        evidence=[],
+        errors=[check_error("plan", _UNROUTED_REASON)],
+        tier=None,
+        solver=None,
+        attempts=0,
+        elapsed_s=0.0,
+        data={},
+    )
 
 
 async def dispatch(

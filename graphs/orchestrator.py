@@ -23,13 +23,13 @@ from trifecta.graphs.nodes import (
     state_spend,
 )
 from trifecta.graphs.state import InputState, OutputState, RunContext, RunState, TaskInput
-from trifecta.plan import fill_references
+from trifecta.plan import UNROUTED, fill_references
 from trifecta.specialists.base import Specialist
 from trifecta.verdict import ACCEPTED
 
 __all__ = ["RESERVED_NODES", "Graph", "build_orchestrator", "route_ready"]
 
-RESERVED_NODES = frozenset({"plan", "replan", "dispatch", "merge", START, END})
+RESERVED_NODES = frozenset({"plan", "replan", "dispatch", "merge", UNROUTED, START, END})
 Graph = StateGraph[RunState, RunContext, InputState, OutputState]
 
 

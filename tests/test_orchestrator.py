@@ -192,7 +192,8 @@ async def test_failed_subtask_is_replanned_to_the_next_best_specialist() -> None
     result = await app.arun("make this loud")
     status = {r["id"]: (r["specialist"], r["status"]) for r in result.subtasks}
     assert status == {"t1": ("liar", "rejected"), "t1_2": ("upper", "verified")}
-    assert "MAKE THIS LOUD [t1_2: verified]" in result.answer and "- [t1]" in result.answer
+    assert "MAKE THIS LOUD [t1_2: verified]" in result.answer
+    assert "- [t1]" not in result.answer and result.ok  # the re-plan answered the sentence
 
 
 async def test_dependent_of_a_failed_subtask_is_not_run_and_says_why() -> None:

@@ -13,6 +13,7 @@ from trifecta.errors import UserError
 
 __all__ = [
     "ID_PATTERN",
+    "UNROUTED",
     "Plan",
     "PlanError",
     "Routable",
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+UNROUTED = "unrouted"
+"""The specialist name of a subtask no specialist recognises: it is not run, and the
+merger flags it `unverifiable` with the reason, so the rest of the request still runs."""
 _REF = re.compile(r"\$(\$|[A-Za-z][A-Za-z0-9_]*)")
 
 
@@ -187,7 +191,7 @@ def _specialist_errors(tasks: Iterable[Subtask], specialists: Collection[str]) -
     return [
         f"subtask {t.id!r} names unknown specialist {t.specialist!r} (known: {names})"
         for t in tasks
-        if t.specialist not in specialists
+        if t.specialist not in specialists and t.specialist != UNROUTED
     ]
 
 

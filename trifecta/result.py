@@ -13,7 +13,7 @@ from trifecta.graphs.state import RunState
 from trifecta.ledger import LedgerEntry, Report, report_of
 from trifecta.models import Price
 from trifecta.savings import RoutingTable, routing_table
-from trifecta.verdict import ACCEPTED, SubtaskRow
+from trifecta.verdict import ACCEPTED, SubtaskRow, superseded
 
 __all__ = ["RunResult", "build_result", "turn_of"]
 
@@ -54,12 +54,18 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """True when every subtask was verified or checked."""
+        """True when every subtask was verified or checked, or (when it failed) another
+        specialist's re-plan of its sentence was."""
+        rows = [
+            (s["id"], s["instruction"], s["specialist"], s["status"] in ACCEPTED)
+            for s in self.subtasks
+        ]
+        replaced = superseded(rows)
         return (
             not self.error
             and not self.stopped
             and not self.pending
-            and all(s["status"] in ACCEPTED for s in self.subtasks)
+            and all(ok or id_ in replaced for id_, _, _, ok in rows)
         )
 
     def _repr_html_(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
@@ -20,6 +20,7 @@ __all__ = [
     "Verdict",
     "check_error",
     "not_run_reason",
+    "superseded",
 ]
 
 Status = Literal["verified", "checked", "rejected", "unverifiable"]
@@ -111,3 +112,15 @@ def not_run_reason(spec: SubtaskSpec, results: Mapping[str, Result], stopped: st
     if bad:
         return "depends on " + ", ".join(bad) + ", not verified"
     return stopped or "the run stopped first"
+
+
+def superseded(rows: Iterable[tuple[str, str, str, bool]]) -> set[str]:
+    """Ids of subtasks that were not accepted but whose sentence a subtask of another
+    specialist answered (a re-plan). Each row is (id, instruction, specialist, accepted)."""
+    listed = list(rows)
+    answered = {(text, name) for _, text, name, ok in listed if ok}
+    return {
+        id_
+        for id_, text, name, ok in listed
+        if not ok and any(text == t and name != n for t, n in answered)
+    }

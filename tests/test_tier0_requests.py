@@ -1,0 +1,95 @@
+"""Tier 0 on a clinic of its own (a database and policy documents the test builds): a
+clause nobody recognises is flagged and the rest still runs; document questions go
+to the documents first."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from trifecta import Trifecta
+from trifecta.agents.planner import split_clauses
+from trifecta.config import Config
+from trifecta.plan import UNROUTED
+
+CLINIC_SQL = """
+CREATE TABLE patients (id INTEGER PRIMARY KEY, name TEXT NOT NULL, birth_date DATE NOT NULL, city TEXT NOT NULL);
+CREATE TABLE appointments (id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL REFERENCES patients(id),
+  date DATE NOT NULL, duration_minutes INTEGER NOT NULL, fee REAL NOT NULL, status TEXT NOT NULL);
+INSERT INTO patients VALUES (1, 'Ines Moreau', '1958-03-02', 'Leeds'), (2, 'Tariq Aziz', '1975-11-20', 'York'),
+  (3, 'Maja Lund', '1969-07-14', 'Leeds'), (4, 'Owen Price', '1990-01-05', 'Hull');
+INSERT INTO appointments VALUES (1, 1, '2025-01-10', 30, 80.0, 'done'), (2, 2, '2025-01-11', 45, 120.0, 'cancelled'),
+  (3, 1, '2025-02-01', 15, 40.0, 'done'), (4, 3, '2025-02-03', 60, 150.0, 'scheduled'),
+  (5, 4, '2025-02-07', 30, 80.0, 'cancelled');
+"""
+POLICY = """# Clinic policy
+
+Invoices must be paid within 14 days of the appointment.
+
+Patients pay a co-payment of 10 pounds at each visit.
+
+The clinic is open Monday to Saturday from 8am to 6pm. It is closed on Sundays.
+
+Appointments cancelled less than 24 hours ahead are charged in full.
+"""
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    root = tmp_path_factory.mktemp("clinic")
+    conn = sqlite3.connect(root / "clinic.sqlite")
+    conn.executescript(CLINIC_SQL)
+    conn.commit()
+    conn.close()
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "policy.md").write_text(POLICY)
+    return Config(data_dir=root / "data", db=f"sqlite:///{root / 'clinic.sqlite'}", docs=str(docs))
+
+
+def _by_sentence(app: Trifecta, request: str) -> dict[str, tuple[str, str, str]]:
+    result = app.run(request)
+    return {s["instruction"]: (s["specialist"], s["status"], s["answer"]) for s in result.subtasks}
+
+
+def test_a_clause_nobody_recognises_is_flagged_and_the_rest_runs(clinic: Config) -> None:
+    app = Trifecta.from_config(clinic)
+    result = app.run("Tell me a joke about penguins. What is 2+3?")
+    rows = {s["id"]: s for s in result.subtasks}
+    assert (rows["t1"]["specialist"], rows["t1"]["status"]) == (UNROUTED, "unverifiable")
+    assert "no specialist recognises this" in rows["t1"]["errors"][0]["message"]
+    assert (rows["t2"]["status"], rows["t2"]["answer"]) == ("verified", "5")
+    assert result.error is None and not result.ok
+    assert "5 [t2: verified]" in result.answer
+    assert "- [t1] Tell me a joke about penguins.: unverifiable (no specialist" in result.answer
+
+
+def test_the_cli_exits_1_and_states_what_was_answered(clinic: Config) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "trifecta.cli", "run", "--json", "--data-dir", str(clinic.data_dir),
+         "--db", str(clinic.db), "--docs", str(clinic.docs),
+         "Tell me a joke about penguins. What is 2+3?"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    out = json.loads(done.stdout)
+    assert [s["status"] for s in out["subtasks"]] == ["unverifiable", "verified"]
+    assert "5 [t2: verified]" in out["answer"]
+
+
+def test_a_request_nobody_recognises_at_all_is_still_a_clear_error(clinic: Config) -> None:
+    result = Trifecta.from_config(clinic).run("Tell me a joke about penguins.")
+    assert result.error and "no specialist recognises" in result.error and "--model" in result.error
+    assert result.subtasks == []
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence() -> None:
+    assert split_clauses("How many books did M. Duarte write? Ask Dr. Lee, e.g. today. Go") == [
+        "How many books did M. Duarte write?",
+        "Ask Dr. Lee, e.g. today.",
+        "Go",
+    ]
