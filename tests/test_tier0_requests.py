@@ -93,3 +93,22 @@ def test_initials_and_abbreviations_do_not_end_a_sentence() -> None:
         "Ask Dr. Lee, e.g. today.",
         "Go",
     ]
+
+
+@pytest.mark.parametrize(
+    ("clause", "source"),
+    [
+        ("Is the clinic open on Sundays?", "rag"),
+        ("How many days do patients have to pay an invoice?", "rag"),
+        ("How much is the co-payment at each visit?", "rag"),
+        ("How many appointments were cancelled?", "sql"),
+        ("What is the average appointment duration?", "sql"),
+        ("How many patients live in Leeds?", "sql"),
+    ],
+)
+def test_a_clause_goes_first_to_the_source_that_holds_its_words(
+    clinic: Config, clause: str, source: str
+) -> None:
+    app = Trifecta.from_config(clinic)
+    ranked = max(app.specialists, key=lambda s: s.affinity(clause) if s.affinity else 0.0)
+    assert ranked.name == source

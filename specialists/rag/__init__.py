@@ -12,6 +12,7 @@ from typing import Any
 
 from trifecta.config import default_data_dir
 from trifecta.models import ChatModel, ModelOutputError, OutputSchema
+from trifecta.specialists._terms import terms
 from trifecta.specialists.base import (
     Candidate,
     FunctionSolver,
@@ -29,7 +30,6 @@ from trifecta.specialists.rag._embeddings import (
 )
 from trifecta.specialists.rag._questions import parse_question
 from trifecta.specialists.rag._store import DocumentStore, Hit, IngestReport
-from trifecta.specialists.rag._text import terms
 from trifecta.specialists.rag._verify import NOT_FOUND, answering, rival, verify_answer
 from trifecta.verdict import Verdict
 
@@ -115,7 +115,7 @@ def rag_specialist(
         return verify_answer(hits, job.instruction, candidate, store.vocabulary())
 
     def affinity(clause: str) -> float:
-        return 0.4 if _relevant(clause, store.search(clause, k)) else 0.0
+        return _coverage(clause, store.search(clause, k))
 
     return Specialist(
         name="rag",
@@ -126,12 +126,15 @@ def rag_specialist(
     )
 
 
-def _relevant(question: str, hits: Sequence[Hit]) -> bool:
-    """Whether some retrieved passage contains enough of the question's content words."""
+def _coverage(question: str, hits: Sequence[Hit]) -> float:
+    """The routing score: the largest share of the question's content words one retrieved
+    passage holds, scaled to 0.95 (0 below `MIN_COVERAGE`), comparable with the SQL
+    specialist's share of words its schema explains."""
     wanted = set(terms(question))
-    return bool(wanted) and any(
-        len(wanted & set(terms(h.text))) / len(wanted) >= MIN_COVERAGE for h in hits
-    )
+    if not wanted:
+        return 0.0
+    best = max((len(wanted & set(terms(h.text))) / len(wanted) for h in hits), default=0.0)
+    return 0.95 * best if best >= MIN_COVERAGE else 0.0
 
 
 def _extractive(store: DocumentStore, k: int) -> Any:

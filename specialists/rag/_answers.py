@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from trifecta.specialists._terms import STOPWORDS
 from trifecta.specialists.rag._coverage import coverage
 from trifecta.specialists.rag._evidence import (
     asked_bound,
@@ -27,14 +28,7 @@ from trifecta.specialists.rag._evidence import (
 from trifecta.specialists.rag._evidence import token_lemma as _lemma
 from trifecta.specialists.rag._evidence import tokens as _tokens
 from trifecta.specialists.rag._questions import TIME_UNITS, Expect, Question
-from trifecta.specialists.rag._text import (
-    STOPWORDS,
-    Passage,
-    Vocabulary,
-    lemmas,
-    plain_words,
-    wordset,
-)
+from trifecta.specialists.rag._text import Passage, Vocabulary, lemmas, plain_words, wordset
 
 __all__ = [
     "INSTRUCTION",

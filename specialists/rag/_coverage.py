@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from trifecta.specialists._terms import STOPWORDS
 from trifecta.specialists.rag._evidence import token_lemma as _lemma
 from trifecta.specialists.rag._evidence import tokens as _tokens
 from trifecta.specialists.rag._questions import Question
-from trifecta.specialists.rag._text import STOPWORDS, lemmas, plain_words
+from trifecta.specialists.rag._text import lemmas, plain_words
 
 __all__ = ["coverage"]
 
@@ -88,6 +89,8 @@ def _universal_name(question: Question, sentence: str, i: int) -> str | None:
     by `n` ("Riverside branch" under "all branches"), or begins a capitalised name
     that ends in `n` and runs unbroken in the question ("Oak Hill branch")."""
     subject = question.subject
+    if subject[i] in _AGGREGATES:
+        return None  # "each ride" says what one ride has, not the average ride
     names = {w for t in re.findall(r"\b[A-Z][\w'-]*", question.text) for w in lemmas(t)}
     asked = lemmas(plain_words(question.text))
     for offset, noun in enumerate(subject[i + 1 : i + 3], 1):
@@ -97,6 +100,14 @@ def _universal_name(question: Question, sentence: str, i: int) -> str | None:
         if _universal(sentence, noun):
             return noun
     return None
+
+
+_AGGREGATES = frozenset(
+    lemmas(
+        "average mean median total sum typical overall combined maximum minimum highest "
+        "lowest most least longest shortest biggest largest smallest cheapest oldest newest"
+    )
+)
 
 
 def _runs(run: tuple[str, ...], words: list[str]) -> bool:

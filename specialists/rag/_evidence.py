@@ -26,7 +26,8 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from trifecta.specialists.rag._text import STOPWORDS, lemmas, wordset
+from trifecta.specialists._terms import STOPWORDS
+from trifecta.specialists.rag._text import lemmas, wordset
 
 __all__ = [
     "Bound",

@@ -23,8 +23,9 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from trifecta.specialists._terms import terms
 from trifecta.specialists.rag._documents import Chunk
-from trifecta.specialists.rag._text import Vocabulary, terms
+from trifecta.specialists.rag._text import Vocabulary
 
 __all__ = ["LexicalIndex", "Row"]
 

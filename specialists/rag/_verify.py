@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from trifecta.specialists._terms import terms
 from trifecta.specialists.base import Candidate
 from trifecta.specialists.rag._answers import (
     AnswerCheck,
@@ -29,14 +30,7 @@ from trifecta.specialists.rag._answers import (
 from trifecta.specialists.rag._coverage import coverage
 from trifecta.specialists.rag._questions import Question, parse_question
 from trifecta.specialists.rag._store import Hit
-from trifecta.specialists.rag._text import (
-    Passage,
-    Vocabulary,
-    lemmas,
-    passage_sentences,
-    sentences,
-    terms,
-)
+from trifecta.specialists.rag._text import Passage, Vocabulary, lemmas, passage_sentences, sentences
 from trifecta.verdict import CheckError, Verdict, check_error
 
 __all__ = [

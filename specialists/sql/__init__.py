@@ -21,6 +21,7 @@ from trifecta.specialists.base import (
     Solver,
     Specialist,
 )
+from trifecta.specialists.sql._affinity import schema_terms, sql_affinity
 from trifecta.specialists.sql._allow import ALLOWED_CASTS, ALLOWED_FUNCTIONS
 from trifecta.specialists.sql._check import RULES, CheckedSql, SqlRuleError, check_sql
 from trifecta.specialists.sql._db import (
@@ -33,7 +34,7 @@ from trifecta.specialists.sql._db import (
 )
 from trifecta.specialists.sql._run import SqlOutcome, check_queries, run_checked
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
-from trifecta.specialists.sql._writer import SQL_WORDS, find_table, write_sql
+from trifecta.specialists.sql._writer import write_sql
 from trifecta.verdict import Verdict, check_error
 
 __all__ = [
@@ -117,9 +118,13 @@ def sql_specialist(
             )
         return await asyncio.to_thread(_verify, database, candidate, max_rows, timeout, allow)
 
+    known = schema_terms(database.schema())
+
+    def writes(clause: str) -> bool:
+        return write_sql(clause, database.schema().mapping()) is not None
+
     def affinity(clause: str) -> float:
-        score = 0.5 if SQL_WORDS.search(clause) else 0.0
-        return score + (0.5 if find_table(clause, database.schema().mapping()) else 0.0)
+        return sql_affinity(clause, known, writes)
 
     return Specialist(
         agree=same_rows if confirm else None,
