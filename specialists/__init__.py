@@ -58,14 +58,16 @@ def default_specialists(
             gate of `trifecta.approval`).
     """
     from trifecta.specialists.math import math_specialist
-    from trifecta.specialists.rag import rag_specialist
-    from trifecta.specialists.sql import sql_specialist
 
     tiers = chains or (lambda name: models)
     found = [math_specialist(tiers("math"))]
     if db:
+        from trifecta.specialists.sql import sql_specialist
+
         found.append(sql_specialist(db, tiers("sql"), approve=approve_sql))
-    if docs:
+    if docs:  # chromadb and the embedding runtime load only when there are documents
+        from trifecta.specialists.rag import rag_specialist
+
         root = data_dir / "stores" if data_dir else None
         found.append(rag_specialist(docs, tiers("rag"), store_root=root))
     return found

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,23 @@ def test_a_clause_goes_first_to_the_source_that_holds_its_words(
     app = Trifecta.from_config(clinic)
     ranked = max(app.specialists, key=lambda s: s.affinity(clause) if s.affinity else 0.0)
     assert ranked.name == source
+
+
+def test_an_offline_run_without_documents_loads_no_model_client_or_vector_store(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "import sys\n"
+        "from trifecta.cli import main\n"
+        "code = main(['run', '--data-dir', sys.argv[1], 'What is 2+2?'])\n"
+        "loaded = sorted(m for m in ('openai', 'chromadb', 'onnxruntime') if m in sys.modules)\n"
+        "print(code, loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout + done.stderr

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from trifecta.config import Config, ConfigError, ModelSpec
-from trifecta.models import ChatModel, OpenAIChatModel, Price
+from trifecta.models import ChatModel, Price
 
 __all__ = ["Chains", "build_chains"]
 
@@ -37,6 +37,8 @@ def _api_key(name: str, spec: ModelSpec, api_key: str | None) -> str | None:
 
 
 def _from_spec(name: str, spec: ModelSpec, config: Config, api_key: str | None = None) -> ChatModel:
+    from trifecta.models import OpenAIChatModel  # the openai SDK: only when a model is set
+
     return OpenAIChatModel(
         spec.model or name,
         base_url=spec.base_url,

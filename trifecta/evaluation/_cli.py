@@ -8,24 +8,18 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from trifecta._preflight import fail
 from trifecta.config import ConfigError, load_config
-from trifecta.evaluation._report import (
-    COLUMNS,
-    Summary,
-    Thresholds,
-    cells,
-    failures,
-    summarize,
-    write_outputs,
-)
-from trifecta.evaluation._run import Record, Setup, run_local, run_ray
 from trifecta.evaluation._suites import BUILTIN_SUITES, SuiteError, load_suite
+
+if TYPE_CHECKING:  # the runner and the report's plotting load when `eval` runs, not before
+    from trifecta.evaluation._report import Summary
+    from trifecta.evaluation._run import Record, Setup
 
 __all__ = ["add_eval_parser", "run_eval"]
 
@@ -62,6 +56,8 @@ def add_eval_parser(commands: Any) -> None:
 
 
 def _setups(paths: list[Path]) -> list[Setup]:
+    from trifecta.evaluation._run import Setup
+
     if not paths:
         return [Setup("default", load_config(None))]
     names = [p.stem for p in paths]
@@ -71,6 +67,8 @@ def _setups(paths: list[Path]) -> list[Setup]:
 
 
 def _table(summaries: list[Summary], suite: str) -> Table:
+    from trifecta.evaluation._report import COLUMNS, cells
+
     table = Table(title=f"trifecta eval: {suite}")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column == "configuration" else "right")
@@ -93,6 +91,9 @@ def _progress(total: int) -> Any:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Run ``trifecta eval``; returns the exit code."""
+    from trifecta.evaluation._report import Thresholds, failures, summarize, write_outputs
+    from trifecta.evaluation._run import run_local, run_ray
+
     try:
         setups = _setups(args.config)
         work = setups[0].config.data_dir / "eval"

@@ -24,6 +24,7 @@ __all__ = [
     "OutputSchema",
     "Price",
     "Privacy",
+    "StructuredMode",
     "Usage",
     "parse_json",
 ]
@@ -67,6 +68,8 @@ class Price:
 
 
 Privacy = Literal["local", "cloud"]
+StructuredMode = Literal["json_schema", "tool", "json_object"]
+"""How a backend asks an OpenAI-compatible endpoint for JSON."""
 
 
 @dataclass(frozen=True)

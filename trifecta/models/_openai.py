@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import openai
 
@@ -20,14 +20,13 @@ from trifecta.models._base import (
     OutputSchema,
     Price,
     Privacy,
+    StructuredMode,
     Usage,
     parse_json,
 )
 from trifecta.models._callbacks import chat_model_run
 
-__all__ = ["OpenAIChatModel", "StructuredMode"]
-
-StructuredMode = Literal["json_schema", "tool", "json_object"]
+__all__ = ["OpenAIChatModel"]
 
 
 class OpenAIChatModel(ModelBase):
