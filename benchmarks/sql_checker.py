@@ -42,7 +42,7 @@ from trifecta.specialists.sql import (
     connect,
     run_checked,
 )
-from trifecta.specialists.sql._writer import write_sql
+from trifecta.specialists.sql._writer import Writer
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 MAX_ROWS = 100_000
@@ -246,10 +246,11 @@ def dialect_rows(items: list[dict[str, Any]], data: Path) -> list[Row]:
 def tier0_rows(items: list[dict[str, Any]], dbs: dict[str, Database], data: Path) -> list[Row]:
     written = correct = 0
     e2e = []
+    writers = {d: Writer(db.schema(), db.stored_values, db.dialect) for d, db in dbs.items()}
     for q in items:
         db = dbs[q["db_id"]]
         start = time.perf_counter()
-        sql = write_sql(q["question"], db.schema().mapping())
+        sql = writers[q["db_id"]].write(q["question"])
         outcome = run_checked(db, sql, max_rows=MAX_ROWS) if sql else None
         e2e.append((time.perf_counter() - start) * 1000)
         if outcome is None:

@@ -12,7 +12,8 @@ from trifecta import Trifecta
 from trifecta.agents import group_refinements, split_clauses
 from trifecta.agents._prompts import prompt
 from trifecta.specialists import default_specialists
-from trifecta.specialists.sql._writer import write_sql
+from trifecta.specialists.sql import Column, Schema, Table
+from trifecta.specialists.sql._writer import Writer
 
 TABLES = """
 CREATE TABLE shop (Shop_ID INTEGER PRIMARY KEY, Name TEXT, Location TEXT);
@@ -132,7 +133,7 @@ def test_the_model_planner_is_told_the_same_rule() -> None:
     assert "What is 2+2? List the orders over 100 dollars." in text
 
 
-SCHEMA = {
+COLUMNS = {
     "orders": {"order_id": "INTEGER", "amount": "REAL"},
     "shop": {"Shop_ID": "INTEGER", "Name": "TEXT"},
     "Documents": {
@@ -142,6 +143,12 @@ SCHEMA = {
     },
     "Sections": {"section_id": "INTEGER", "section_description": "TEXT", "section_name": "TEXT"},
 }
+SCHEMA = Schema(
+    {
+        name: Table(name, tuple(Column(c, t) for c, t in columns.items()))
+        for name, columns in COLUMNS.items()
+    }
+)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +164,7 @@ SCHEMA = {
     ],
 )
 def test_the_writer_declines_what_it_would_answer_only_in_part(question: str) -> None:
-    assert write_sql(question, SCHEMA) is None
+    assert Writer(SCHEMA).write(question) is None
 
 
 @pytest.mark.parametrize(
@@ -179,4 +186,4 @@ def test_the_writer_declines_what_it_would_answer_only_in_part(question: str) ->
     ],
 )
 def test_the_writer_still_answers_a_whole_question(question: str, sql: str) -> None:
-    assert write_sql(question, SCHEMA) == sql
+    assert Writer(SCHEMA).write(question) == sql

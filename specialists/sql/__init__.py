@@ -4,7 +4,8 @@ and executed on a read-only connection. Tier 0 is a rule-based writer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from functools import partial
 from importlib import resources
@@ -34,7 +35,7 @@ from trifecta.specialists.sql._db import (
 )
 from trifecta.specialists.sql._run import SqlOutcome, check_queries, run_checked
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
-from trifecta.specialists.sql._writer import write_sql
+from trifecta.specialists.sql._writer import Writer
 from trifecta.verdict import Verdict, check_error
 
 __all__ = [
@@ -102,7 +103,8 @@ def sql_specialist(
     database = db if isinstance(db, Database) else connect(db)
     prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
     system = prompt.format(dialect=database.dialect)
-    tiers: list[Solver] = [FunctionSolver(_tier0(database), name="rules")]
+    writer = _writer(database)
+    tiers: list[Solver] = [FunctionSolver(_tier0(writer), name="rules")]
     context = partial(_schema_context, database, tables)
     tiers += [ModelSolver(m, system, SQL_SCHEMA, _candidate, context=context) for m in models]
 
@@ -121,7 +123,7 @@ def sql_specialist(
     known = schema_terms(database.schema())
 
     def writes(clause: str) -> bool:
-        return write_sql(clause, database.schema().mapping()) is not None
+        return writer().write(clause) is not None
 
     def affinity(clause: str) -> float:
         return sql_affinity(clause, known, writes)
@@ -155,9 +157,24 @@ def _schema_context(database: Database, tables: int, job: Job) -> str:
     return "Schema:\n" + schema.describe(schema.narrow(job.instruction, tables))
 
 
-def _tier0(database: Database) -> Any:
+def _writer(database: Database) -> Callable[[], Writer]:
+    """The database's rule-based writer, built on first use (it reads the stored values
+    of the text columns once)."""
+    built: list[Writer] = []
+    lock = threading.Lock()
+
+    def get() -> Writer:
+        with lock:
+            if not built:
+                built.append(Writer(database.schema(), database.stored_values, database.dialect))
+            return built[0]
+
+    return get
+
+
+def _tier0(writer: Callable[[], Writer]) -> Any:
     def solve(job: Job) -> Candidate:
-        sql = write_sql(job.instruction, database.schema().mapping())
+        sql = writer().write(job.instruction)
         if sql is None:
             raise CannotSolve("the rule-based writer does not cover this question")
         return Candidate(answer="", payload={"sql": sql})

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlglot import exp
+
 from trifecta.errors import RunError, UserError
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 
@@ -41,6 +43,9 @@ __all__ = [
 
 SAMPLE_ROWS = 50
 SAMPLES_PER_COLUMN = 3
+MAX_DISTINCT = 200
+"""More distinct values than this make a column free text, not a category to filter on."""
+VALUE_SCAN_ROWS = 100_000
 MAX_CELL_BYTES = 1_000_000
 """Default cap on one value of a result, in bytes (UTF-8 for text)."""
 MAX_RESULT_BYTES = 16_000_000
@@ -119,6 +124,21 @@ class Database(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection, if any."""
+
+    def stored_values(self, table: str, column: str, limit: int = MAX_DISTINCT) -> tuple[str, ...]:
+        """The distinct values of a text column, read from its first `VALUE_SCAN_ROWS`
+        rows; empty when there are more than `limit` (a free-text column, not a category)
+        or the query fails."""
+        stored = self.schema().tables[table]
+        source = exp.table_(table, db=stored.namespace or None, quoted=True)
+        inner = exp.select(exp.column(column, quoted=True)).from_(source).limit(VALUE_SCAN_ROWS)
+        query = exp.select("*").distinct().from_(inner.subquery("v")).limit(limit + 1)
+        try:
+            result = self.execute(query.sql(dialect=self.dialect), max_rows=limit + 1)
+        except SqlExecutionError:
+            return ()
+        values = tuple(str(r[0]) for r in result.rows if r[0] is not None)
+        return values if len(result.rows) <= limit else ()
 
     def _samples(
         self, namespace: str, table: str, columns: Sequence[str], quote: str

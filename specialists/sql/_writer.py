@@ -1,206 +1,399 @@
-"""Tier 0: a rule-based SQL writer for simple questions.
+"""Tier 0: a rule-based SQL writer that links the words of a question to the schema.
 
-It covers counts, sums, averages, minima and maxima with one numeric filter, and plain
-listings of columns with an optional ORDER BY, over one table. It refuses (returns
-None) whenever a content word of the whole instruction is not explained by the query it
-would write: a wrong query that runs is worse than an honest "cannot". An instruction of
-several sentences is covered only when every sentence after the first is an ordering
-("… Sort by amount."); an imperative ("list", "show", "give me", "return") is explained
-only as the opening word of the question, so "How many orders are there? List the orders
-over 100 dollars." is declined, not answered as a count.
+The question is read into items (`_items.read`): tables, columns, stored values, numbers
+and the writer's phrases. Rules then take the items they explain — filters (a stored
+value, a comparison with a number), an ordering, a superlative, aggregates, a count,
+grouping — and what is left names the selected columns and the table. The shapes:
+count with filters, average/sum/min/max of a column with filters, the row with the
+highest or lowest value, a listing with filters and ordering, a count per group, the
+most common value, each over one table or one foreign-key hop.
+
+Precision first: a word nothing explains, an item no rule takes, a column that is in no
+table reachable in one hop, or two readings of one value make the writer decline
+(return None); a wrong query that runs is worse than an honest "cannot".
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable
 
-from trifecta.linear_re import LinearPattern
+import sqlglot
 
-__all__ = ["SQL_WORDS", "find_table", "write_sql"]
+from trifecta.specialists.sql._items import Item, read
+from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon, ValueRef, lexicon
+from trifecta.specialists.sql._lexicon import words as lexicon_words
+from trifecta.specialists.sql._query import Declined, Query, render
+from trifecta.specialists.sql._schema import Schema
 
-Schema = Mapping[str, Mapping[str, str]]
+__all__ = ["Writer"]
 
-SQL_WORDS = re.compile(
-    r"\b(how many|number of|count|total|sum|average|avg|mean|maximum|minimum|highest|lowest"
-    r"|largest|smallest|list|show|top \d+)\b",
-    re.IGNORECASE,
-)
-_COMPARE = re.compile(
-    r"\b(?P<op>over|above|more than|greater than|exceeding|at least|under|below|less than|at most)"
-    r"\s+\$?(?P<num>-?\d+(?:\.\d+)?)\s*(?P<unit>dollars|usd|\$|units|items|days|years)?",
-    re.IGNORECASE,
-)
-_OPS = {
-    "over": ">", "above": ">", "more than": ">", "greater than": ">", "exceeding": ">",
-    "at least": ">=", "under": "<", "below": "<", "less than": "<", "at most": "<=",
-}  # fmt: skip
-_AGGREGATES = [
-    (re.compile(r"\b(total|sum)\b", re.I), "SUM"),
-    (re.compile(r"\b(average|avg|mean)\b", re.I), "AVG"),
-    (re.compile(r"\b(maximum|max|highest|largest|biggest)\b", re.I), "MAX"),
-    (re.compile(r"\b(minimum|min|lowest|smallest)\b", re.I), "MIN"),
-]
-_ORDER = LinearPattern(  # meets user text: RE2, linear (Python's re was quadratic here)
-    r"\b(?:(?:ordered|sorted|order|sort)\s+(?:(?P<dir1>descending|ascending)\s+)?by\s+(?P<col>[a-z_ ]+?)"
-    r"|(?:sort(?:ed)?\s+)?in\s+(?P<dir2>ascending|descending)\s+order\s+of\s+(?P<col2>[a-z_ ]+?))"
-    r"(?:\s+(?P<dir>from (?:the )?oldest to (?:the )?youngest|from (?:the )?youngest to (?:the )?oldest"
-    r"|descending|desc|ascending|asc|in descending order|in ascending order))?$",
-    ignore_case=True,
-)
-_MONEY = re.compile(r"amount|total|price|cost|value|revenue|paid", re.I)
-_NUMERIC = ("INT", "REAL", "NUM", "DEC", "FLOA", "DOUB")
-_FILLER_WORDS = (
-    "a an the of in on for to is are was were be do does did we have has there what which how "
-    "many number count counted all every total sum average avg mean maximum max minimum min "
-    "highest lowest largest smallest biggest their its and with value values that whose records rows entries dollars usd units items days years"
-)
-_FILLER = frozenset(_FILLER_WORDS.split())
-_OPENING = re.compile(
-    r"^(?:please\s+)?(?:list|show(?:\s+me)?|give(?:\s+me)?|return|find|tell\s+me)\b", re.I
-)
-_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+(?=\S)|\n+")
-_ORDER_SENTENCE = re.compile(r"^(?:sort|order)(?:ed)?\s+(?:\w+\s+)?by\b[^.?!;]*$", re.I)
-_GROUPING = re.compile(
-    r"\b(each|per|every|different|distinct|unique|both|not|without|except|or)\b", re.I
-)
+_MAX_QUESTION = 500
+_NAME_WORDS = frozenset({"name", "title"})
+_WEAK_VALUES = frozenset({"yes", "no", "none", "other", "unknown", "true", "false", "null", "n/a"})
+_SENTENCE_END = re.compile(r"(?<=[?!;])\s+|(?<=[a-z0-9)'\"]\.)\s+(?=[A-Z])|\n+")
+_ORDER_SENTENCE = re.compile(r"^(?:sort|order)(?:ed)?\s+(?:\w+\s+)?by\b[^.?!;]*[.?!]?$", re.I)
+_ROW_MARKERS = frozenset({"with", "has", "have", "whose", "of", "by", "for"})
 
 
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in re.findall(r"[A-Za-z_]+|\d+(?:\.\d+)?", text)]
+class Writer:
+    """Writes SQL for the questions one database's schema and values explain."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        values: Callable[[str, str], Iterable[str]] | None = None,
+        dialect: str = "sqlite",
+    ) -> None:
+        self.lexicon: Lexicon = lexicon(schema, values)
+        self.dialect = dialect
+
+    def write(self, question: str) -> str | None:
+        """SQL for `question` in the writer's dialect, or None when the rules do not
+        explain all of it."""
+        text = _one_question(question)
+        if text is None:
+            return None
+        try:
+            items = read(text, self.lexicon)
+            sql = render(_interpret(items, self.lexicon), self.lexicon)
+        except Declined:
+            return None
+        if self.dialect == "sqlite":
+            return sql
+        return sqlglot.transpile(sql, read="sqlite", write=self.dialect)[0]
 
 
-def _singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
-
-
-def _parts(name: str) -> set[str]:
-    return {_singular(p) for p in _words(name.replace("_", " "))}
-
-
-def find_table(question: str, schema: Schema) -> str | None:
-    """The table named in the question (singular or plural), the longest if several."""
-    words = {_singular(w) for w in _words(question)}
-    hits = [t for t in schema if _parts(t) <= words or _singular(t.lower()) in words]
-    return max(hits, key=len) if hits else None
-
-
-def _named_columns(question: str, columns: Mapping[str, str], table: str = "") -> list[str]:
-    """Columns every word of which the question uses, in the order it names them: where
-    the first of its own words appears (the table's words, "document" in Document_ID of
-    Documents, are left out of the position when the column has others)."""
-    words = [_singular(w) for w in _words(question)]
-    found = [
-        (min(words.index(p) for p in (_parts(c) - _parts(table)) or _parts(c)), c)
-        for c in columns
-        if _parts(c) and _parts(c) <= set(words)
-    ]
-    return [c for _, c in sorted(found)]
-
-
-def _numeric(columns: Mapping[str, str]) -> list[str]:
-    return [
-        c
-        for c, t in columns.items()
-        if t.upper().startswith(_NUMERIC) and not c.lower().endswith("id")
-    ]
-
-
-def _value_column(question: str, columns: Mapping[str, str], money: bool) -> str | None:
-    named = [c for c in _named_columns(question, columns) if c in _numeric(columns)]
-    if named:
-        return named[0]
-    priced = [c for c in _numeric(columns) if _MONEY.search(c)]
-    if money and priced:
-        return priced[0]
-    numeric = _numeric(columns)
-    return numeric[0] if len(numeric) == 1 else None
-
-
-def _explained(question: str, table: str, used: list[str]) -> bool:
-    """Whether every content word of the question (the comparison and ordering phrases
-    already removed) is accounted for; a stray number is not."""
-    known = _parts(table) | {w for c in used for w in _parts(c)}
-    return all(word in _FILLER or _singular(word) in known for word in _words(question))
-
-
-def _one_question(instruction: str) -> str | None:
-    """The instruction as one question: its sentences joined when every sentence after
-    the first is an ordering, else None (a sentence the writer would ignore)."""
-    sentences = [s.strip().rstrip("?.!; ") for s in _SENTENCE_END.split(instruction.strip())]
-    sentences = [s for s in sentences if s]
+def _one_question(question: str) -> str | None:
+    """The question as one sentence: sentences after the first may only order it
+    ("… Sort by amount descending."); anything else is a second question."""
+    if len(question) > _MAX_QUESTION:
+        return None
+    sentences = [s.strip() for s in _SENTENCE_END.split(question.strip()) if s.strip()]
     if not sentences or not all(_ORDER_SENTENCE.match(s) for s in sentences[1:]):
         return None
     return " ".join(sentences)
 
 
-def write_sql(question: str, schema: Schema) -> str | None:
-    """SQL for a simple question, or None when the rules do not cover all of it."""
-    text = _one_question(question)
-    if text is None:
-        return None
-    table = find_table(text, schema)
-    if table is None or _GROUPING.search(text):
-        return None
-    columns = schema[table]
-    where, filtered = _where(text, columns)
-    if where is None:
-        return None
-    rest = _COMPARE.sub(" ", text)
-    order, ordered = _order_by(rest, columns)
-    head = _ORDER.sub(" ", rest)
-    aggregates = sum(bool(p.search(head)) for p, _ in _AGGREGATES)
-    if order is None or aggregates > 1:
-        return None
-    counting = re.search(r"\b(how many|number of|count)\b", head, re.I)
-    found = _aggregate(head, columns) if counting or aggregates else _listing(head, columns, table)
-    if found is None or (order and "(" in found[0]):
-        return None
-    select, used = found
-    if not _explained(_OPENING.sub(" ", head), table, used + filtered + ordered):
-        return None
-    return f'SELECT {select} FROM "{table}"{where}{order}'
+def _interpret(items: list[Item], lex: Lexicon) -> Query:
+    query = Query()
+    body = [i for i in items if i.kind != "filler"]
+    _filters(items, body, query)
+    _orderings(items, body, query)
+    _superlatives(items, body, query)
+    _aggregates(body, query)
+    _counts(body, query)
+    _groups(body, query)
+    _rest(body, query)
+    left = [i for i in body if not i.used and i.kind != "and"]
+    if left:
+        raise Declined(f"nothing takes {left[0].text!r}")
+    return query
 
 
-def _where(question: str, columns: Mapping[str, str]) -> tuple[str | None, list[str]]:
-    match = _COMPARE.search(question)
-    if match is None:
-        return "", []
-    unit = (match.group("unit") or "").lower()
-    column = _value_column(
-        _COMPARE.sub(" ", question), columns, unit in {"dollars", "usd", "$"} or "$" in question
-    )
-    if column is None:
-        return None, []
-    return f' WHERE "{column}" {_OPS[match.group("op").lower()]} {match.group("num")}', [column]
+def _before(items: list[Item], item: Item) -> Item | None:
+    """The item just before `item` in the question (fillers included)."""
+    index = items.index(item)
+    return items[index - 1] if index > 0 else None
 
 
-def _aggregate(question: str, columns: Mapping[str, str]) -> tuple[str, list[str]] | None:
-    if re.search(r"\b(how many|number of|count)\b", question, re.I):
-        return "COUNT(*)", []
-    for pattern, func in _AGGREGATES:
-        if pattern.search(question):
-            column = _value_column(question, columns, money=True)
-            return (f'{func}("{column}")', [column]) if column else None
-    return None
+def _next(body: list[Item], item: Item, kind: str | None = None) -> Item | None:
+    index = body.index(item)
+    following = body[index + 1] if index + 1 < len(body) else None
+    return following if following is not None and (kind is None or following.kind == kind) else None
 
 
-def _listing(question: str, columns: Mapping[str, str], table: str) -> tuple[str, list[str]] | None:
-    named = _named_columns(question, columns, table)
-    if not named or not re.match(r"^(list|show|give|return|what (?:is|are))\b", question, re.I):
-        return None
-    return ", ".join(f'"{c}"' for c in named), named
+def _prev(body: list[Item], item: Item, kind: str | None = None) -> Item | None:
+    index = body.index(item)
+    previous = body[index - 1] if index > 0 else None
+    return previous if previous is not None and (kind is None or previous.kind == kind) else None
 
 
-def _order_by(question: str, columns: Mapping[str, str]) -> tuple[str | None, list[str]]:
-    match = _ORDER.search(question)
-    if match is None:
-        return "", []
-    named = _named_columns(match.group("col") or match.group("col2") or "", columns)
-    if len(named) != 1:
-        return None, []
-    direction = " ".join(filter(None, (match.group(k) for k in ("dir", "dir1", "dir2")))).lower()
-    descending = "desc" in direction or "oldest to" in direction
-    return f' ORDER BY "{named[0]}"{" DESC" if descending else ""}', named
+def _numeric_columns(item: Item | None) -> tuple[ColumnRef, ...]:
+    if item is None or item.used or item.kind != "schema":
+        return ()
+    return tuple(c for c in item.columns if c.numeric)
+
+
+def _filters(items: list[Item], body: list[Item], query: Query) -> None:
+    for item in body:
+        if item.used:
+            continue
+        if item.kind == "value":
+            _value_filter(body, item, query)
+        elif item.kind in {"cmp", "icmp"}:
+            _comparison(body, item, query)
+    for item in body:
+        if item.kind == "num" and not item.used:
+            _number_filter(items, body, item, query)
+
+
+def _value_filter(body: list[Item], item: Item, query: Query) -> None:
+    """A stored value: equality on its column; a column named just before it picks
+    among columns that store it ("template type code PPT")."""
+    refs = list(item.values)
+    negation = _prev(body, item, "not")
+    naming = _prev(body, negation or item, "named")
+    if naming is not None:  # "the shop named X": X is a name or title
+        refs = [r for r in refs if any(w in _NAME_WORDS for w in lexicon_words(r.column))]
+        naming.used = True
+    named = _prev(body, naming or negation or item, "schema")
+    if named is not None and not named.used:
+        chosen = [
+            r
+            for r in refs
+            if any(c.table == r.table and c.column == r.column for c in named.columns)
+        ]
+        if chosen:
+            refs = chosen
+            named.used = True
+    weak = len(item.text) <= 2 or item.text in _WEAK_VALUES
+    if weak and item.data != "quoted" and (named is None or not named.used):
+        raise Declined(f"{item.text!r} is a value only after its column's name")
+    if not refs or len({r.value for r in refs}) != 1:
+        raise Declined(f"{item.text!r} is stored in more than one spelling, or not as a name")
+    item.used = True
+    values = (refs[0].value, *_alternatives(body, item, refs))
+    if negation is not None:
+        negation.used = True
+    op = ("!=" if negation else "=") if len(values) == 1 else ("NOT IN" if negation else "IN")
+    # several columns may store it (a key and its copy): the query's tables choose
+    query.add_filter(tuple(ColumnRef(r.table, r.column, False, ()) for r in refs), op, values)
+
+
+def _alternatives(body: list[Item], item: Item, refs: list[ValueRef]) -> tuple[str, ...]:
+    """The values after ``or`` that the same column stores ("PP or PPT")."""
+    stored = {(r.table, r.column) for r in refs}
+    out: list[str] = []
+    while (joiner := _next(body, item, "or")) is not None:
+        other = _next(body, joiner, "value")
+        same = [r for r in other.values if (r.table, r.column) in stored] if other else []
+        if other is None or {(r.table, r.column) for r in same} != stored:
+            raise Declined("an alternative that is not a value of the same column")
+        if len({r.value for r in same}) != 1:
+            raise Declined("an alternative stored in more than one spelling")
+        joiner.used = other.used = True
+        out.append(same[0].value)
+        item = other
+    return tuple(out)
+
+
+def _comparison(body: list[Item], item: Item, query: Query) -> None:
+    """``<column> more than <n>``, ``more than <n> <column>``, ``above <column> <n>`` or
+    an implied column (``older than 30``); ``between <n> and <m>``."""
+    before = _prev(body, item)
+    columns = _numeric_columns(before)  # "whose age is older than 1"
+    if item.kind == "icmp":
+        word, op = item.data
+        implied = "" if columns else word
+    else:
+        op, implied = item.data, ""
+    number = _next(body, item, "num")
+    if number is None and not columns and not implied:  # "above age 20"
+        named = _next(body, item, "schema")
+        columns = _numeric_columns(named)
+        number = _next(body, named, "num") if columns and named is not None else None
+        before = named
+    if number is None:
+        raise Declined(f"{item.text!r} compares with no number")
+    operands, number = _operands(body, op, number)
+    unit = _next(body, number, "money")
+    if unit is not None and not columns and not implied:
+        unit.used = True
+        implied = "money"
+    if not columns and not implied:
+        after = _next(body, number)
+        columns = _numeric_columns(after)
+        if not columns and after is not None and after.kind == "schema":
+            raise Declined("a count compared with a number ('more than 3 templates')")
+        before = after
+        implied = "" if columns else "money"  # "orders over 100": the table's one amount
+    if columns and before is not None:
+        before.used = True
+    item.used = True
+    query.add_filter(columns, "IN" if op == "=" and len(operands) > 1 else op, operands, implied)
+
+
+def _operands(body: list[Item], op: str, number: Item) -> tuple[tuple[str, ...], Item]:
+    """The numbers a comparison takes (two for BETWEEN, alternatives for equality) and
+    the last of them."""
+    number.used = True
+    if op == "=":
+        return _number_alternatives(body, number)
+    if op != "BETWEEN":
+        return (number.data,), number
+    joiner = _next(body, number, "and")
+    upper = _next(body, joiner, "num") if joiner else None
+    if joiner is None or upper is None:
+        raise Declined("between needs two numbers")
+    joiner.used = upper.used = True
+    return (number.data, upper.data), upper
+
+
+def _number_alternatives(body: list[Item], number: Item) -> tuple[tuple[str, ...], Item]:
+    """``32 or 33``: the numbers and the last of them."""
+    out = [number.data]
+    while (joiner := _next(body, number, "or")) is not None:
+        other = _next(body, joiner, "num")
+        if other is None:
+            raise Declined("an alternative that is not a number")
+        joiner.used = other.used = True
+        out.append(other.data)
+        number = other
+    return tuple(out), number
+
+
+def _number_filter(items: list[Item], body: list[Item], item: Item, query: Query) -> None:
+    """``4 cylinders`` or ``age 3`` (equality on the numeric column beside it), ``in 2014``
+    (the year column)."""
+    after, before = _next(body, item), _prev(body, item)
+    for side in (after, before):
+        columns = _numeric_columns(side)
+        if columns and side is not None:
+            side.used = item.used = True
+            query.add_filter(columns, "=", (item.data,))
+            return
+    previous = _before(items, item)
+    if previous is not None and previous.text == "in" and len(item.data) == 4:
+        item.used = True
+        query.add_filter((), "=", (item.data,), implied="year")
+
+
+def _orderings(items: list[Item], body: list[Item], query: Query) -> None:
+    for item in body:
+        if item.used or item.kind not in {"order", "dir"}:
+            continue
+        if item.kind == "order":
+            column = _next(body, item, "schema")
+            if column is None or column.used:
+                raise Declined(f"{item.text!r} names no column")
+            direction = _next(body, column, "dir")
+        else:
+            column = _prev(body, item, "schema")
+            direction = item
+            if column is None or column.used:
+                continue
+        column.used = item.used = True
+        chosen = item.data
+        if direction is not None and direction is not item:
+            direction.used = True
+            chosen = direction.data
+        query.set_order(column.columns, chosen)
+
+
+def _superlatives(items: list[Item], body: list[Item], query: Query) -> None:
+    for item in body:
+        if item.used:
+            continue
+        if item.kind == "isup":
+            word, direction = item.data
+            item.used = True
+            query.set_order((), direction, implied=word, limit=1)
+        elif item.kind == "sup":
+            marker = _before(items, item)
+            if marker is not None and marker.text == "the":
+                marker = _before(items, marker)
+            column = _next(body, item, "schema")
+            if marker is None or marker.text not in _ROW_MARKERS or column is None:
+                continue  # an aggregate: "the highest price"
+            column.used = item.used = True
+            query.set_order(column.columns, item.data, limit=1)
+        elif item.kind == "mode":
+            column = _next(body, item, "schema")
+            if column is None or not column.columns:
+                raise Declined(f"{item.text!r} names no column")
+            column.used = item.used = True
+            query.set_mode(column.columns, item.pos)
+
+
+def _aggregates(body: list[Item], query: Query) -> None:
+    pending: list[Item] = []
+    for item in body:
+        if item.used:
+            continue
+        if item.kind in {"agg", "sup"}:
+            pending.append(item)
+        elif item.kind == "schema" and pending and item.columns:
+            numeric = tuple(c for c in item.columns if c.numeric)
+            if not numeric:
+                raise Declined(f"{item.text!r} is not a numeric column")
+            for agg in pending:
+                func = agg.data if agg.kind == "agg" else ("MAX" if agg.data == "DESC" else "MIN")
+                agg.used = True
+                query.add_aggregate(func, numeric, agg.pos)
+            item.used = True
+            pending = []
+        elif item.kind != "and" and pending:
+            _unaggregated(pending, query)
+            pending = []
+    _unaggregated(pending, query)
+
+
+def _unaggregated(pending: list[Item], query: Query) -> None:
+    """Aggregate words no column follows, that are also a column's name: alone, the
+    aggregate of that column ("the total of orders" is SUM(total)); beside another
+    selection, the column ("the maximum capacity and the average")."""
+    if len(pending) == 1 and pending[0].columns:
+        agg = pending[0]
+        agg.used = True
+        if query.select or agg.kind != "agg":
+            query.add_column(agg.columns, agg.pos)
+        else:
+            query.add_aggregate(agg.data, agg.columns, agg.pos)
+    elif pending:
+        raise Declined(f"{pending[0].text!r} aggregates no column")
+
+
+def _counts(body: list[Item], query: Query) -> None:
+    for item in body:
+        if item.used or item.kind != "count":
+            continue
+        item.used = True
+        while (again := _next(body, item, "count")) is not None:  # "count the number of"
+            item = again
+            item.used = True
+        distinct = _next(body, item, "distinct")
+        column = _next(body, distinct, "schema") if distinct else None
+        if distinct is not None and column is not None and column.columns and not column.tables:
+            distinct.used = column.used = True
+            query.add_count(column.columns, item.pos)
+        else:
+            query.add_count((), item.pos)
+
+
+def _groups(body: list[Item], query: Query) -> None:
+    for item in body:
+        if item.used or item.kind != "each":
+            continue
+        column = _next(body, item, "schema")
+        if column is None:
+            raise Declined(f"{item.text!r} names nothing")
+        item.used = True
+        if column.tables and not column.columns:
+            if item.text == "per" or query.select:
+                raise Declined("per row of a table: an aggregate of aggregates")
+            column.used = True  # "each singer": every row of the table
+            query.table = column.tables[0]
+        elif column.columns:
+            column.used = True
+            query.set_group(column.columns, column.pos, first=body[0].kind == "count")
+
+
+def _rest(body: list[Item], query: Query) -> None:
+    for item in body:
+        if item.used:
+            continue
+        if item.kind == "distinct":
+            item.used = True
+            query.distinct = True
+        elif item.kind == "schema":
+            item.used = True
+            if item.tables and (not item.columns or not query.table):
+                if query.table == item.tables[0]:
+                    raise Declined("one table named twice: two sets of rows compared")
+                if query.table and query.table != item.tables[0]:
+                    query.others.append(item.tables[0])
+                else:
+                    query.table = item.tables[0]
+            else:
+                query.add_column(item.columns, item.pos)

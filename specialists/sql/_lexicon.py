@@ -1,0 +1,173 @@
+"""Schema linking for the rule-based writer: which words of a question name a table, a
+column or a stored value of the connected database.
+
+Names are split into words (``Song_release_year``, ``petType``, ``FullName``) and
+stemmed lightly (``countries`` → ``country``, ``people`` → ``person``); a column is also
+named without the words it shares with its table (``Document_Name`` of ``Documents`` is
+"name"). Stored values come from the database itself: the distinct values of each text
+column with few enough of them (``France``, ``dog``, ``PPT``), read once per database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from trifecta.specialists.sql._schema import Schema
+
+__all__ = ["ColumnRef", "Lexicon", "ValueRef", "lexicon", "stem", "words"]
+
+_IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "child"}
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_WORD = re.compile(r"[a-z0-9]+")
+_NUMERIC = ("INT", "REAL", "NUM", "DEC", "FLOA", "DOUB", "BIGINT", "SMALLINT")
+_MAX_VALUE_WORDS = 6
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+_UNITS = frozenset(
+    {"minute", "min", "hour", "day", "second", "sec", "usd", "eur", "gbp", "kg", "cm", "km", "pct"}
+)
+_TABLE_PREFIXES = frozenset({"ref", "tbl", "tb", "lu", "dim", "fact", "lookup"})
+
+
+def stem(word: str) -> str:
+    """A light singular: ``countries`` → ``country``, ``classes`` → ``class``."""
+    word = word.lower()
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> tuple[str, ...]:
+    """The lower-case words of a name or value (camelCase and underscores split)."""
+    return tuple(_WORD.findall(_CAMEL.sub(" ", text).replace("_", " ").lower()))
+
+
+_ABBREVIATIONS = {
+    "fname": ("first", "name"), "lname": ("last", "name"), "dob": ("date", "of", "birth"),
+    "qty": ("quantity",), "amt": ("amount",), "dept": ("department",), "num": ("number",),
+    "yr": ("year",), "addr": ("address",), "desc": ("description",),
+}  # fmt: skip
+
+
+def _stems(text: str) -> tuple[str, ...]:
+    return tuple(s for w in words(text) for s in _ABBREVIATIONS.get(w, (stem(w),)))
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """One column of one table, with the stemmed word sequences that name it."""
+
+    table: str
+    column: str
+    numeric: bool
+    names: tuple[tuple[str, ...], ...]
+    dated: bool = False
+    """A date or timestamp (declared so, or every sampled value starts YYYY-MM-DD)."""
+
+
+@dataclass(frozen=True)
+class ValueRef:
+    """A stored value of a text column."""
+
+    table: str
+    column: str
+    value: str
+
+
+@dataclass
+class Lexicon:
+    """The names and values of one database, indexed by word sequence."""
+
+    schema: Schema
+    tables: dict[tuple[str, ...], str] = field(default_factory=dict)
+    columns: dict[tuple[str, ...], list[ColumnRef]] = field(default_factory=dict)
+    values: dict[tuple[str, ...], list[ValueRef]] = field(default_factory=dict)
+    aliases: dict[tuple[str, ...], str] = field(default_factory=dict)
+    """Tables by the last word of their name, used only where no column has that name."""
+
+    def column(self, table: str, name: str) -> ColumnRef | None:
+        """The reference to `table`.`name`, if it exists."""
+        for refs in self.columns.values():
+            for ref in refs:
+                if ref.table == table and ref.column.lower() == name.lower():
+                    return ref
+        return None
+
+    def link(self, first: str, second: str) -> tuple[str, str] | None:
+        """The columns joining two tables along one foreign key (either direction), or
+        None when there is none or more than one."""
+        pairs = [
+            (fk.column, fk.ref_column)
+            for fk in self.schema.tables[first].foreign_keys
+            if fk.table.lower() == second.lower()
+        ] + [
+            (fk.ref_column, fk.column)
+            for fk in self.schema.tables[second].foreign_keys
+            if fk.table.lower() == first.lower()
+        ]
+        return pairs[0] if len(set(pairs)) == 1 else None
+
+
+def _column_names(table: str, column: str) -> tuple[tuple[str, ...], ...]:
+    """The column's words, and without the words its table's name already says
+    (``Document_Name`` of ``Documents`` is also "name")."""
+    full = _stems(column)
+    if len(full) > 1 and full[-1] in _UNITS:  # duration_minutes: "duration"
+        full = full[:-1]
+    own_words = _stems(table)
+    own = set(own_words)
+    names = {full, tuple(w for w in full if w not in own)}
+    names |= {(*own_words[-1:], *n) for n in list(names) if n and n[0] not in own}
+    for cut in range(1, len(full)):  # Template_Type_Code of Ref_Template_Types: "type code"
+        if full[cut - 1] not in own:
+            break
+        names.add(full[cut:])
+    return tuple(sorted(n for n in names if n))
+
+
+def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None = None) -> Lexicon:
+    """Index a schema's names, and through `values(table, column)` its text columns'
+    stored values (none when `values` is None)."""
+    lex = Lexicon(schema)
+    for table in schema.tables.values():
+        key = _stems(table.name)
+        lex.tables.setdefault(key, table.name)
+        if len(key) > 1 and key[0] in _TABLE_PREFIXES:  # Ref_Template_Types: "template type"
+            lex.tables.setdefault(key[1:], table.name)
+    last_words: dict[tuple[str, ...], list[str]] = {}
+    for key, name in lex.tables.items():
+        if len(key) > 1:
+            last_words.setdefault(key[-1:], []).append(name)
+    for key, owners in last_words.items():  # "player" for poker_player, when only it ends so
+        if len(set(owners)) == 1 and key not in lex.tables:
+            lex.aliases[key] = owners[0]
+    for table in schema.tables.values():
+        for col in table.columns:
+            numeric = col.type.upper().startswith(_NUMERIC)
+            dated = (
+                "DATE" in col.type.upper()
+                or "TIME" in col.type.upper()
+                or (bool(col.samples) and all(_ISO_DATE.match(v) for v in col.samples))
+            )
+            ref = ColumnRef(
+                table.name,
+                col.name,
+                numeric,
+                _column_names(table.name, col.name),
+                dated and not numeric,
+            )
+            for column_name in ref.names:
+                lex.columns.setdefault(column_name, []).append(ref)
+            if values is not None and not numeric:
+                for value in values(table.name, col.name):
+                    key = words(value)
+                    if 0 < len(key) <= _MAX_VALUE_WORDS and not all(w.isdigit() for w in key):
+                        lex.values.setdefault(key, []).append(ValueRef(table.name, col.name, value))
+    return lex

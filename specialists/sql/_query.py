@@ -1,0 +1,327 @@
+"""The query the rule-based writer assembles, and its SQL.
+
+Columns arrive as candidates (a word like "name" names a column in several tables); the
+table is the one the question names, or the one table holding every selected column.
+A column outside it is reachable only along one foreign key; anything else declines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from trifecta.errors import TrifectaError
+from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon
+
+__all__ = ["Declined", "Query", "render"]
+
+Refs = tuple[ColumnRef, ...]
+_MONEY_WORDS = frozenset({"amount", "price", "cost", "fee", "total", "revenue", "paid", "value"})
+_EQUALITY = frozenset({"=", "!=", "IN", "NOT IN"})
+_YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
+
+
+class Declined(TrifectaError, ValueError):
+    """The rules do not explain the question as one query."""
+
+
+@dataclass
+class _Filter:
+    columns: Refs
+    op: str
+    operands: tuple[str, ...]
+    implied: str = ""
+
+
+@dataclass
+class _Select:
+    pos: int
+    columns: Refs
+    func: str = ""  # "", AVG, MAX, MIN, SUM, COUNT
+    distinct: bool = False
+
+
+@dataclass
+class Query:
+    """What the question asks, before its columns are resolved to tables."""
+
+    table: str = ""
+    others: list[str] = field(default_factory=list)
+    select: list[_Select] = field(default_factory=list)
+    filters: list[_Filter] = field(default_factory=list)
+    order: tuple[Refs, str, str] | None = None  # columns, direction, implied word
+    limit: int | None = None
+    group: Refs = ()
+    mode: bool = False
+    distinct: bool = False
+
+    def add_filter(
+        self, columns: Refs, op: str, operands: tuple[str, ...], implied: str = ""
+    ) -> None:
+        """``column op operand`` (two operands for BETWEEN)."""
+        self.filters.append(_Filter(columns, op, operands, implied))
+
+    def set_order(
+        self, columns: Refs, direction: str, implied: str = "", limit: int | None = None
+    ) -> None:
+        """Order by a column (or the column an adjective implies); one ordering only."""
+        if self.order is not None:
+            raise Declined("two orderings")
+        self.order = (columns, direction, implied)
+        self.limit = limit
+
+    def set_mode(self, columns: Refs, pos: int) -> None:
+        """The most common value of a column."""
+        self.set_group(columns, pos, first=True)
+        self.mode = True
+
+    def set_group(self, columns: Refs, pos: int, first: bool = False) -> None:
+        """Group by a column, which is also selected (first when the question opened
+        with "how many")."""
+        if self.group:
+            raise Declined("two groupings")
+        self.group = columns
+        self.select.append(_Select(-1 if first else pos, columns))
+
+    def add_aggregate(self, func: str, columns: Refs, pos: int) -> None:
+        """``func(column)`` in the select list."""
+        self.select.append(_Select(pos, columns, func))
+
+    def add_count(self, columns: Refs, pos: int) -> None:
+        """``COUNT(*)``, or ``COUNT(DISTINCT column)`` when columns are given."""
+        self.select.append(_Select(pos, columns, "COUNT", distinct=bool(columns)))
+
+    def add_column(self, columns: Refs, pos: int) -> None:
+        """A plain selected column."""
+        self.select.append(_Select(pos, columns))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str, numeric: bool) -> str:
+    if numeric:
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _Resolver:
+    """Places each column in the main table or the one table joined to it."""
+
+    def __init__(self, query: Query, lex: Lexicon) -> None:
+        self.lex = lex
+        self.main = query.table or _main_table(query)
+        self.joined = ""
+
+    def column(self, refs: Refs, implied: str = "") -> ColumnRef:
+        if implied == "money":
+            return self._amount()
+        if implied:
+            words = {implied}
+            refs = tuple(
+                {
+                    r
+                    for names in self.lex.columns.values()
+                    for r in names
+                    if any(words & set(n) for n in r.names)
+                }
+            )
+        own = [r for r in refs if r.table == self.main]
+        if len(own) == 1:
+            return own[0]
+        if own:
+            raise Declined("a word names two columns of one table")
+        reachable = [r for r in refs if self.lex.link(self.main, r.table) is not None]
+        tables = {r.table for r in reachable}
+        if self.joined:
+            reachable = [r for r in reachable if r.table == self.joined]
+        if len(reachable) != 1 or (not self.joined and len(tables) != 1):
+            raise Declined("a column is in no table the question reaches in one hop")
+        self.joined = reachable[0].table
+        return reachable[0]
+
+    def _amount(self) -> ColumnRef:
+        """The main table's one money column ("orders over 100", "over 100 dollars")."""
+        table = self.lex.schema.tables[self.main]
+        refs = [self.lex.column(self.main, c.name) for c in table.columns if not c.primary_key]
+        numeric = [
+            r for r in refs if r is not None and r.numeric and not r.column.lower().endswith("id")
+        ]
+        money = [r for r in numeric if any(_MONEY_WORDS & set(n) for n in r.names)]
+        if len(money) != 1:
+            raise Declined("a number compared with no column, and no one amount column")
+        return money[0]
+
+    def name(self, ref: ColumnRef) -> str:
+        if not self.joined:
+            return _quote(ref.column)
+        return f"{'T1' if ref.table == self.main else 'T2'}.{_quote(ref.column)}"
+
+    def fans_out(self) -> bool:
+        """Whether the join repeats rows of the main table (the joined table refers to
+        it: one patient, many appointments)."""
+        main = self.lex.schema.tables[self.main]
+        return bool(self.joined) and not any(
+            fk.table.lower() == self.joined.lower() for fk in main.foreign_keys
+        )
+
+    def source(self) -> str:
+        if not self.joined:
+            return _quote(self.main)
+        link = self.lex.link(self.main, self.joined)
+        assert link is not None
+        return (
+            f"{_quote(self.main)} AS T1 JOIN {_quote(self.joined)} AS T2 "
+            f"ON T1.{_quote(link[0])} = T2.{_quote(link[1])}"
+        )
+
+
+def _tables_of_all(candidates: list[Refs]) -> set[str]:
+    """The tables that hold a candidate of every one of `candidates`."""
+    tables = {r.table for r in candidates[0]}
+    for refs in candidates[1:]:
+        tables &= {r.table for r in refs}
+    return tables
+
+
+def _main_table(query: Query) -> str:
+    """The one table that holds a candidate of every selected column (and, when that
+    leaves several, of every filtered column too)."""
+    selected = [s.columns for s in query.select if s.columns]
+    if not selected:
+        raise Declined("the question names no table")
+    common = _tables_of_all(selected)
+    filtered = [f.columns for f in query.filters if f.columns]
+    if len(common) > 1 and filtered:
+        common &= _tables_of_all(filtered)
+    if len(common) != 1:
+        raise Declined("the selected columns do not single out one table")
+    return common.pop()
+
+
+def render(query: Query, lex: Lexicon) -> str:
+    """The SQL of `query` (SQLite spelling, identifiers quoted). "The highest" and "the
+    most common" keep every tied row: a LIMIT 1 would pick one of them at random."""
+    _check_shape(query)
+    resolver = _Resolver(query, lex)
+    select = [_select(s, resolver) for s in sorted(query.select, key=lambda s: s.pos)]
+    where = [_condition(f, resolver) for f in query.filters]
+    _one_equality_per_column(query, resolver)
+    group = resolver.name(resolver.column(query.group)) if query.group else ""
+    extreme = ""
+    order = ""
+    if query.order is not None:
+        columns, direction, implied = query.order
+        name = resolver.name(resolver.column(columns, implied))
+        if query.limit == 1:
+            extreme = f"{name} = (SELECT {'MAX' if direction == 'DESC' else 'MIN'}({name}) FROM "
+        else:
+            order = f" ORDER BY {name}{' DESC' if direction == 'DESC' else ''}"
+    if resolver.fans_out() and query.limit != 1:
+        raise Declined("a join that repeats the rows counted or listed")
+    for other in query.others:
+        if other not in {resolver.main, resolver.joined}:
+            raise Declined(f"table {other} is not part of the query")
+    source = resolver.source()
+    conditions = " AND ".join(where)
+    filtered = f" WHERE {conditions}" if where else ""
+    if extreme:
+        where.append(f"{extreme}{source}{filtered})")
+    sql = f"SELECT {'DISTINCT ' if query.distinct else ''}{', '.join(select)} FROM {source}"
+    sql += f" WHERE {' AND '.join(where)}" if where else ""
+    sql += f" GROUP BY {group}" if group else ""
+    if query.mode:
+        counts = f"SELECT COUNT(*) AS n FROM {source}{filtered} GROUP BY {group}"
+        sql += f" HAVING COUNT(*) = (SELECT MAX(n) FROM ({counts}) AS counts)"
+    return sql + order
+
+
+def _one_equality_per_column(query: Query, resolver: _Resolver) -> None:
+    """``text = 'Brazil' AND text = 'Ireland'`` holds for no row: the question meant two
+    sets of rows (an INTERSECT), which the rules do not write."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for item in query.filters:
+        ref = resolver.column(item.columns, item.implied)
+        seen.setdefault((ref.table, ref.column), []).append(item.op)
+    for ops in seen.values():
+        if len(ops) > 1 and any(op in _EQUALITY for op in ops):
+            raise Declined("one column filtered twice for equality")
+
+
+def _check_shape(query: Query) -> None:
+    functions = [s for s in query.select if s.func]
+    plain = [s for s in query.select if not s.func]
+    if not query.select:
+        raise Declined("nothing to select")
+    if functions and not query.group and (plain or query.order):
+        raise Declined("an aggregate beside a plain column or an ordering")
+    if query.group and len(plain) > 1:
+        raise Declined("a grouped query selecting other columns")
+    if query.mode and functions:
+        raise Declined("the most common value with an aggregate")
+    if query.distinct and functions:
+        raise Declined("distinct with an aggregate")
+
+
+def _select(item: _Select, resolver: _Resolver) -> str:
+    if item.func == "COUNT":
+        if not item.columns:
+            return "COUNT(*)"
+        return f"COUNT(DISTINCT {resolver.name(resolver.column(item.columns))})"
+    ref = resolver.column(item.columns)
+    if item.func and not ref.numeric:
+        raise Declined(f"{item.func} of a text column")
+    name = resolver.name(ref)
+    return f"{item.func}({name})" if item.func else name
+
+
+def _condition(item: _Filter, resolver: _Resolver) -> str:
+    ref = resolver.column(item.columns, item.implied)
+    name = resolver.name(ref)
+    if (
+        item.op == "="
+        and ref.dated
+        and len(item.operands) == 1
+        and _YEAR.fullmatch(item.operands[0])
+    ):
+        return _date_condition(name, ref, _Filter(item.columns, "BETWEEN", item.operands * 2))
+    if item.op in _EQUALITY:
+        if ref.numeric != all(_is_number(o) for o in item.operands):
+            raise Declined("a number compared with a text column, or text with a number")
+        if item.op in {"IN", "NOT IN"}:
+            listed = ", ".join(_literal(o, ref.numeric) for o in item.operands)
+            return f"{name} {item.op} ({listed})"
+        return f"{name} {item.op} {_literal(item.operands[0], ref.numeric)}"
+    if not all(_is_number(o) for o in item.operands):
+        raise Declined("a comparison with something not a number")
+    if not ref.numeric:
+        return _date_condition(name, ref, item)
+    if item.op == "BETWEEN":
+        return f"{name} BETWEEN {item.operands[0]} AND {item.operands[1]}"
+    return f"{name} {item.op} {item.operands[0]}"
+
+
+def _date_condition(name: str, ref: ColumnRef, item: _Filter) -> str:
+    """A year compared with a date column: ``before 1970`` is ``< '1970-01-01'``,
+    ``after 1970`` is ``>= '1971-01-01'``, ``between 1960 and 1970`` takes both years whole."""
+    if not ref.dated or not all(_YEAR.fullmatch(o) for o in item.operands):
+        raise Declined("a numeric comparison on a text column")
+    first, last = int(item.operands[0]), int(item.operands[-1])
+    bounds = {
+        "<": f"< '{first}-01-01'",
+        "<=": f"< '{first + 1}-01-01'",
+        ">": f">= '{first + 1}-01-01'",
+        ">=": f">= '{first}-01-01'",
+    }
+    if item.op in bounds:
+        return f"{name} {bounds[item.op]}"
+    return f"{name} >= '{first}-01-01' AND {name} < '{last + 1}-01-01'"  # BETWEEN, years
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,172 @@
+"""The SQL specialist's tier 0 (the rule-based writer with schema linking) on a clinic
+database the test builds, on SQLite, PostgreSQL and MariaDB: the common shapes are
+answered right, and whatever the rules cannot explain whole is declined."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pymysql
+import pytest
+
+from tests.net import MYSQL_URL, PG_URL
+from trifecta.specialists.sql import Database, connect, run_checked
+from trifecta.specialists.sql._writer import Writer
+
+CLINIC_SQL = """
+CREATE TABLE patients (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, birth_date DATE NOT NULL,
+  city VARCHAR(40) NOT NULL);
+CREATE TABLE appointments (id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL REFERENCES patients(id),
+  date DATE NOT NULL, duration_minutes INTEGER NOT NULL, fee REAL NOT NULL, status VARCHAR(20) NOT NULL);
+INSERT INTO patients VALUES (1, 'Ines Moreau', '1958-03-02', 'Leeds'), (2, 'Tariq Aziz', '1975-11-20', 'York'),
+  (3, 'Maja Lund', '1969-07-14', 'Leeds'), (4, 'Owen Price', '1990-01-05', 'Hull');
+INSERT INTO appointments VALUES (1, 1, '2025-01-10', 30, 80.0, 'done'), (2, 2, '2025-01-11', 45, 120.0, 'cancelled'),
+  (3, 1, '2025-02-01', 15, 40.0, 'done'), (4, 3, '2025-02-03', 60, 150.0, 'scheduled'),
+  (5, 4, '2025-02-07', 30, 80.0, 'cancelled')
+"""
+
+ANSWERS = [  # question, the rows it must return (as a multiset of rounded values)
+    ("How many appointments were cancelled?", [(2,)]),
+    ("What is the average appointment duration?", [(36,)]),
+    ("How many patients were born before 1970?", [(2,)]),
+    ("What is the highest appointment fee?", [(150,)]),
+    ("How many patients live in Leeds?", [(2,)]),
+    ("List the names of patients in Leeds.", [("Ines Moreau",), ("Maja Lund",)]),
+    ("What is the total fee of cancelled appointments?", [(200,)]),
+    ("How many appointments are not cancelled?", [(3,)]),
+    ("How many appointments have a fee over 100 and a duration under 60?", [(1,)]),
+    ("How many patients are from Leeds or York?", [(3,)]),
+    ("How many patients are there in each city?", [("Hull", 1), ("Leeds", 2), ("York", 1)]),
+    ("What is the most common status?", [("cancelled",), ("done",)]),  # tied: both
+    ("How many different cities are there?", [(3,)]),
+    ("How many appointments did Ines Moreau have?", [(2,)]),
+    ("What is the average fee of appointments in Leeds?", [(90,)]),
+    ("What is the name of the patient with the highest fee?", [("Maja Lund",)]),
+    ("How many patients were born in 1969?", [(1,)]),
+    ("How many patients were born between 1960 and 1980?", [(2,)]),
+    ("What is the maximum duration of cancelled appointments?", [(45,)]),
+    ("List the names of patients ordered by birth date.", None),  # order checked below
+]
+
+DECLINED = [
+    "What is the average fee per patient?",  # an average of per-patient totals, not of rows
+    "How many patients have a fee over 100?",  # the join repeats patients
+    "How many appointments were cancelled? List the patients.",  # a second question
+    "How many appointments were cancelled by phone?",  # 'phone' names nothing
+    "What is the fee of the longest appointment?",  # 'longest' is no column's word
+    "How many cities are there?",  # no table of cities: a distinct count was not asked
+    "How many appointments cost more than 100?",  # 'cost' is no column
+    "What is the average fee of appointments in Paris?",  # Paris is stored nowhere
+    "Which patients are not from Leeds and older than 30?",  # 'older' without an age
+    "",
+]
+
+
+def _create_sqlite(root: Path, script: str = CLINIC_SQL) -> str:
+    path = root / f"db_{uuid.uuid4().hex[:8]}.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(script)
+    conn.close()
+    return f"sqlite:///{path}"
+
+
+def _writer(root: Path, script: str) -> tuple[Database, Writer]:
+    db = connect(_create_sqlite(root, script))
+    return db, Writer(db.schema(), db.stored_values)
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    token = f"t_{uuid.uuid4().hex[:10]}"
+    statements = [s for s in CLINIC_SQL.split(";") if s.strip()]
+    if request.param == "sqlite":
+        yield _create_sqlite(tmp_path)
+    elif request.param == "postgres":
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {token}")
+            conn.execute(f"SET search_path TO {token}")
+            for statement in statements:
+                conn.execute(statement)
+        yield f"{PG_URL}?options=-csearch_path%3D{token}"
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {token} CASCADE")
+    else:
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {token}")
+            cur.execute(f"USE {token}")
+            for statement in statements:
+                cur.execute(statement)
+        conn.commit()
+        yield MYSQL_URL.replace("/test", f"/{token}")
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE {token}")
+        conn.close()
+
+
+def _normal(rows: list[tuple[object, ...]]) -> list[str]:
+    return sorted(
+        repr(
+            tuple(round(float(v), 6) if isinstance(v, int | float) or _numeric(v) else v for v in r)
+        )
+        for r in rows
+    )
+
+
+def _numeric(value: object) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return not isinstance(value, str)
+
+
+def test_the_common_shapes_are_answered_right_on_every_database(clinic: str) -> None:
+    db = connect(clinic)
+    writer = Writer(db.schema(), db.stored_values, db.dialect)
+    for question, expected in ANSWERS:
+        sql = writer.write(question)
+        assert sql is not None, question
+        outcome = run_checked(db, sql)
+        assert outcome.status == "checked", (question, sql, outcome.errors)
+        if expected is None:
+            names = [r[0] for r in outcome.rows]
+            assert names == ["Ines Moreau", "Maja Lund", "Tariq Aziz", "Owen Price"], question
+        else:
+            assert _normal(outcome.rows) == _normal(expected), (question, sql)
+    db.close()
+
+
+def test_what_the_rules_cannot_explain_whole_is_declined(tmp_path: Path) -> None:
+    db = connect(_create_sqlite(tmp_path))
+    writer = Writer(db.schema(), db.stored_values)
+    written = {q: writer.write(q) for q in DECLINED}
+    assert written == dict.fromkeys(DECLINED), written
+
+
+def test_a_value_stored_in_two_columns_is_not_guessed(tmp_path: Path) -> None:
+    _, writer = _writer(
+        tmp_path,
+        "CREATE TABLE trips (id INTEGER PRIMARY KEY, origin TEXT, destination TEXT);"
+        "INSERT INTO trips VALUES (1, 'Leeds', 'York'), (2, 'York', 'Leeds'), (3, 'Hull', 'York');",
+    )
+    assert writer.write("How many trips went to Leeds?") is None
+    assert writer.write("How many trips have destination Leeds?") == (
+        'SELECT COUNT(*) FROM "trips" WHERE "destination" = \'Leeds\''
+    )
+
+
+def test_a_quoted_value_is_matched_whole_and_escaped(tmp_path: Path) -> None:
+    db, writer = _writer(
+        tmp_path,
+        "CREATE TABLE shops (id INTEGER PRIMARY KEY, name TEXT, city TEXT);"
+        "INSERT INTO shops VALUES (1, 'O''Brien Books', 'Cork'), (2, 'Page One', 'Leeds');",
+    )
+    sql = writer.write('What is the city of the shop named "O\'Brien Books"?')
+    assert sql == 'SELECT "city" FROM "shops" WHERE "name" = \'O\'\'Brien Books\''
+    assert run_checked(db, sql).rows == [["Cork"]]
+    assert writer.write('What is the city of the shop named "Nowhere"?') is None
