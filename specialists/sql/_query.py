@@ -92,7 +92,12 @@ class Query:
         self.select.append(_Select(pos, columns, "COUNT", distinct=bool(columns)))
 
     def add_column(self, columns: Refs, pos: int) -> None:
-        """A plain selected column."""
+        """A plain selected column; the grouped column named again is selected once, where
+        first named ("all countries and the number of singers in each country")."""
+        grouped = [s for s in self.select if not s.func and s.columns == self.group]
+        if self.group and grouped and set(columns) & set(self.group):
+            grouped[0].pos = min(grouped[0].pos, pos)
+            return
         self.select.append(_Select(pos, columns))
 
 

@@ -83,7 +83,7 @@ def _interpret(items: list[Item], lex: Lexicon) -> Query:
     _superlatives(items, body, query)
     _aggregates(body, query)
     _counts(body, query)
-    _groups(body, query)
+    _groups(items, body, query)
     _rest(body, query)
     left = [i for i in body if not i.used and i.kind != "and"]
     if left:
@@ -361,10 +361,15 @@ def _counts(body: list[Item], query: Query) -> None:
             query.add_count((), item.pos)
 
 
-def _groups(body: list[Item], query: Query) -> None:
+def _groups(items: list[Item], body: list[Item], query: Query) -> None:
     for item in body:
-        if item.used or item.kind != "each":
+        if item.used or item.kind not in {"each", "distinct"}:
             continue
+        if item.kind == "distinct":  # "the maximum speed for different types"
+            marker = _before(items, item)
+            aggregated = any(s.func for s in query.select)
+            if marker is None or marker.text != "for" or not aggregated:
+                continue
         column = _next(body, item, "schema")
         if column is None:
             raise Declined(f"{item.text!r} names nothing")
