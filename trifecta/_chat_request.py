@@ -9,37 +9,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
+from trifecta._api_error import ApiError
+from trifecta._response_format import TEXT, OutputFormat, output_format
 from trifecta.config import ServerSettings
-from trifecta.errors import TrifectaError
 
-__all__ = ["ApiError", "ChatTurn", "clean_text", "parse_chat", "read_body", "thread_for"]
-
-
-class ApiError(TrifectaError):
-    """An error answered with an OpenAI-style body."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        kind: str = "invalid_request_error",
-        code: str | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.message, self.kind, self.code = status, message, kind, code
-
-    def body(self) -> dict[str, Any]:
-        """The OpenAI error object."""
-        return {
-            "error": {"message": self.message, "type": self.kind, "param": None, "code": self.code}
-        }
-
-    def response(self) -> JSONResponse:
-        """The error as a JSON response."""
-        return JSONResponse(self.body(), status_code=self.status)
+__all__ = [
+    "ChatTurn",
+    "clean_text",
+    "invalid_body",
+    "no_tools",
+    "parse_chat",
+    "read_body",
+    "thread_for",
+]
 
 
 class _Part(BaseModel):
@@ -65,19 +49,26 @@ class _ChatBody(BaseModel):
     messages: list[_Message] = Field(min_length=1)
     stream: StrictBool | None = None
     user: StrictStr | None = None
+    response_format: dict[str, Any] | None = None
+    tools: list[Any] | None = None
+    tool_choice: Any = None
+    functions: list[Any] | None = None
+    function_call: Any = None
 
 
 @dataclass(frozen=True)
 class ChatTurn:
     """A validated request: the cleaned text of the last user message, its turn (how
     many user messages), and the conversation's user and assistant messages as
-    OpenAI-style dicts (system and tool messages left out)."""
+    OpenAI-style dicts (system and tool messages left out), and how the reply's content
+    is written (text, or JSON per ``response_format``)."""
 
     text: str
     turn: int
     stream: bool
     user: str | None
     messages: tuple[dict[str, str], ...] = ()
+    output: OutputFormat = TEXT
 
 
 # C0 and C1 control characters and DEL, except tab, newline and carriage return.
@@ -128,19 +119,17 @@ def parse_chat(raw: bytes, settings: ServerSettings) -> ChatTurn:
     """Validate the JSON body (UTF-8, nesting depth, field types) and pick the turn.
 
     Raises:
-        ApiError: 400 for malformed JSON, invalid Unicode, over-deep nesting or a field
-            of the wrong type; 404 for another model's name.
+        ApiError: 400 for malformed JSON, invalid Unicode, over-deep nesting, a field
+            of the wrong type, tools, or a ``response_format`` that cannot be satisfied;
+            404 for another model's name.
     """
     try:
         body = _ChatBody.model_validate_json(raw)
     except ValidationError as exc:
-        raise _invalid(exc) from None
-    if body.model not in (settings.model_name, None):
-        raise ApiError(
-            404,
-            f"The model '{body.model}' does not exist; this server serves '{settings.model_name}'.",
-            code="model_not_found",
-        )
+        raise invalid_body(exc) from None
+    check_model(body.model, settings)
+    no_tools(bool(body.tools or body.functions), body.tool_choice, body.function_call)
+    output = _chat_output(body.response_format)
     if len(body.messages) > settings.max_messages:
         raise ApiError(
             400,
@@ -155,10 +144,55 @@ def parse_chat(raw: bytes, settings: ServerSettings) -> ChatTurn:
         for m in body.messages
         if m.role in ("user", "assistant")
     )
-    return ChatTurn(clean_text(_content(users[-1])), len(users), bool(body.stream), body.user, said)
+    text = clean_text(_content(users[-1]))
+    return ChatTurn(text, len(users), bool(body.stream), body.user, said, output)
 
 
-def _invalid(exc: ValidationError) -> ApiError:
+def check_model(model: str | None, settings: ServerSettings) -> None:
+    """Accept this server's model name or none.
+
+    Raises:
+        ApiError: 404 for another model's name.
+    """
+    if model not in (settings.model_name, None):
+        raise ApiError(
+            404,
+            f"The model '{model}' does not exist; this server serves '{settings.model_name}'.",
+            code="model_not_found",
+        )
+
+
+def no_tools(tools: bool, *choices: Any) -> None:
+    """Refuse a request that offers tools or asks for a tool call.
+
+    Raises:
+        ApiError: 400 when `tools` is true or a choice is other than none or ``"none"``.
+    """
+    if tools or any(choice not in (None, "none") for choice in choices):
+        raise ApiError(
+            400,
+            "tools are not supported; trifecta runs its own specialists.",
+            code="tools_not_supported",
+        )
+
+
+def _chat_output(spec: dict[str, Any] | None) -> OutputFormat:
+    if spec is None:
+        return TEXT
+    if spec.get("type") != "json_schema":
+        return output_format(spec.get("type"))
+    inner = spec.get("json_schema")
+    if not isinstance(inner, dict) or "schema" not in inner:
+        raise ApiError(
+            400,
+            "response_format: json_schema needs json_schema.schema.",
+            code="invalid_response_format",
+        )
+    return output_format("json_schema", inner["schema"])
+
+
+def invalid_body(exc: ValidationError) -> ApiError:
+    """The 400 for a body that failed validation: its first problem."""
     first = exc.errors(include_url=False)[0]
     if first["type"] == "json_invalid":
         detail = str(first.get("ctx", {}).get("error", first["msg"]))

@@ -1,26 +1,33 @@
-"""One chat request's run behind `trifecta serve`: replay, resume or start its thread
-under a hard deadline, and render the result as an OpenAI completion or SSE chunks."""
+"""One request's run behind `trifecta serve`: replay, resume or start its thread under a
+hard deadline, and stream it through an API's renderer (chat completions, responses)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request
 
-from trifecta._chat_request import ApiError, ChatTurn
+from trifecta._api_error import ApiError
+from trifecta._chat_request import ChatTurn
 from trifecta._server_checkpoint import is_outage
 from trifecta.graphs.state import Event
 from trifecta.ledger import Budget
 from trifecta.result import RunResult
 from trifecta.runner import RequestError, Trifecta
 
-__all__ = ["RunStats", "ServerRun", "completion", "reply_text"]
+__all__ = [
+    "RunStats",
+    "ServerRun",
+    "StreamRender",
+    "extension",
+    "reply_text",
+    "sse",
+    "usage_of",
+]
 
 _log = logging.getLogger("trifecta.server")
 
@@ -93,6 +100,7 @@ class ServerRun:
             latest is not None and bool(latest.interrupts) and wanted == latest.turn + 1
         )
         if self._finished is not None:
+            self._same_question(self._finished)
             self.replayed = True
             self.stats.replayed += 1
         elif (
@@ -102,6 +110,20 @@ class ServerRun:
                 409,
                 f"This conversation's thread holds {done} finished turn(s)"
                 f"{' and one paused' if latest.pending else ''}; this request is turn {wanted}.",
+                code="turn_conflict",
+            )
+
+    def _same_question(self, stored: RunResult) -> None:
+        """A finished turn replays only for the message that made it.
+
+        Raises:
+            ApiError: 409 when this request's turn said something else.
+        """
+        if " ".join(stored.said.split()) != " ".join(self.turn.text.split()):
+            raise ApiError(
+                409,
+                f"Turn {stored.turn} of this conversation already answered another message; "
+                "send the conversation as it was, or start a new one.",
                 code="turn_conflict",
             )
 
@@ -170,62 +192,62 @@ class ServerRun:
                 task.cancel()
         return task.result()
 
-    async def events(self, model: str) -> AsyncIterator[str]:
-        """Server-sent events: role, progress, the answer, the report, [DONE]."""
-        created, chunk_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex}"
+    async def stream(self, render: StreamRender) -> AsyncIterator[str]:
+        """Server-sent events as `render` writes them: its opening, the run's progress,
+        then the finished reply (or the error that ended the run)."""
         task = asyncio.ensure_future(self._guarded())
         try:
-            yield _sse(_chunk(chunk_id, created, model, {"role": "assistant", "content": ""}))
+            for line in render.opening():
+                yield line
             while (event := await self.queue.get()) is not None:
-                # the answer follows as content
-                data = None if event.kind == "merged" else event.data
-                progress = {"event": event.kind, "data": data}
-                yield _sse({**_chunk(chunk_id, created, model, {}), "trifecta": progress})
+                for line in render.progress(event):
+                    yield line
             try:
-                result = task.result()
+                lines = render.finished(task.result(), self.replayed)
             except ApiError as exc:
-                yield _sse(exc.body())
-                yield "data: [DONE]\n\n"
-                return
-            for piece in _pieces(reply_text(result)):
-                yield _sse(_chunk(chunk_id, created, model, {"content": piece}))
-            final = _chunk(chunk_id, created, model, {}, "stop")
-            yield _sse(
-                {**final, "usage": _usage(result), "trifecta": _report(result, self.replayed)}
-            )
-            yield "data: [DONE]\n\n"
+                lines = render.failed(exc)
+            for line in lines:
+                yield line
         finally:
             if not task.done():
                 task.cancel()
 
 
-def _pieces(answer: str) -> list[str]:
-    lines = answer.split("\n")
-    return [line + "\n" for line in lines[:-1]] + [lines[-1]] if answer else []
+class StreamRender(Protocol):
+    """How one API writes a run as server-sent events."""
+
+    def opening(self) -> list[str]:
+        """What is sent before the run reports anything."""
+        ...
+
+    def progress(self, event: Event) -> list[str]:
+        """What is sent for one progress event."""
+        ...
+
+    def finished(self, result: RunResult, replayed: bool) -> list[str]:
+        """The reply (may raise `ApiError`, which `failed` then renders)."""
+        ...
+
+    def failed(self, error: ApiError) -> list[str]:
+        """What is sent when the run ends with an error."""
+        ...
 
 
-def _chunk(
-    chunk_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None = None
-) -> dict[str, Any]:
-    return {"id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+def sse(payload: dict[str, Any], event: str | None = None) -> str:
+    """One server-sent event carrying `payload` as JSON."""
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(payload, default=str)}\n\n"
 
 
-def _sse(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload, default=str)}\n\n"
+def usage_of(result: RunResult) -> tuple[int, int]:
+    """The run's input and output tokens."""
+    return result.report["tokens_in"], result.report["tokens_out"]
 
 
-def _usage(result: RunResult) -> dict[str, int]:
-    tokens_in, tokens_out = result.report["tokens_in"], result.report["tokens_out"]
-    return {
-        "prompt_tokens": tokens_in,
-        "completion_tokens": tokens_out,
-        "total_tokens": tokens_in + tokens_out,
-    }
-
-
-def _report(result: RunResult, replayed: bool) -> dict[str, Any]:
-    return {**result.to_dict(), "replayed": replayed}
+def extension(result: RunResult, replayed: bool) -> dict[str, Any]:
+    """The ``trifecta`` extension field: the result's JSON form, `ok`, and whether the
+    turn was replayed from its checkpoint."""
+    return {**result.to_dict(), "ok": result.ok, "replayed": replayed}
 
 
 def reply_text(result: RunResult) -> str:
@@ -241,22 +263,3 @@ def reply_text(result: RunResult) -> str:
         else:
             lines.append(str(question))
     return "\n".join([*lines, "Reply yes to approve; anything else declines."])
-
-
-def completion(result: RunResult, model: str, replayed: bool) -> dict[str, Any]:
-    """The OpenAI ``chat.completion`` object, with the report in ``trifecta``."""
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": reply_text(result)},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": _usage(result),
-        "trifecta": _report(result, replayed),
-    }

@@ -38,6 +38,8 @@ class RunResult:
         ledger: every model call, check and routing decision.
         routing: per subtask, the tier that answered and its cost, against sending
             everything to the most expensive configured model (`trifecta.savings`).
+        said: the user's message that made this turn (for a turn that answered an
+            approval question, the answer).
     """
 
     answer: str
@@ -51,6 +53,7 @@ class RunResult:
     pending: bool = False
     turn: int = 1
     interrupts: list[Any] = field(default_factory=list)
+    said: str = ""
 
     @property
     def ok(self) -> bool:
@@ -134,6 +137,10 @@ def build_result(state: RunState, thread_id: str, reference: tuple[str, Price] |
         ledger=entries,
         routing=routing_table(subtasks, entries, reference),
         turn=turn_of(state),
+        said=next(
+            (m.text for m in reversed(state.get("messages", [])) if isinstance(m, HumanMessage)),
+            "",
+        ),
     )
 
 

@@ -32,10 +32,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from trifecta._chat_request import ApiError, parse_chat, read_body, thread_for
+from trifecta._api_error import ApiError
+from trifecta._chat_reply import ChatStream, completion
+from trifecta._chat_request import parse_chat, read_body, thread_for
 from trifecta._http import HeaderLimit, uvicorn_options
 from trifecta._server_checkpoint import ServerCheckpointer, open_server_checkpointer
-from trifecta._server_run import RunStats, ServerRun, completion
+from trifecta._server_run import RunStats, ServerRun
 from trifecta.config import Config, ServerSettings
 from trifecta.ledger import Budget
 from trifecta.runner import Trifecta
@@ -111,11 +113,10 @@ def create_app(
         run = ServerRun(holder["app"], stats, turn, thread, _budget(config, settings))
         await run.prepare()
         if turn.stream:
-            return StreamingResponse(
-                run.events(settings.model_name), media_type="text/event-stream"
-            )
+            render = ChatStream(settings.model_name, turn.output)
+            return StreamingResponse(run.stream(render), media_type="text/event-stream")
         result = await run.wait(request)
-        return JSONResponse(completion(result, settings.model_name, run.replayed))
+        return JSONResponse(completion(result, settings.model_name, run.replayed, turn.output))
 
     return app
 
