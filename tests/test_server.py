@@ -9,55 +9,22 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
-import uvicorn
 
 from tests.fakes import SHOP_SQL
 from tests.net import PG_URL, free_port, wait_until_up
-from trifecta.config import ServerSettings, load_config
-from trifecta.server import create_app, uvicorn_options
+from tests.serving import serve as _serve
 
 SLOW = "integrate exp(x**2)*sin(x**3)/log(x) from 2 to 3"  # SymPy gives up after its 2 s timeout
-
-
-def _serve(
-    tmp_path: Path, overrides: dict[str, object] | None = None, **server: object
-) -> Iterator[str]:
-    config = load_config(
-        env={},
-        data_dir=tmp_path,
-        checkpoint=f"sqlite:///{tmp_path / 'cp.sqlite'}",
-        **(overrides or {}),
-    )
-    config = replace(config, server=ServerSettings(**server))  # type: ignore[arg-type]
-    port = free_port()
-    runner = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            **uvicorn_options(config.server),
-        )
-    )
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    while not runner.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    runner.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture

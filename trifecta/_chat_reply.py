@@ -14,7 +14,7 @@ from typing import Any
 
 from trifecta._api_error import ApiError
 from trifecta._response_format import OutputFormat
-from trifecta._server_run import extension, reply_text, sse, usage_of
+from trifecta._server_run import extension, pieces, reply_text, sse, usage_of
 from trifecta.graphs.state import Event
 from trifecta.result import RunResult
 
@@ -81,10 +81,10 @@ class ChatStream:
     def finished(self, result: RunResult, replayed: bool) -> list[str]:
         """The content, the final chunk and ``[DONE]``."""
         content = self.output.content(result, reply_text(result))
-        pieces = [sse(self._chunk({"content": piece})) for piece in _pieces(content)]
+        chunks = [sse(self._chunk({"content": piece})) for piece in pieces(content)]
         report = extension(result, replayed)
         final = {**self._chunk({}, "stop"), "usage": _usage(result, report), "trifecta": report}
-        return [*pieces, sse(final), "data: [DONE]\n\n"]
+        return [*chunks, sse(final), "data: [DONE]\n\n"]
 
     def failed(self, error: ApiError) -> list[str]:
         """The error body, then ``[DONE]``."""
@@ -94,8 +94,3 @@ class ChatStream:
         return {"id": self.chunk_id, "object": "chat.completion.chunk", "created": self.created,
                 "model": self.model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
-
-
-def _pieces(answer: str) -> list[str]:
-    lines = answer.split("\n")
-    return [line + "\n" for line in lines[:-1]] + [lines[-1]] if answer else []

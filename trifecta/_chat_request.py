@@ -61,7 +61,8 @@ class ChatTurn:
     """A validated request: the cleaned text of the last user message, its turn (how
     many user messages), and the conversation's user and assistant messages as
     OpenAI-style dicts (system and tool messages left out), and how the reply's content
-    is written (text, or JSON per ``response_format``)."""
+    is written (text, or JSON per ``response_format``); `follows` is the turn the
+    request names as the one it continues (the Responses API's previous response)."""
 
     text: str
     turn: int
@@ -69,6 +70,7 @@ class ChatTurn:
     user: str | None
     messages: tuple[dict[str, str], ...] = ()
     output: OutputFormat = TEXT
+    follows: int | None = None
 
 
 # C0 and C1 control characters and DEL, except tab, newline and carriage return.

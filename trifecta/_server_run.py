@@ -24,6 +24,7 @@ __all__ = [
     "ServerRun",
     "StreamRender",
     "extension",
+    "pieces",
     "reply_text",
     "sse",
     "usage_of",
@@ -93,6 +94,12 @@ class ServerRun:
             if is_outage(exc):
                 raise _unavailable(self.stats, exc) from None
             raise
+        if self.turn.follows is not None and (latest is None or latest.turn < self.turn.follows):
+            raise ApiError(
+                404,
+                "The previous response is not in this conversation's thread.",
+                code="previous_response_not_found",
+            )
         self._known = latest is not None
         self._pending = latest is not None and latest.pending and wanted == latest.turn
         # the user's next message answers what the paused run asked
@@ -237,6 +244,12 @@ def sse(payload: dict[str, Any], event: str | None = None) -> str:
     """One server-sent event carrying `payload` as JSON."""
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {json.dumps(payload, default=str)}\n\n"
+
+
+def pieces(text: str) -> list[str]:
+    """`text` in streamed pieces, one line each."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + [lines[-1]] if text else []
 
 
 def usage_of(result: RunResult) -> tuple[int, int]:

@@ -34,8 +34,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from trifecta._api_error import ApiError
 from trifecta._chat_reply import ChatStream, completion
-from trifecta._chat_request import parse_chat, read_body, thread_for
+from trifecta._chat_request import ChatTurn, parse_chat, read_body, thread_for
 from trifecta._http import HeaderLimit, uvicorn_options
+from trifecta._responses import ResponsesStream, parse_responses, response_object
 from trifecta._server_checkpoint import ServerCheckpointer, open_server_checkpointer
 from trifecta._server_run import RunStats, ServerRun
 from trifecta.config import Config, ServerSettings
@@ -108,17 +109,42 @@ def create_app(
         key = _authorize(request, settings.api_keys)
         raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
         turn = parse_chat(raw, settings)
-        conversation = request.headers.get("x-conversation-id") or turn.user or uuid.uuid4().hex
-        thread = thread_for(conversation, key, settings.max_conversation_chars)
-        run = ServerRun(holder["app"], stats, turn, thread, _budget(config, settings))
-        await run.prepare()
+        run = await _prepared(request, turn, key, _conversation(request, turn))
         if turn.stream:
             render = ChatStream(settings.model_name, turn.output)
             return StreamingResponse(run.stream(render), media_type="text/event-stream")
         result = await run.wait(request)
         return JSONResponse(completion(result, settings.model_name, run.replayed, turn.output))
 
+    @app.post("/v1/responses", response_model=None)
+    async def responses(request: Request) -> Response:
+        key = _authorize(request, settings.api_keys)
+        raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
+        asked = parse_responses(raw, settings)
+        conversation = asked.previous[0] if asked.previous else _conversation(request, asked.turn)
+        run = await _prepared(request, asked.turn, key, conversation)
+        if asked.turn.stream:
+            render = ResponsesStream(asked, settings.model_name, conversation)
+            return StreamingResponse(run.stream(render), media_type="text/event-stream")
+        result = await run.wait(request)
+        return JSONResponse(
+            response_object(result, asked, settings.model_name, conversation, run.replayed)
+        )
+
+    async def _prepared(
+        request: Request, turn: ChatTurn, key: str | None, conversation: str
+    ) -> ServerRun:
+        thread = thread_for(conversation, key, settings.max_conversation_chars)
+        run = ServerRun(holder["app"], stats, turn, thread, _budget(config, settings))
+        await run.prepare()
+        return run
+
     return app
+
+
+def _conversation(request: Request, turn: ChatTurn) -> str:
+    """The conversation a request names (header, then ``user``), or a new one."""
+    return request.headers.get("x-conversation-id") or turn.user or uuid.uuid4().hex
 
 
 def _budget(config: Config, settings: ServerSettings) -> Budget:
