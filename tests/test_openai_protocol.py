@@ -22,8 +22,11 @@ from pydantic import BaseModel
 from tests.fakes import plan
 from tests.serving import serve
 from trifecta import Trifecta
+from trifecta._api_error import ApiError
+from trifecta._response_format import output_format
 from trifecta.agents import ModelPlanner
 from trifecta.config import Config
+from trifecta.result import RunResult
 from trifecta.specialists import default_specialists
 from trifecta.testing import FunctionModel
 
@@ -389,3 +392,23 @@ def test_a_chat_turn_replays_only_for_the_message_that_made_it(server: str) -> N
     assert same.json()["trifecta"]["replayed"] is True
     other = ask(server, "What is 3+3?", user=user)
     assert other.status_code == 409 and other.json()["error"]["code"] == "turn_conflict"
+
+
+def one_part(answer: str) -> RunResult:
+    row = {"id": "t1", "specialist": "math", "instruction": "q", "status": "verified",
+           "answer": answer, "evidence": [], "errors": []}  # fmt: skip
+    report = {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "wall_s": 0.0,
+              "model_calls": 0, "checks": 1}  # fmt: skip
+    return RunResult(f"q → {answer} [t1: verified]", [row], report, "t")  # type: ignore[list-item,arg-type]
+
+
+def test_numbers_are_converted_only_when_exact() -> None:
+    number = output_format(
+        "json_schema", {"type": "object", "properties": {"answer": {"type": "number"}}}
+    )
+    assert json.loads(number.content(one_part("12.50"), "")) == {"answer": 12.5}
+    assert json.loads(number.content(one_part("123456789012345678901234567890"), "")) == {
+        "answer": 123456789012345678901234567890
+    }
+    with pytest.raises(ApiError, match="cannot be a JSON number without rounding"):
+        number.content(one_part("0.1000000000000000000000001"), "")
