@@ -1,6 +1,8 @@
 """Serve benchmark: `trifecta serve` (offline tiers) driven by the openai client on loopback.
 
 - Requests per second and latency p50/p99 at 1, 8 and 64 concurrent clients.
+- `/v1/responses` against `/v1/chat/completions`: requests per second at 8 clients,
+  alternating rounds of each (target: within 10%).
 - Time to first streamed byte (the role chunk) and to the first content chunk.
 - Server memory (RSS) at start, after warm-up and after 10,000 requests.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,8 +37,19 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+async def ask(api: openai.AsyncOpenAI, endpoint: str, i: int) -> str:
+    question = f"What is {i} + 17?"
+    if endpoint == "responses":
+        response = await api.responses.create(model="trifecta", input=question)
+        return response.output_text
+    reply = await api.chat.completions.create(
+        model="trifecta", messages=[{"role": "user", "content": question}]
+    )
+    return reply.choices[0].message.content or ""
+
+
 async def load(
-    api: openai.AsyncOpenAI, clients: int, total: int, offset: int
+    api: openai.AsyncOpenAI, clients: int, total: int, offset: int, endpoint: str = "chat"
 ) -> tuple[float, list[float]]:
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -46,11 +60,9 @@ async def load(
         while not queue.empty():
             i = queue.get_nowait()
             start = time.perf_counter()
-            reply = await api.chat.completions.create(
-                model="trifecta", messages=[{"role": "user", "content": f"What is {i} + 17?"}]
-            )
+            text = await ask(api, endpoint, i)
             latencies.append((time.perf_counter() - start) * 1000)
-            assert f"→ {i + 17} " in (reply.choices[0].message.content or "")
+            assert f"→ {i + 17} " in text
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
@@ -97,6 +109,20 @@ async def run(url: str, pid: int, requests: int) -> list[Row]:
                 f"{percentiles(latencies)}; {total} requests",
             )
         )
+    rates: dict[str, list[float]] = {"chat": [], "responses": []}
+    for _ in range(3):  # alternate, so drift on a shared machine hits both alike
+        for endpoint in rates:
+            rate, _ = await load(api, 8, 200, offset, endpoint)
+            rates[endpoint].append(rate)
+            offset += 200
+    chat, responses = (statistics.median(rates[e]) for e in ("chat", "responses"))
+    rows.append(
+        (
+            "/v1/responses vs /v1/chat/completions (8 clients)",
+            f"{responses:.1f} vs {chat:.1f} req/s",
+            f"ratio {responses / chat:.2f}; median of 3 alternating rounds of 200",
+        )
+    )
     role, content = await first_bytes(url)
     rows.append(
         (
