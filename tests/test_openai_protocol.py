@@ -412,3 +412,27 @@ def test_numbers_are_converted_only_when_exact() -> None:
     }
     with pytest.raises(ApiError, match="cannot be a JSON number without rounding"):
         number.content(one_part("0.1000000000000000000000001"), "")
+
+
+def test_chat_streams_structured_output_and_its_refusal(server: str) -> None:
+    api = client(server)
+    chunks = list(
+        api.chat.completions.create(
+            model="trifecta",
+            messages=[{"role": "user", "content": "What is 2+2?"}],
+            response_format=schema_format(INTEGER_ANSWER),  # type: ignore[arg-type]
+            stream=True,
+        )
+    )
+    assert json.loads("".join(c.choices[0].delta.content or "" for c in chunks if c.choices)) == {
+        "answer": 4
+    }
+    with pytest.raises(openai.APIError, match="'1/3', not integer"):
+        list(
+            api.chat.completions.create(
+                model="trifecta",
+                messages=[{"role": "user", "content": "What is 1/3?"}],
+                response_format=schema_format(INTEGER_ANSWER),  # type: ignore[arg-type]
+                stream=True,
+            )
+        )

@@ -9,7 +9,10 @@ when keys are configured, so a conversation belongs to the key that started it),
 its n-th user message is turn n, a checkpoint of that thread: the planner sees the
 earlier turns and their verified results; a repeated turn, on any replica sharing the
 checkpointer, replays the stored answer; an interrupted one resumes; a turn that does
-not follow the thread's is a 409.
+not follow the thread's is a 409. `POST /v1/responses` is the Responses API over the
+same runs: a response's id names its conversation and turn, so ``previous_response_id``
+continues the thread. Both take ``response_format`` / ``text.format`` (JSON built from
+the run's fields and validated against the caller's schema) and refuse tools.
 
 Hostile input is contained at the boundary: the head's size, header count and arrival
 time are capped by the HTTP layer (`uvicorn_options`); the body's size while it is
