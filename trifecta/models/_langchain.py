@@ -96,7 +96,8 @@ class LangChainChatModel(ModelBase):
 
     def _structured(self, schema: OutputSchema) -> Runnable[Any, Any] | None:
         """The model's structured-output runnable for `schema` (None when it has none)."""
-        if schema.name not in self._native:
+        key = f"{schema.name}:{json.dumps(schema.schema, sort_keys=True)}"
+        if key not in self._native:
             # the title names the tool or JSON schema: the schema's name, as for OpenAI
             described = {
                 **schema.schema,
@@ -110,8 +111,8 @@ class LangChainChatModel(ModelBase):
                 native = self._model.with_structured_output(described, include_raw=True, **options)
             except NotImplementedError:
                 native = None
-            self._native[schema.name] = native
-        return self._native[schema.name]
+            self._native[key] = native
+        return self._native[key]
 
     async def _call(
         self, runnable: Runnable[Any, Any], wire: list[BaseMessage], timeout: float | None
