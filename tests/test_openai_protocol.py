@@ -6,6 +6,7 @@ with ``previous_response_id`` — driven by the official ``openai`` client and
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from tests.fakes import plan
+from tests.fakes import SHOP_SQL, plan
 from tests.serving import serve
 from trifecta import Trifecta
 from trifecta._api_error import ApiError
@@ -436,3 +437,20 @@ def test_chat_streams_structured_output_and_its_refusal(server: str) -> None:
                 stream=True,
             )
         )
+
+
+def test_a_paused_response_is_answered_by_the_next_one(tmp_path: Path) -> None:
+    db = tmp_path / "shop.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(SHOP_SQL)
+    overrides: dict[str, object] = {"db": f"sqlite:///{db}", "approve": ("sql",)}
+    for url in serve(tmp_path, overrides):
+        api = client(url)
+        asked = api.responses.create(model="trifecta", input="How many customers are there?")
+        answered = api.responses.create(
+            model="trifecta", input="yes", previous_response_id=asked.id
+        )
+    assert "Run this query on the sqlite database?" in asked.output_text
+    assert (asked.model_extra or {})["trifecta"]["pending"] is True
+    assert "→ 3" in answered.output_text
+    assert [s["answer"] for s in (answered.model_extra or {})["trifecta"]["subtasks"]] == ["3"]
