@@ -17,6 +17,7 @@ from trifecta.config import ServerSettings
 
 __all__ = [
     "ChatTurn",
+    "check_model",
     "clean_text",
     "invalid_body",
     "no_tools",

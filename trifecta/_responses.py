@@ -103,7 +103,7 @@ def parse_responses(raw: bytes, settings: ServerSettings) -> ResponsesTurn:
     output = _output(body.text)
     items = [_Item(role="user", content=body.input)] if isinstance(body.input, str) else body.input
     said = _messages(items, settings)
-    previous = None if body.previous_response_id is None else decode_id(body.previous_response_id)
+    previous = None if body.previous_response_id is None else _decode_id(body.previous_response_id)
     users = [m for m in said if m["role"] == "user"]
     if previous is not None and len(users) != 1:
         raise ApiError(
@@ -157,13 +157,13 @@ def _text(item: _Item) -> str:
     return item.content or ""
 
 
-def response_id(conversation: str, turn: int) -> str:
+def _response_id(conversation: str, turn: int) -> str:
     """The id of a conversation's turn: ``resp_`` and both, base64url-encoded."""
     token = base64.urlsafe_b64encode(f"{turn}:{conversation}".encode()).decode().rstrip("=")
     return f"resp_{token}"
 
 
-def decode_id(value: str) -> tuple[str, int]:
+def _decode_id(value: str) -> tuple[str, int]:
     """The conversation and turn a response id names.
 
     Raises:
@@ -175,17 +175,17 @@ def decode_id(value: str) -> tuple[str, int]:
         turn, conversation = decoded.split(":", 1)
         number = int(turn)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise not_found(value) from None
+        raise _not_found(value) from None
     if (
         number < 1
-        or response_id(conversation, number) != value
+        or _response_id(conversation, number) != value
         or clean_text(conversation) != conversation
     ):
-        raise not_found(value)
+        raise _not_found(value)
     return conversation, number
 
 
-def not_found(value: str) -> ApiError:
+def _not_found(value: str) -> ApiError:
     """The 404 for a previous response this server does not hold."""
     return ApiError(
         404,
@@ -279,8 +279,8 @@ def response_object(
 def _reply(asked: ResponsesTurn, model: str, conversation: str) -> _Reply:
     """The response's parts; its id names the turn the request makes (the run answers
     that turn, whether it replays, resumes or starts it)."""
-    previous = response_id(*asked.previous) if asked.previous else None
-    own = response_id(conversation, asked.turn.turn)
+    previous = _response_id(*asked.previous) if asked.previous else None
+    own = _response_id(conversation, asked.turn.turn)
     return _Reply(own, model, previous, asked.metadata, asked.turn.output)
 
 

@@ -20,7 +20,6 @@ from trifecta.linear_re import LinearPattern
 __all__ = [
     "MAX_SCHEMA_NODES",
     "SchemaProblem",
-    "describe",
     "first_error",
     "guarded_validator",
     "resolver_for",
@@ -74,7 +73,7 @@ def guarded_validator(schema: Any) -> Validator:
     return _Guarded(schema, registry=Registry())  # type: ignore[no-any-return]
 
 
-def describe(error: ValidationError) -> str:
+def _describe(error: ValidationError) -> str:
     """One line for the most relevant validation error."""
     where = "/".join(str(p) for p in error.absolute_path) or "the top level"
     return f"at {where}: {error.message}"
@@ -87,7 +86,7 @@ def first_error(validator: Validator, instance: Any) -> str | None:
         error = best_match(validator.iter_errors(instance))
     except (ArithmeticError, ValueError, TypeError, RecursionError, Unresolvable) as exc:
         return f"the schema cannot be applied: {type(exc).__name__}: {exc}"
-    return None if error is None else describe(error)
+    return None if error is None else _describe(error)
 
 
 class _Walk:
