@@ -19,8 +19,7 @@ from typing import Any
 from _spider import questions, run_sqlite, same_result, sqlite_path
 from _table import Row, print_table
 
-from trifecta.specialists.sql import connect, run_checked
-from trifecta.specialists.sql._writer import Writer
+from trifecta.specialists.sql import Writer, connect, run_checked
 
 __all__ = ["HELD", "TUNE", "spider_rows"]
 

@@ -38,11 +38,11 @@ from trifecta.specialists.sql import (
     Schema,
     SqlRuleError,
     Table,
+    Writer,
     check_sql,
     connect,
     run_checked,
 )
-from trifecta.specialists.sql._writer import Writer
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 MAX_ROWS = 100_000

@@ -58,8 +58,7 @@ def test_email_detection_keeps_unicode_and_lone_surrogates_do_not_raise() -> Non
 
 
 _WRITER_PROBE = """
-from trifecta.specialists.sql import Column, Schema, Table
-from trifecta.specialists.sql._writer import Writer
+from trifecta.specialists.sql import Column, Schema, Table, Writer
 writer = Writer(Schema({"people": Table("people", (Column("name", "TEXT"), Column("age", "INTEGER")))}))
 hostile = ["sort by " * 16_000 + "x!", "``" * 250, "'" * 499, "list " + "the " * 124, "a" * 499]
 print([writer.write(q) for q in hostile], writer.write("List the names sorted by age descending"))

@@ -12,8 +12,7 @@ from trifecta import Trifecta
 from trifecta.agents import group_refinements, split_clauses
 from trifecta.agents._prompts import prompt
 from trifecta.specialists import default_specialists
-from trifecta.specialists.sql import Column, Schema, Table
-from trifecta.specialists.sql._writer import Writer
+from trifecta.specialists.sql import Column, Schema, Table, Writer
 
 TABLES = """
 CREATE TABLE shop (Shop_ID INTEGER PRIMARY KEY, Name TEXT, Location TEXT);

@@ -14,8 +14,7 @@ import pymysql
 import pytest
 
 from tests.net import MYSQL_URL, PG_URL
-from trifecta.specialists.sql import Database, connect, run_checked
-from trifecta.specialists.sql._writer import Writer
+from trifecta.specialists.sql import Database, Writer, connect, run_checked
 
 CLINIC_SQL = """
 CREATE TABLE patients (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, birth_date DATE NOT NULL,

@@ -55,6 +55,7 @@ __all__ = [
     "SqlOutcome",
     "SqlRuleError",
     "Table",
+    "Writer",
     "check_queries",
     "check_sql",
     "connect",
