@@ -44,7 +44,6 @@ ANSWERS = [  # question, the rows it must return (as a multiset of rounded value
     ("How many different cities are there?", [(3,)]),
     ("How many appointments did Ines Moreau have?", [(2,)]),
     ("What is the average fee of appointments in Leeds?", [(90,)]),
-    ("What is the name of the patient with the highest fee?", [("Maja Lund",)]),
     ("How many patients were born in 1969?", [(1,)]),
     ("How many patients were born between 1960 and 1980?", [(2,)]),
     ("What is the maximum duration of cancelled appointments?", [(45,)]),
@@ -52,6 +51,7 @@ ANSWERS = [  # question, the rows it must return (as a multiset of rounded value
 ]
 
 DECLINED = [
+    "What is the name of the patient with the highest fee?",  # per appointment, or in total?
     "What is the average fee per patient?",  # an average of per-patient totals, not of rows
     "How many patients have a fee over 100?",  # the join repeats patients
     "How many appointments were cancelled? List the patients.",  # a second question
@@ -169,3 +169,56 @@ def test_a_quoted_value_is_matched_whole_and_escaped(tmp_path: Path) -> None:
     assert sql == 'SELECT "city" FROM "shops" WHERE "name" = \'O\'\'Brien Books\''
     assert run_checked(db, sql).rows == [["Cork"]]
     assert writer.write('What is the city of the shop named "Nowhere"?') is None
+
+
+# --- false accepts an adversarial review found, one per class --------------------------
+
+REVIEW_SQL = """
+CREATE TABLE doctors (id INTEGER PRIMARY KEY, name TEXT, age INTEGER, salary INTEGER);
+CREATE TABLE patients (id INTEGER PRIMARY KEY, name TEXT, city TEXT, dob TEXT, smoker TEXT,
+  doctor_id INTEGER REFERENCES doctors(id));
+CREATE TABLE visits (id INTEGER PRIMARY KEY, patient_id INTEGER REFERENCES patients(id), visit_date TEXT,
+  fee REAL, status TEXT);
+CREATE TABLE routes (id INTEGER PRIMARY KEY, fromCity TEXT, toCity TEXT, distance INTEGER);
+CREATE TABLE products (id INTEGER PRIMARY KEY, prodName TEXT, category TEXT, price TEXT);
+CREATE TABLE staff (id INTEGER PRIMARY KEY, name TEXT, title TEXT, manager_id INTEGER REFERENCES staff(id));
+CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT, balance REAL);
+INSERT INTO doctors VALUES (1, 'Smith', 55, 90000), (2, 'Patel', 43, 95000);
+INSERT INTO patients VALUES (1, 'Lee', 'Leeds', '1980-05-01', 'yes', 2), (2, 'Green', 'York', '1955-11-23', 'no', 1),
+  (3, 'Gray', NULL, '1990-03-30', 'no', NULL);
+INSERT INTO visits VALUES (1, 1, '2021-03-01', 120, 'done'), (2, 1, '2022-06-10', 80, 'cancelled'),
+  (3, 2, '2020-01-20', 200, 'done');
+INSERT INTO routes VALUES (1, 'Dublin', 'Paris', 780), (2, 'Rome', 'Dublin', 1880);
+INSERT INTO products VALUES (1, 'Lamp', 'home', '9.99'), (2, 'Desk', 'office', '120.00'), (3, 'Chair', 'office', '45.50');
+INSERT INTO staff VALUES (1, 'Alice', 'Manager', NULL), (2, 'Bob', 'Engineer', 1);
+INSERT INTO accounts VALUES (1, 'Ann', -120), (2, 'Bob', 5000), (3, 'Cy', -20)
+"""
+
+REVIEW = [  # question, the rows a right answer returns, or None: it must be declined
+    ("How many visits after 2020?", [(2,)]),  # a year is a date, never the fee
+    ("How many visits between 2020 and 2021?", [(2,)]),
+    ("How many routes from Paris?", None),  # direction: fromCity or toCity
+    ("List the visits in the cancelled status", None),  # nothing but the status to list
+    ("List products in the office category", None),
+    ("List the names of patients in the Leeds city", [("Lee",)]),  # value, then its column
+    ("List the names of smokers", None),  # a yes/no column is a condition
+    ("What is the prod name of the product with the highest price?", None),  # price is text
+    ("How many accounts have a balance below -50?", [(1,)]),  # the sign is kept
+    ("What is the city of the oldest patient?", None),  # the doctors' age is not the patient's
+    ("What is the highest average salary?", None),  # an aggregate of an aggregate
+    ("What is the name of the manager of Bob?", None),  # a self-join, not title = 'Manager'
+    ("List the names of patients not in Leeds", [("Green",), ("Gray",)]),  # unknown city kept
+    ("List the names of patients ordered by age", None),  # the doctors' age again
+    ("What are the names of patients of doctor Smith?", [("Green",)]),  # one hop, by value
+]
+
+
+def test_the_review_false_accepts_are_declined_or_answered_right(tmp_path: Path) -> None:
+    db, writer = _writer(tmp_path, REVIEW_SQL)
+    for question, expected in REVIEW:
+        sql = writer.write(question)
+        if expected is None:
+            assert sql is None, (question, sql)
+        else:
+            assert sql is not None, question
+            assert _normal(run_checked(db, sql).rows) == _normal(expected), (question, sql)

@@ -26,6 +26,7 @@ from trifecta._schema_guard import (
     guarded_validator,
     resolver_for,
 )
+from trifecta.errors import TrifectaError
 from trifecta.ledger import Report
 from trifecta.linear_re import LinearPattern
 from trifecta.result import RunResult
@@ -68,11 +69,11 @@ _INTEGER = LinearPattern(r"^-?(?:0|[1-9][0-9]*)$")
 _NUMBER = LinearPattern(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$")
 
 
-class _Unfit(Exception):
+class _Unfit(TrifectaError):
     """The schema asks for something trifecta never produces."""
 
 
-class _Mismatch(Exception):
+class _Mismatch(TrifectaError):
     """This run's value does not fit the schema."""
 
 

@@ -15,6 +15,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from trifecta.errors import UserError
 from trifecta.linear_re import LinearPattern
 
 __all__ = [
@@ -33,7 +34,7 @@ _MAX_REFS = 64
 _DATA = frozenset({"enum", "const", "default", "examples", "required", "$defs", "definitions"})
 
 
-class SchemaProblem(ValueError):
+class SchemaProblem(UserError):
     """The schema cannot be used; the message says why."""
 
 

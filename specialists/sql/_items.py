@@ -17,7 +17,7 @@ from trifecta.specialists.sql._query import Declined
 __all__ = ["Item", "Unexplained", "read"]
 
 _QUOTED = r"\"([^\"]+)\"|``\s*(.+?)\s*''|‘([^’]+)’|“([^”]+)”|(?<![a-z])'([^']+)'"
-_TOKEN = re.compile(rf"{_QUOTED}|(\d+(?:\.\d+)?)|([a-z][a-z0-9]*)", re.IGNORECASE)
+_TOKEN = re.compile(rf"{_QUOTED}|((?<![\w.])-?\d+(?:\.\d+)?)|([a-z][a-z0-9]*|,)", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(?<=[a-z])'s\b|(?<=s)'(?=\s)", re.IGNORECASE)
 _MAX_PHRASE = 6
 _WORDS_FIRST = frozenset({"agg", "sup", "count"})
@@ -130,6 +130,8 @@ def _schema(run: tuple[str, ...], pos: int, lex: Lexicon) -> Item | None:
     stems = tuple(stem(w) for w in run)
     columns = tuple(lex.columns.get(stems, ()))
     table = lex.tables.get(stems) or (None if columns else lex.aliases.get(stems))
+    if (table or columns) and run in lex.values:
+        raise Unexplained(f"{' '.join(run)!r} names a table or column and is also a stored value")
     if table is None and not columns:
         return None
     tables = (table,) if table else ()

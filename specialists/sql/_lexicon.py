@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from trifecta.specialists.sql._schema import Schema
+from trifecta.specialists.sql._schema import Column, Schema
 
 __all__ = ["ColumnRef", "Lexicon", "ValueRef", "lexicon", "stem", "words"]
 
@@ -24,6 +24,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NUMERIC = ("INT", "REAL", "NUM", "DEC", "FLOA", "DOUB", "BIGINT", "SMALLINT")
 _MAX_VALUE_WORDS = 6
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+_NUMBER_TEXT = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+_FLAG_VALUES = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "0", "1"})
 _UNITS = frozenset(
     {"minute", "min", "hour", "day", "second", "sec", "usd", "eur", "gbp", "kg", "cm", "km", "pct"}
 )
@@ -52,7 +54,8 @@ def words(text: str) -> tuple[str, ...]:
 _ABBREVIATIONS = {
     "fname": ("first", "name"), "lname": ("last", "name"), "dob": ("date", "of", "birth"),
     "qty": ("quantity",), "amt": ("amount",), "dept": ("department",), "num": ("number",),
-    "yr": ("year",), "addr": ("address",), "desc": ("description",),
+    "yr": ("year",), "addr": ("address",), "desc": ("description",), "no": ("number",),
+    "nr": ("number",),
 }  # fmt: skip
 
 
@@ -69,7 +72,11 @@ class ColumnRef:
     numeric: bool
     names: tuple[tuple[str, ...], ...]
     dated: bool = False
-    """A date or timestamp (declared so, or every sampled value starts YYYY-MM-DD)."""
+    """A date or timestamp (declared so, or every stored value starts YYYY-MM-DD)."""
+    textual: bool = False
+    """Text that orders alphabetically (no value of it reads as a number)."""
+    flag: bool = False
+    """A yes/no column: a predicate ("smokers"), never a thing to list."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,29 @@ def _column_names(table: str, column: str) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(n for n in names if n))
 
 
+def _column_ref(
+    table: str, col: Column, values: Callable[[str, str], Iterable[str]] | None
+) -> tuple[ColumnRef, tuple[str, ...]]:
+    """The column's reference, and its stored values when it is text."""
+    kind = col.type.upper()
+    numeric = kind.startswith(_NUMERIC)
+    stored = tuple(values(table, col.name)) if values is not None and not numeric else ()
+    seen = stored or col.samples
+    dated = (
+        "DATE" in kind or "TIME" in kind or (bool(seen) and all(_ISO_DATE.match(v) for v in seen))
+    )
+    ref = ColumnRef(
+        table,
+        col.name,
+        numeric,
+        _column_names(table, col.name),
+        dated=dated and not numeric,
+        textual=not numeric and not any(_NUMBER_TEXT.fullmatch(v.strip()) for v in seen),
+        flag=bool(seen) and {v.strip().lower() for v in seen} <= _FLAG_VALUES,
+    )
+    return ref, stored
+
+
 def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None = None) -> Lexicon:
     """Index a schema's names, and through `values(table, column)` its text columns'
     stored values (none when `values` is None)."""
@@ -150,24 +180,11 @@ def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None =
             lex.aliases[key] = owners[0]
     for table in schema.tables.values():
         for col in table.columns:
-            numeric = col.type.upper().startswith(_NUMERIC)
-            dated = (
-                "DATE" in col.type.upper()
-                or "TIME" in col.type.upper()
-                or (bool(col.samples) and all(_ISO_DATE.match(v) for v in col.samples))
-            )
-            ref = ColumnRef(
-                table.name,
-                col.name,
-                numeric,
-                _column_names(table.name, col.name),
-                dated and not numeric,
-            )
+            ref, stored = _column_ref(table.name, col, values)
             for column_name in ref.names:
                 lex.columns.setdefault(column_name, []).append(ref)
-            if values is not None and not numeric:
-                for value in values(table.name, col.name):
-                    key = words(value)
-                    if 0 < len(key) <= _MAX_VALUE_WORDS and not all(w.isdigit() for w in key):
-                        lex.values.setdefault(key, []).append(ValueRef(table.name, col.name, value))
+            for value in stored:
+                key = words(value)
+                if 0 < len(key) <= _MAX_VALUE_WORDS and not all(w.isdigit() for w in key):
+                    lex.values.setdefault(key, []).append(ValueRef(table.name, col.name, value))
     return lex

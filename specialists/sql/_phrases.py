@@ -46,7 +46,7 @@ FILLER = frozenset(
 )
 """Phrases that frame a question without changing its query."""
 
-CONNECTORS = _phrases("and,as well as,along with,together with,plus")
+CONNECTORS = (*_phrases("and,as well as,along with,together with,plus"), (",",))
 MONEY = _phrases("dollars,dollar,usd,euros,euro,eur,pounds,pound,gbp")
 """A unit after a number: the comparison is on the table's one money column."""
 NAMING = _phrases("named,called,titled,with the name,with name,by the name of")

@@ -16,6 +16,7 @@ from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon
 __all__ = ["Declined", "Query", "render"]
 
 Refs = tuple[ColumnRef, ...]
+_NAME_LIKE = frozenset({"name", "title", "id", "code"})
 _MONEY_WORDS = frozenset({"amount", "price", "cost", "fee", "total", "revenue", "paid", "value"})
 _EQUALITY = frozenset({"=", "!=", "IN", "NOT IN"})
 _YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
@@ -54,6 +55,7 @@ class Query:
     group: Refs = ()
     mode: bool = False
     distinct: bool = False
+    per_row: bool = True  # "the X with the highest Y"; False for "which X has the most Y"
 
     def add_filter(
         self, columns: Refs, op: str, operands: tuple[str, ...], implied: str = ""
@@ -122,16 +124,13 @@ class _Resolver:
     def column(self, refs: Refs, implied: str = "") -> ColumnRef:
         if implied == "money":
             return self._amount()
-        if implied:
-            words = {implied}
-            refs = tuple(
-                {
-                    r
-                    for names in self.lex.columns.values()
-                    for r in names
-                    if any(words & set(n) for n in r.names)
-                }
-            )
+        if implied == "date":
+            return self._date()
+        if implied:  # "the oldest": the main table's own age, never a joined table's
+            found = [r for r in self._own() if any(implied in n for n in r.names)]
+            if len(found) != 1:
+                raise Declined(f"no one {implied!r} column in {self.main}")
+            return found[0]
         own = [r for r in refs if r.table == self.main]
         if len(own) == 1:
             return own[0]
@@ -145,6 +144,20 @@ class _Resolver:
             raise Declined("a column is in no table the question reaches in one hop")
         self.joined = reachable[0].table
         return reachable[0]
+
+    def _own(self) -> list[ColumnRef]:
+        table = self.lex.schema.tables[self.main]
+        refs = [self.lex.column(self.main, c.name) for c in table.columns]
+        return [r for r in refs if r is not None]
+
+    def _date(self) -> ColumnRef:
+        """The main table's one date column, else its one year column ("after 2020")."""
+        dated = [r for r in self._own() if r.dated]
+        years = [r for r in self._own() if r.numeric and any("year" in n for n in r.names)]
+        for chosen in (dated, years):
+            if len(chosen) == 1:
+                return chosen[0]
+        raise Declined("a year compared with no one date column")
 
     def _amount(self) -> ColumnRef:
         """The main table's one money column ("orders over 100", "over 100 dollars")."""
@@ -210,27 +223,38 @@ def render(query: Query, lex: Lexicon) -> str:
     most common" keep every tied row: a LIMIT 1 would pick one of them at random."""
     _check_shape(query)
     resolver = _Resolver(query, lex)
+    _render(query, resolver)  # settles the join, so that the second pass qualifies every name
+    return _render(query, resolver)
+
+
+def _render(query: Query, resolver: _Resolver) -> str:
     select = [_select(s, resolver) for s in sorted(query.select, key=lambda s: s.pos)]
     where = [_condition(f, resolver) for f in query.filters]
     _one_equality_per_column(query, resolver)
+    _check_selection(query, resolver)
     group = resolver.name(resolver.column(query.group)) if query.group else ""
-    extreme = ""
-    order = ""
+    extreme = order = ""
     if query.order is not None:
         columns, direction, implied = query.order
-        name = resolver.name(resolver.column(columns, implied))
+        ref = resolver.column(columns, implied)
+        if ref.table != resolver.main and ref.table not in query.others:
+            raise Declined(
+                f"ordered by {ref.column} of {ref.table}, a table the question does not name"
+            )
+        if not (ref.numeric or ref.dated or (ref.textual and query.limit is None)):
+            raise Declined(f"{ref.column} does not order by value")
+        name = resolver.name(ref)
         if query.limit == 1:
             extreme = f"{name} = (SELECT {'MAX' if direction == 'DESC' else 'MIN'}({name}) FROM "
         else:
             order = f" ORDER BY {name}{' DESC' if direction == 'DESC' else ''}"
-    if resolver.fans_out() and query.limit != 1:
-        raise Declined("a join that repeats the rows counted or listed")
+    if resolver.fans_out():
+        raise Declined("a join that repeats the rows counted, listed or compared")
     for other in query.others:
         if other not in {resolver.main, resolver.joined}:
             raise Declined(f"table {other} is not part of the query")
     source = resolver.source()
-    conditions = " AND ".join(where)
-    filtered = f" WHERE {conditions}" if where else ""
+    filtered = f" WHERE {' AND '.join(where)}" if where else ""
     if extreme:
         where.append(f"{extreme}{source}{filtered})")
     sql = f"SELECT {'DISTINCT ' if query.distinct else ''}{', '.join(select)} FROM {source}"
@@ -240,6 +264,25 @@ def render(query: Query, lex: Lexicon) -> str:
         counts = f"SELECT COUNT(*) AS n FROM {source}{filtered} GROUP BY {group}"
         sql += f" HAVING COUNT(*) = (SELECT MAX(n) FROM ({counts}) AS counts)"
     return sql + order
+
+
+def _check_selection(query: Query, resolver: _Resolver) -> None:
+    """Decline what reads as a predicate or a group but would be listed per row: a yes/no
+    column ("the smokers"), "which nationality has the most goals" (a sum per group), a
+    value filter on a table that refers to itself ("the manager of Bob")."""
+    plain = [resolver.column(s.columns) for s in query.select if not s.func and s.columns]
+    if any(ref.flag for ref in plain):
+        raise Declined("a yes/no column is a condition, not a thing to list")
+    per_group = query.order is not None and query.limit == 1 and not query.per_row
+    if per_group and not all(_NAME_LIKE & {w for n in r.names for w in n} for r in plain):
+        raise Declined("'which X has the most Y' is a total per X")
+    tables = {resolver.main, resolver.joined} - {""}
+    schema = resolver.lex.schema
+    own_keys = any(
+        fk.table.lower() == t.lower() for t in tables for fk in schema.tables[t].foreign_keys
+    )
+    if own_keys and any(f.op in _EQUALITY and not _is_number(f.operands[0]) for f in query.filters):
+        raise Declined("a value filter on a table that refers to itself (manager of, parent of)")
 
 
 def _one_equality_per_column(query: Query, resolver: _Resolver) -> None:
@@ -296,8 +339,11 @@ def _condition(item: _Filter, resolver: _Resolver) -> str:
             raise Declined("a number compared with a text column, or text with a number")
         if item.op in {"IN", "NOT IN"}:
             listed = ", ".join(_literal(o, ref.numeric) for o in item.operands)
-            return f"{name} {item.op} ({listed})"
-        return f"{name} {item.op} {_literal(item.operands[0], ref.numeric)}"
+            test = f"{name} {item.op} ({listed})"
+        else:
+            test = f"{name} {item.op} {_literal(item.operands[0], ref.numeric)}"
+        # "not in Leeds" includes the rows whose city is unknown
+        return f"({test} OR {name} IS NULL)" if item.op in {"!=", "NOT IN"} else test
     if not all(_is_number(o) for o in item.operands):
         raise Declined("a comparison with something not a number")
     if not ref.numeric:

@@ -29,6 +29,27 @@ from trifecta.specialists.sql._schema import Schema
 __all__ = ["Writer"]
 
 _MAX_QUESTION = 500
+_YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
+_DATE_WORDS = frozenset({"after", "before", "since", "until", "earlier than", "later than"})
+_DIRECTIONAL = frozenset(
+    [
+        "from",
+        "to",
+        "origin",
+        "destination",
+        "source",
+        "dest",
+        "departure",
+        "arrival",
+        "sender",
+        "receiver",
+        "recipient",
+        "home",
+        "away",
+        "start",
+        "end",
+    ]
+)
 _NAME_WORDS = frozenset({"name", "title"})
 _WEAK_VALUES = frozenset({"yes", "no", "none", "other", "unknown", "true", "false", "null", "n/a"})
 _SENTENCE_END = re.compile(r"(?<=[?!;])\s+|(?<=[a-z0-9)'\"]\.)\s+(?=[A-Z])|\n+")
@@ -82,7 +103,7 @@ def _interpret(items: list[Item], lex: Lexicon) -> Query:
     _orderings(items, body, query)
     _superlatives(items, body, query)
     _aggregates(body, query)
-    _counts(body, query)
+    _counts(items, body, query, lex)
     _groups(items, body, query)
     _rest(body, query)
     left = [i for i in body if not i.used and i.kind != "and"]
@@ -110,9 +131,10 @@ def _prev(body: list[Item], item: Item, kind: str | None = None) -> Item | None:
 
 
 def _numeric_columns(item: Item | None) -> tuple[ColumnRef, ...]:
+    """The columns a number can be compared with: numbers, and dates (with a year)."""
     if item is None or item.used or item.kind != "schema":
         return ()
-    return tuple(c for c in item.columns if c.numeric)
+    return tuple(c for c in item.columns if c.numeric or c.dated)
 
 
 def _filters(items: list[Item], body: list[Item], query: Query) -> None:
@@ -147,6 +169,19 @@ def _value_filter(body: list[Item], item: Item, query: Query) -> None:
         if chosen:
             refs = chosen
             named.used = True
+    following = _next(body, item, "schema")  # "the office category", "high priority"
+    if following is not None and not following.used and (named is None or not named.used):
+        chosen = [
+            r
+            for r in refs
+            if any((c.table, c.column) == (r.table, r.column) for c in following.columns)
+        ]
+        if chosen:
+            refs, named = chosen, following
+            following.used = True
+    directed = any(set(lexicon_words(r.column)) & _DIRECTIONAL for r in refs)
+    if directed and (named is None or not named.used):
+        raise Declined(f"{item.text!r} is stored in a column of one direction (from/to): name it")
     weak = len(item.text) <= 2 or item.text in _WEAK_VALUES
     if weak and item.data != "quoted" and (named is None or not named.used):
         raise Declined(f"{item.text!r} is a value only after its column's name")
@@ -207,7 +242,9 @@ def _comparison(body: list[Item], item: Item, query: Query) -> None:
         if not columns and after is not None and after.kind == "schema":
             raise Declined("a count compared with a number ('more than 3 templates')")
         before = after
-        implied = "" if columns else "money"  # "orders over 100": the table's one amount
+        if not columns:  # "orders after 2020": the date; "orders over 100": the amount
+            dated = item.text in _DATE_WORDS or all(_YEAR.fullmatch(o) for o in operands)
+            implied = "date" if dated else "money"
     if columns and before is not None:
         before.used = True
     item.used = True
@@ -254,9 +291,9 @@ def _number_filter(items: list[Item], body: list[Item], item: Item, query: Query
             query.add_filter(columns, "=", (item.data,))
             return
     previous = _before(items, item)
-    if previous is not None and previous.text == "in" and len(item.data) == 4:
+    if previous is not None and previous.text == "in" and _YEAR.fullmatch(item.data):
         item.used = True
-        query.add_filter((), "=", (item.data,), implied="year")
+        query.add_filter((), "=", (item.data,), implied="date")
 
 
 def _orderings(items: list[Item], body: list[Item], query: Query) -> None:
@@ -298,6 +335,7 @@ def _superlatives(items: list[Item], body: list[Item], query: Query) -> None:
                 continue  # an aggregate: "the highest price"
             column.used = item.used = True
             query.set_order(column.columns, item.data, limit=1)
+            query.per_row = marker.text in {"with", "whose"}
         elif item.kind == "mode":
             column = _next(body, item, "schema")
             if column is None or not column.columns:
@@ -312,6 +350,8 @@ def _aggregates(body: list[Item], query: Query) -> None:
         if item.used:
             continue
         if item.kind in {"agg", "sup"}:
+            if pending and _prev(body, item) is pending[-1]:
+                raise Declined("an aggregate of an aggregate ('the highest average')")
             pending.append(item)
         elif item.kind == "schema" and pending and item.columns:
             numeric = tuple(c for c in item.columns if c.numeric)
@@ -344,11 +384,20 @@ def _unaggregated(pending: list[Item], query: Query) -> None:
         raise Declined(f"{pending[0].text!r} aggregates no column")
 
 
-def _counts(body: list[Item], query: Query) -> None:
+def _counts(items: list[Item], body: list[Item], query: Query, lex: Lexicon) -> None:
     for item in body:
         if item.used or item.kind != "count":
             continue
         item.used = True
+        following = _next(items, item)
+        numbered = ("number",) in lex.columns
+        if (
+            item.text == "number of"
+            and following is not None
+            and following.text == "the"
+            and numbered
+        ):
+            raise Declined("'the number of the': a count, or the column 'number'")
         while (again := _next(body, item, "count")) is not None:  # "count the number of"
             item = again
             item.used = True
@@ -385,9 +434,12 @@ def _groups(items: list[Item], body: list[Item], query: Query) -> None:
 
 
 def _rest(body: list[Item], query: Query) -> None:
-    for item in body:
+    for index, item in enumerate(body):
         if item.used:
             continue
+        later = {t for other in body[index + 1 :] if not other.used for t in other.tables}
+        if item.tables and item.columns and item.tables[0] in later:
+            item.tables = ()  # "the department and budget of departments": the column
         if item.kind == "distinct":
             item.used = True
             query.distinct = True
