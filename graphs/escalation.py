@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from langgraph.errors import GraphBubbleUp
 
 from trifecta.approval import Approval, Gate, ask
+from trifecta.graphs import _records as records
 from trifecta.ledger import BudgetExceeded, Ledger, RouteRecord
 from trifecta.models import ModelError, ModelOutputError
 from trifecta.routing import (
@@ -31,6 +32,7 @@ from trifecta.specialists.base import (
     Specialist,
     call_off_loop,
 )
+from trifecta.telemetry import agent_span, escalation_event
 from trifecta.verdict import CheckError, Result, Status, Verdict, check_error
 
 __all__ = ["Outcome", "run_specialist"]
@@ -80,18 +82,38 @@ async def run_specialist(
     """
     trail = _Trail()
     deadline = asyncio.timeout(spec.timeout)
-    try:
-        async with deadline:
-            return await _escalate(
-                spec, subtask, instruction, ledger, router, gates, transient_raises, trail
-            )
-    except TimeoutError:
-        if not deadline.expired():  # a tier's own timeout, raised for the node's retry
-            raise
-        message = f"no accepted answer within the specialist's timeout of {spec.timeout:g}s"
-        trail.evidence.append(message)
-        trail.errors.append(check_error("timeout", message))
-        return Outcome(_failure(spec, subtask, instruction, trail))
+    with agent_span(spec.name, subtask, paused=(GraphBubbleUp,)) as current:
+        try:
+            async with deadline:
+                outcome = await _escalate(
+                    spec, subtask, instruction, ledger, router, gates, transient_raises, trail
+                )
+        except TimeoutError:
+            if not deadline.expired():  # a tier's own timeout, raised for the node's retry
+                raise
+            message = f"no accepted answer within the specialist's timeout of {spec.timeout:g}s"
+            trail.evidence.append(message)
+            trail.errors.append(check_error("timeout", message))
+            outcome = Outcome(_failure(spec, subtask, instruction, trail))
+        if current is not None:
+            current.set_attributes(_span_attributes(outcome))
+    records.subtask(outcome.result, bool(ledger.sensitive))
+    return outcome
+
+
+def _span_attributes(outcome: Outcome) -> dict[str, str | int]:
+    """The subtask span's ``trifecta.*`` attributes: verdict, tier, solver, attempts."""
+    result = outcome.result
+    found: dict[str, str | int] = {
+        "trifecta.verdict": result["status"],
+        "trifecta.method": result["method"],
+        "trifecta.attempts": result["attempts"],
+    }
+    if result["tier"] is not None and result["solver"] is not None:
+        found |= {"trifecta.tier": result["tier"], "trifecta.solver": result["solver"]}
+    if outcome.stopped:
+        found["trifecta.stopped"] = outcome.stopped
+    return found
 
 
 async def _escalate(
@@ -117,6 +139,8 @@ async def _escalate(
         solver = spec.tiers[decision.tier]
         record = route_record(ctx, decision)
         ledger.record_route(specialist=spec.name, subtask=subtask, route=record)
+        if record["code"] in ("escalated", "next"):
+            _escalated(spec.name, subtask, record)
         if "cloud" in gates and not _cloud_approved(spec, subtask, tiers[decision.tier], record):
             declined = "a person declined sending it to a cloud model"
             trail.evidence.append(f"tier {decision.tier} ({solver.name}): {declined}")
@@ -141,6 +165,23 @@ async def _escalate(
         return Outcome(done)
     _explain_privacy(tiers, history, ledger.sensitive, trail)
     return Outcome(_failure(spec, subtask, instruction, trail))
+
+
+def _escalated(specialist: str, subtask: str, record: RouteRecord) -> None:
+    """Log an escalation and mark it on the subtask's span."""
+    records.escalation(specialist, subtask, record)
+    escalation_event(
+        {
+            "trifecta.tier": record["tier"],
+            "trifecta.solver": record["solver"],
+            "trifecta.escalation.code": record["code"],
+            "trifecta.escalation.from_tier": -1
+            if record["from_tier"] is None
+            else record["from_tier"],
+            "trifecta.escalation.from_outcome": record["from_outcome"] or "",
+            "trifecta.escalation.reason": record["reason"],
+        }
+    )
 
 
 def _cloud_approved(spec: Specialist, subtask: str, tier: TierInfo, record: RouteRecord) -> bool:
@@ -223,7 +264,7 @@ async def _run_tier(
         trail.attempts += 1
         label = f"tier {tier} ({solver.name}) attempt {attempt}"
         try:
-            candidate = await solver.solve(job, ledger)
+            candidate = await _solve(spec, solver, job, ledger)
         except (BudgetExceeded, GraphBubbleUp):  # a budget stop, or interrupt() pausing the graph
             raise
         except CannotSolve as exc:
@@ -284,7 +325,7 @@ async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
         )
         ledger.record_route(specialist=spec.name, subtask=first["id"], route=confirming)
         try:
-            candidate = await solver.solve(job, ledger)
+            candidate = await _solve(spec, solver, job, ledger)
         except (BudgetExceeded, GraphBubbleUp):
             raise
         except Exception as exc:  # CannotSolve, model errors: try the next tier
@@ -303,6 +344,37 @@ async def _confirm(spec: Specialist, first: Result, ledger: Ledger) -> Result:
     return first
 
 
+async def _solve(spec: Specialist, solver: Solver, job: Job, ledger: Ledger) -> Candidate:
+    """One attempt of `solver`, logged with what came of it."""
+    started = time.monotonic()
+    outcome = "answered"
+    try:
+        return await solver.solve(job, ledger)
+    except BaseException as exc:
+        outcome = _attempt_outcome(exc)
+        raise
+    finally:
+        records.attempt(
+            spec.name, job.subtask, job.tier, solver.name, job.attempt, outcome,
+            time.monotonic() - started,
+        )  # fmt: skip
+
+
+def _attempt_outcome(exc: BaseException) -> str:
+    """What an attempt that raised came to, as its log record says it."""
+    if isinstance(exc, CannotSolve):
+        return "not applicable"
+    if isinstance(exc, ModelOutputError):
+        return "unusable reply"
+    if isinstance(exc, ModelError | TimeoutError):
+        return "model failed"
+    if isinstance(exc, BudgetExceeded):
+        return "budget"
+    if isinstance(exc, GraphBubbleUp):
+        return "paused"
+    return "solver error" if isinstance(exc, Exception) else "cancelled"
+
+
 async def _verify(spec: Specialist, job: Job, candidate: Candidate, ledger: Ledger) -> Verdict:
     started = time.monotonic()
     try:
@@ -313,14 +385,16 @@ async def _verify(spec: Specialist, job: Job, candidate: Candidate, ledger: Ledg
         verdict = Verdict(
             "unverifiable", "verifier error", errors=(check_error("verifier", repr(exc)),)
         )
+    seconds = time.monotonic() - started
     ledger.record_check(
         node=spec.name,
         specialist=spec.name,
         subtask=job.subtask,
         verdict=verdict.status,
-        latency_s=time.monotonic() - started,
+        latency_s=seconds,
         detail=verdict.method,
     )
+    records.verdict(spec.name, job.subtask, job.tier, verdict, seconds, bool(ledger.sensitive))
     return verdict
 
 

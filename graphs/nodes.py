@@ -23,6 +23,7 @@ from langgraph.types import Overwrite
 from trifecta.agents.merger import MergeInput, Merger
 from trifecta.agents.planner import Planner, PlanRequest
 from trifecta.approval import Approval, Gate, ask
+from trifecta.graphs import _records as records
 from trifecta.graphs._sync import run_sync
 from trifecta.graphs.escalation import run_specialist
 from trifecta.graphs.rows import subtask_rows
@@ -244,6 +245,7 @@ async def _ask(
             if unrouted:
                 update["results"] = Overwrite(unrouted) if first else unrouted
             _emit(runtime, "planned", specs)
+            records.planned(specs, replan=not first, sensitive=ledger.sensitive)
         except BudgetExceeded as exc:
             update["stopped"] = exc.reason
         except (PlanError, ModelError) as exc:
@@ -362,6 +364,7 @@ async def merge(
         and all(r["status"] in ACCEPTED for r in rows)
     )
     report = report_of(turn_entries, wall - (mark["wall_before_s"] if mark else 0.0))
+    records.merged(answer, rows, report, ok, bool(ledger.sensitive))
     message = AIMessage(
         answer,
         name="trifecta",

@@ -112,5 +112,5 @@ def test_a_registry_model_declares_its_capabilities(tmp_path: Path) -> None:
     )
     app = Trifecta.from_config(load_config(path, env={}))
     (model,) = {t.model for s in app.specialists for t in s.tiers if hasattr(t, "model")}
-    assert model.capabilities == Capabilities("local", Price(0.1, 0.2), 8192, 0.4)
+    assert model.capabilities == Capabilities("local", Price(0.1, 0.2), 8192, 0.4, "openai")
     assert tier_info(1, app.specialists[0].tiers[1]).capabilities == model.capabilities

@@ -36,6 +36,7 @@ CORE = {
     "trifecta.routing",
     "trifecta.sandbox",
     "trifecta.savings",
+    "trifecta.telemetry",
     "trifecta.verdict",
 }
 RANK = {"core": 0, "specialists": 1, "agents": 1, "graphs": 2, "application": 3}

@@ -17,7 +17,8 @@ from trifecta.approval import bind
 from trifecta.errors import UserError
 from trifecta.graphs.state import Event, InputState, OutputState, RunContext, RunState
 from trifecta.ledger import Budget, LedgerEntry
-from trifecta.result import turn_of
+from trifecta.result import RunResult, turn_of
+from trifecta.telemetry import AttributeValue, run_scope
 
 __all__ = [
     "App",
@@ -29,6 +30,7 @@ __all__ = [
     "detached",
     "paid_before_pause",
     "stream_run",
+    "traced_run",
     "turn_end",
 ]
 
@@ -51,6 +53,49 @@ def detached() -> Iterator[RunnableConfig]:
         yield {} if parent is None else {"callbacks": parent.get("callbacks")}
     finally:
         var_child_runnable_config.reset(token)
+
+
+@contextmanager
+def traced_run(
+    thread_id: str, *, resume: bool, content: bool
+) -> Iterator[Callable[[RunResult], RunResult]]:
+    """The run's telemetry scope (`trifecta.telemetry.run_scope`): its records carry the
+    thread id; when traced, its root span ends with the result's totals. Yields the
+    function that hands the result back through the root span."""
+    start: dict[str, AttributeValue] = {
+        "gen_ai.conversation.id": thread_id,
+        "trifecta.resumed": resume,
+    }
+    with run_scope(thread_id, content=content, attributes=start) as root:
+
+        def finish(result: RunResult) -> RunResult:
+            if root is not None:
+                root.set_attributes(_totals(result))
+            return result
+
+        yield finish
+
+
+def _totals(result: RunResult) -> dict[str, AttributeValue]:
+    """The root span's ``trifecta.*`` and usage attributes at the end of a run."""
+    report = result.report
+    totals: dict[str, AttributeValue] = {
+        "trifecta.ok": result.ok,
+        "trifecta.turn": result.turn,
+        "trifecta.subtasks": len(result.subtasks),
+        "trifecta.pending": result.pending,
+        "trifecta.cost_usd": report["cost_usd"],
+        "gen_ai.usage.input_tokens": report["tokens_in"],
+        "gen_ai.usage.output_tokens": report["tokens_out"],
+    }
+    for row in result.subtasks:
+        key = f"trifecta.subtasks.{row['status']}"
+        totals[key] = int(totals.get(key, 0)) + 1
+    if result.stopped:
+        totals["trifecta.stopped"] = result.stopped
+    if result.error:
+        totals["trifecta.error"] = result.error
+    return totals
 
 
 def asked(payload: InputState | Command[Any] | None) -> str | None:

@@ -23,6 +23,7 @@ __all__ = [
     "ConfigError",
     "Limits",
     "ModelSpec",
+    "OtelSettings",
     "ServerSettings",
     "default_data_dir",
     "load_config",
@@ -89,6 +90,24 @@ class ServerSettings:
 
 @with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
 @dataclass(frozen=True)
+class OtelSettings:
+    """OpenTelemetry export (``[otel]``; the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    variable turns it on too, see `trifecta.telemetry`).
+
+    Attributes:
+        enabled: export every run's spans over OTLP/HTTP (needs the ``otel`` extra).
+        endpoint: the OTLP/HTTP base URL (default ``OTEL_EXPORTER_OTLP_ENDPOINT``, else
+            ``http://localhost:4318``); ``/v1/traces`` is appended.
+        service_name: ``service.name`` (default ``OTEL_SERVICE_NAME``, else ``trifecta``).
+    """
+
+    enabled: bool = False
+    endpoint: str | None = None
+    service_name: str | None = None
+
+
+@with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
+@dataclass(frozen=True)
 class ModelSpec:
     """One model of the registry (``[models.<name>]`` in the config file).
 
@@ -151,6 +170,9 @@ class Config:
         server: API keys and limits of `trifecta serve` (``TRIFECTA_API_KEYS``, comma-separated).
         audit_log: append every run's hash-chained audit records to this JSON-lines file.
         audit_content: also store prompts and responses in it (they may be sensitive).
+        log_content: log records also carry requests, prompts, replies and answers
+            (never for a sensitive run).
+        otel: OpenTelemetry span export (``[otel]``).
         audit_key_file: a file holding the key that authenticates audit records
             (HMAC-SHA256; ``trifecta audit keygen FILE`` makes one).
         audit_key_env: or the name of an environment variable holding that key.
@@ -182,6 +204,8 @@ class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     audit_log: str | None = None
     audit_content: bool = False
+    log_content: bool = False
+    otel: OtelSettings = field(default_factory=OtelSettings)
     audit_key_file: str | None = None
     audit_key_env: str | None = None
     privacy: Privacy = "cloud"

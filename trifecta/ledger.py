@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Literal, NotRequired
+from typing import TYPE_CHECKING, Annotated, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
@@ -16,6 +17,10 @@ from trifecta.errors import RunError
 from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
 from trifecta.models._callbacks import redacted
 from trifecta.privacy import PrivacyViolation
+from trifecta.telemetry import add_cost, log_content, log_extra, span
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 __all__ = [
     "AttemptOutcome",
@@ -117,6 +122,8 @@ class BudgetExceeded(RunError):
         super().__init__(reason)
         self.reason = reason
 
+
+_log = logging.getLogger("trifecta.model")
 
 _Listener = Callable[[LedgerEntry], None]
 _capture: ContextVar[tuple[list[LedgerEntry], _Listener | None] | None] = ContextVar(
@@ -305,31 +312,37 @@ class Ledger:
         started = time.monotonic()
         reply: ModelReply | None = None
         detail = "ok"
-        try:
-            with redacted(bool(self.sensitive)):
-                reply = await model.complete(messages, schema=schema, timeout=timeout)
-            return reply
-        except Exception as exc:
-            detail = f"error: {exc}"
-            raise
-        finally:
-            usage = reply.usage if reply else Usage()
-            entry = LedgerEntry(
-                kind="model",
-                node=node,
-                specialist=specialist,
-                subtask=subtask,
-                model=model.name,
-                tokens_in=usage.input_tokens,
-                tokens_out=usage.output_tokens,
-                cost_usd=price.cost(usage) if price else 0.0,
-                latency_s=time.monotonic() - started,
-                verdict=None,
-                detail=detail,
-            )
-            self.record(entry)
-            if self.on_call is not None:
-                self.on_call(entry, messages, reply)
+        chat = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model.name}
+        with span(f"chat {model.name}", chat, kind="client") as current:
+            try:
+                with redacted(bool(self.sensitive)):
+                    reply = await model.complete(messages, schema=schema, timeout=timeout)
+                return reply
+            except Exception as exc:
+                detail = f"error: {exc}"
+                raise
+            finally:
+                usage = reply.usage if reply else Usage()
+                entry = LedgerEntry(
+                    kind="model",
+                    node=node,
+                    specialist=specialist,
+                    subtask=subtask,
+                    model=model.name,
+                    tokens_in=usage.input_tokens,
+                    tokens_out=usage.output_tokens,
+                    cost_usd=price.cost(usage) if price else 0.0,
+                    latency_s=time.monotonic() - started,
+                    verdict=None,
+                    detail=detail,
+                )
+                self.record(entry)
+                add_cost(entry["cost_usd"])
+                if current is not None:
+                    _chat_span(current, model, entry, reply)
+                _log_call(entry, messages, reply, bool(self.sensitive))
+                if self.on_call is not None:
+                    self.on_call(entry, messages, reply)
 
     def report(self) -> Report:
         """Totals so far for the whole thread (a resumed run includes the earlier ones)."""
@@ -354,6 +367,57 @@ def report_of(entries: Iterable[LedgerEntry], wall_s: float) -> Report:
     """The totals of `entries` (one turn's, say) over `wall_s` seconds."""
     ledger = Ledger(entries=entries)
     return Report(**{**ledger.report(), "wall_s": round(wall_s, 4)})
+
+
+def _chat_span(
+    current: Span, model: ChatModel, entry: LedgerEntry, reply: ModelReply | None
+) -> None:
+    """The ``chat`` span's attributes once the call is over (GenAI conventions)."""
+    current.set_attributes(
+        {
+            "gen_ai.provider.name": model.capabilities.provider or "unknown",
+            "gen_ai.usage.input_tokens": entry["tokens_in"],
+            "gen_ai.usage.output_tokens": entry["tokens_out"],
+            "trifecta.cost_usd": entry["cost_usd"],
+            "trifecta.node": entry["node"],
+        }
+    )
+    if reply is not None:
+        current.set_attribute("gen_ai.response.model", reply.model)
+    if entry["subtask"] is not None:
+        current.set_attribute("trifecta.subtask.id", entry["subtask"])
+
+
+def _log_call(
+    entry: LedgerEntry, messages: Sequence[Message], reply: ModelReply | None, sensitive: bool
+) -> None:
+    """One record per model call: model, tokens, cost, latency (prompt and reply only
+    with content logging)."""
+    level = logging.INFO if entry["detail"] == "ok" else logging.WARNING
+    if not _log.isEnabledFor(level):
+        return
+    fields: dict[str, object] = {
+        "node": entry["node"],
+        "specialist": entry["specialist"],
+        "subtask": entry["subtask"],
+        "model": entry["model"],
+        "served_model": reply.model if reply else None,
+        "tokens_in": entry["tokens_in"],
+        "tokens_out": entry["tokens_out"],
+        "cost_usd": entry["cost_usd"],
+        "latency_ms": round(entry["latency_s"] * 1000, 3),
+        "outcome": entry["detail"],
+    }
+    if log_content(sensitive):
+        fields["prompt"] = [{"role": m.role, "content": m.content} for m in messages]
+        fields["response"] = reply.text if reply else None
+    _log.log(
+        level,
+        "%s %s %s: %d in / %d out tokens, $%.6f, %.0f ms",
+        entry["subtask"] or entry["node"], entry["model"], entry["detail"], entry["tokens_in"],
+        entry["tokens_out"], entry["cost_usd"], entry["latency_s"] * 1000,
+        extra=log_extra("model_call", **fields),
+    )  # fmt: skip
 
 
 def _check_one(

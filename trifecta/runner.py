@@ -33,6 +33,7 @@ from trifecta._graph_run import (
     detached,
     paid_before_pause,
     stream_run,
+    traced_run,
     turn_end,
 )
 from trifecta._override import Override, Parts, model_names, models_of
@@ -53,6 +54,7 @@ from trifecta.result import RunResult, build_result
 from trifecta.routing import Router
 from trifecta.savings import most_expensive
 from trifecta.specialists import Specialist, default_specialists
+from trifecta.telemetry import setup_tracing
 
 __all__ = ["RequestError", "Trifecta"]
 
@@ -80,6 +82,8 @@ class Trifecta:
             `trifecta.routing`.
         approve: approval gates that pause a run to ask a person: ``cloud`` and
             ``budget`` here; ``sql`` is set on the SQL specialist (`trifecta.approval`).
+        log_content: log records carry requests, prompts, replies and answers (never
+            for a sensitive run); see `trifecta.telemetry`.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class Trifecta:
         sensitive_patterns: Sequence[str] = (),
         router: Router | None = None,
         approve: Collection[Gate] = (),
+        log_content: bool = False,
     ) -> None:
         unknown = sorted(set(approve) - set(GATES))
         if unknown:
@@ -106,6 +111,7 @@ class Trifecta:
                 'or approve = ["sql"] in the config'
             )
         self.approve = frozenset(approve)
+        self.log_content = log_content
         self.specialists = list(specialists)
         self.router = router
         self.planner = planner or RulePlanner()
@@ -164,7 +170,10 @@ class Trifecta:
         router: Router | None = None,
     ) -> Trifecta:
         """Build from a `Config`: the model registry's chains (``[models]``,
-        ``[routing]``), or the single `model` for every role, or tier 0 offline."""
+        ``[routing]``), or the single `model` for every role, or tier 0 offline. With
+        ``[otel] enabled``, runs are traced from now on (`trifecta.telemetry.setup_tracing`)."""
+        if config.otel.enabled:
+            setup_tracing(endpoint=config.otel.endpoint, service_name=config.otel.service_name)
         chains = build_chains(config)
         planner: Planner = RulePlanner()
         for model in reversed(chains.planner):  # cheapest first; the rule planner last
@@ -192,6 +201,7 @@ class Trifecta:
             sensitive_patterns=config.sensitive_patterns,
             router=router,
             approve=[g for g in config.approve if g != "sql"],
+            log_content=config.log_content,
         )
 
     def reference_model(self) -> tuple[str, Price] | None:
@@ -414,9 +424,14 @@ class Trifecta:
         resume: bool,
     ) -> RunResult:
         parts = self._parts()
-        with detached() as caller:
+        with (
+            detached() as caller,
+            traced_run(thread_id, resume=resume, content=self.log_content) as finish,
+        ):
             config = self._config(thread_id, merge_configs(caller, options.config))
-            return await self._invoke_detached(payload, thread_id, options, config, parts, resume)
+            return finish(
+                await self._invoke_detached(payload, thread_id, options, config, parts, resume)
+            )
 
     async def _invoke_detached(
         self,

@@ -92,7 +92,9 @@ class FunctionModel(ModelBase):
         latency: float = 0.0,
         privacy: Privacy = "local",
     ) -> None:
-        super().__init__(name, price, privacy, latency_s=latency or None)
+        super().__init__(
+            name, price, privacy, latency_s=latency or None, provider="trifecta.testing"
+        )
         self.fn = fn
         self.latency = latency
         self.calls: list[list[Message]] = []

@@ -82,12 +82,15 @@ class Capabilities:
         price: USD per million tokens (zero when free or unknown).
         context_window: tokens it accepts, if known.
         latency_s: its expected latency per call, if known.
+        provider: who serves it, as OpenTelemetry's ``gen_ai.provider.name`` names it
+            (``openai`` for an OpenAI-compatible endpoint), if known.
     """
 
     privacy: Privacy = "cloud"
     price: Price = field(default_factory=Price)
     context_window: int | None = None
     latency_s: float | None = None
+    provider: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,12 +179,14 @@ class ModelBase:
         *,
         context_window: int | None = None,
         latency_s: float | None = None,
+        provider: str | None = None,
     ) -> None:
         self._name = name
         self._price = price
         self._privacy: Privacy = privacy
         self._context_window = context_window
         self._latency_s = latency_s
+        self._provider = provider
 
     @property
     def name(self) -> str:
@@ -202,8 +207,9 @@ class ModelBase:
     def capabilities(self) -> Capabilities:
         """Privacy, price, context window and expected latency, for routers."""
         return Capabilities(
-            self._privacy, self._price or Price(), self._context_window, self._latency_s
-        )
+            self._privacy, self._price or Price(), self._context_window, self._latency_s,
+            self._provider,
+        )  # fmt: skip
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)

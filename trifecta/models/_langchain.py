@@ -55,6 +55,8 @@ class LangChainChatModel(ModelBase):
         latency_s: its expected latency per call, if known (for routers).
         structured_method: the `method` passed to `with_structured_output`; None lets
             the model choose its default. ``json_mode`` also puts the schema in the prompt.
+        provider: who serves it, for traces' ``gen_ai.provider.name`` (``anthropic``,
+            ``openai``, ``aws.bedrock``…).
     """
 
     def __init__(
@@ -67,9 +69,13 @@ class LangChainChatModel(ModelBase):
         context_window: int | None = None,
         latency_s: float | None = None,
         structured_method: StructuredMethod | None = None,
+        provider: str | None = None,
     ):
         name = name or str(getattr(model, "model_name", None) or model.get_name())
-        super().__init__(name, price, privacy, context_window=context_window, latency_s=latency_s)
+        super().__init__(
+            name, price, privacy, context_window=context_window, latency_s=latency_s,
+            provider=provider,
+        )  # fmt: skip
         self._model = model
         self._method = structured_method
         self._native: dict[str, Runnable[Any, Any] | None] = {}

@@ -68,7 +68,10 @@ class OpenAIChatModel(ModelBase):
         context_window: int | None = None,
         latency_s: float | None = None,
     ) -> None:
-        super().__init__(model, price, privacy, context_window=context_window, latency_s=latency_s)
+        super().__init__(
+            model, price, privacy, context_window=context_window, latency_s=latency_s,
+            provider="openai",
+        )  # fmt: skip
         self._structured = structured
         self._temperature = temperature
         self._max_tokens = max_tokens
