@@ -19,6 +19,7 @@ from rich.text import Text
 from trifecta import __version__
 from trifecta._cli_audit import add_audit_parser, run_audit
 from trifecta._cli_docs import add_commands, run_ingest, run_search
+from trifecta._cli_logging import add_log_options, configure_logging
 from trifecta._preflight import check_config, check_db, check_listen, fail
 from trifecta.approval import GATES
 from trifecta.config import Config, ConfigError, load_config
@@ -51,6 +52,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-cost", type=float, help="cost budget in USD")
     parser.add_argument("--max-seconds", type=float, help="wall-time budget in seconds")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--log-content",
+        action="store_true",
+        help="log records carry requests, prompts, replies and answers (never a sensitive run's)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="database URL for the SQL specialist")
     serve.add_argument("--docs", help="folder of documents for the RAG specialist")
     _common(serve)
+    for name, command in commands.choices.items():
+        add_log_options(command, "info" if name == "serve" else "warning")
     return parser
 
 
@@ -191,7 +199,8 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return fail(exc)
     uvicorn.run(
-        create_app(config), host=args.host, port=args.port, log_level="warning",
+        create_app(config, address=f"http://{args.host}:{args.port}"), host=args.host,
+        port=args.port, log_level="warning", log_config=None, access_log=False,
         **uvicorn_options(config.server),
     )  # fmt: skip
     return 0
@@ -221,6 +230,7 @@ def _config(args: argparse.Namespace, **extra: Any) -> Config:
         data_dir=args.data_dir,
         checkpoint=args.checkpoint,
         budget=budget,
+        log_content=args.log_content or None,
         **extra,
     )
 
@@ -289,7 +299,8 @@ def _run_config(args: argparse.Namespace) -> Config:
 
 
 async def _execute(args: argparse.Namespace, config: Config) -> RunResult:
-    on_event = None if args.json and not sys.stderr.isatty() else _progress
+    quiet = (args.json and not sys.stderr.isatty()) or args.log_level in ("debug", "info")
+    on_event = None if quiet else _progress  # the log records say the same
     if args.command == "demo":
         db, docs = build_demo_data(config.data_dir)
         _err.print(f"[dim]demo data in {escape(str(config.data_dir / 'demo'))}[/dim]")
@@ -332,6 +343,7 @@ def _overrides(config: Config) -> dict[str, Any]:
         "data_dir": config.data_dir,
         "checkpoint": config.checkpoint,
         "budget": config.budget,
+        "log_content": config.log_content,
     }
 
 
@@ -339,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 unverified parts, 2 bad input or
     configuration, 3 a model, database or store failed: `trifecta.errors`)."""
     args = _parser().parse_args(argv)
+    configure_logging(args.log_level, args.log_format)
     if args.command in ("check", "ingest", "search"):
         return _tool(args)
     if args.command == "serve":

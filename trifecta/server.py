@@ -35,6 +35,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from trifecta._access_log import AccessLog, log_startup
 from trifecta._api_error import ApiError
 from trifecta._chat_reply import ChatStream, completion
 from trifecta._chat_request import ChatTurn, parse_chat, read_body, thread_for
@@ -50,11 +51,15 @@ __all__ = ["create_app", "uvicorn_options"]
 
 
 def create_app(
-    config: Config, *, build: Callable[[Config, Any], Trifecta] | None = None
+    config: Config,
+    *,
+    build: Callable[[Config, Any], Trifecta] | None = None,
+    address: str | None = None,
 ) -> FastAPI:
     """The ASGI app. `build(config, checkpointer)` makes the orchestrator (default:
     `Trifecta.from_config`); the checkpointer is opened once for the app's lifetime.
-    Serve it with ``uvicorn.run(app, **uvicorn_options(config.server))``."""
+    Serve it with ``uvicorn.run(app, **uvicorn_options(config.server))``. It logs a
+    startup line (naming `address`) and one line per request on ``trifecta.server``."""
     stats = RunStats()
     holder: dict[str, Any] = {}
     settings = config.server
@@ -75,12 +80,14 @@ def create_app(
             holder["app"] = (build or (lambda c, s: Trifecta.from_config(c, checkpoint=s)))(
                 config, store.saver
             )
+            log_startup(config, address)
             yield
 
     app = FastAPI(title="trifecta", lifespan=lifespan)
     app.add_middleware(
         HeaderLimit, max_headers=settings.max_headers, max_bytes=settings.max_header_bytes
     )
+    app.add_middleware(AccessLog)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -138,6 +145,7 @@ def create_app(
         request: Request, turn: ChatTurn, key: str | None, conversation: str
     ) -> ServerRun:
         thread = thread_for(conversation, key, settings.max_conversation_chars)
+        request.state.thread_id = thread  # for the access log
         run = ServerRun(holder["app"], stats, turn, thread, _budget(config, settings))
         await run.prepare()
         return run

@@ -48,6 +48,7 @@ __all__ = [
     "run_scope",
     "setup_tracing",
     "span",
+    "tool_span",
 ]
 
 AttributeValue = str | int | float | bool
@@ -279,6 +280,23 @@ def agent_span(
             _AGENT.reset(token)
             current.set_attribute("trifecta.cost_usd", round(tally.cost_usd, 10))
             current.set_attribute("trifecta.escalations", tally.escalations)
+
+
+def tool_span(
+    tool: str,
+    subtask: str,
+    *,
+    tool_type: str = "function",
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> AbstractContextManager[Span | None]:
+    """An ``execute_tool <tool>`` span (a SymPy or SQL check) for `subtask`."""
+    base = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": tool,
+        "gen_ai.tool.type": tool_type,
+        "trifecta.subtask.id": subtask,
+    }
+    return span(f"execute_tool {tool}", {**base, **(attributes or {})})
 
 
 def add_cost(cost_usd: float) -> None:

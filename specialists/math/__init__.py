@@ -23,6 +23,7 @@ from trifecta.specialists.base import (
 from trifecta.specialists.math._check import check_math
 from trifecta.specialists.math._engine import CLAIM_KINDS, check_claim, compute
 from trifecta.specialists.math._requests import MATH_WORDS, to_claim
+from trifecta.telemetry import tool_span
 from trifecta.verdict import CheckError, Verdict, check_error
 
 __all__ = ["CLAIMS_SCHEMA", "CLAIM_KINDS", "check_claim", "check_math", "math_specialist"]
@@ -53,7 +54,14 @@ def math_specialist(models: Sequence[ChatModel] = (), *, timeout: float = 2.0) -
     tiers += [ModelSolver(m, prompt, CLAIMS_SCHEMA, _candidate) for m in models]
 
     async def verify(job: Job, candidate: Candidate) -> Verdict:
-        return await _verify(candidate, timeout, formal=job.tier == 0)
+        with tool_span("sympy", job.subtask) as current:
+            verdict = await _verify(candidate, timeout, formal=job.tier == 0)
+            if current is not None:
+                claims = len(candidate.payload.get("claims") or [])
+                current.set_attributes(
+                    {"trifecta.verdict": verdict.status, "trifecta.claims": claims}
+                )
+        return verdict
 
     return Specialist(
         name="math",

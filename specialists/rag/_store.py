@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from trifecta.specialists.rag._documents import (
 )
 from trifecta.specialists.rag._lexical import LexicalIndex
 from trifecta.specialists.rag._text import Vocabulary
+from trifecta.telemetry import AttributeValue, span
 
 __all__ = ["DocumentStore", "Hit", "IngestReport", "Mode"]
 
@@ -282,25 +284,46 @@ class DocumentStore:
     def _dense(
         self, query: str, depth: int, where: Mapping[str, Any] | None
     ) -> list[tuple[str, float]]:
-        found = self.collection.query(
-            query_texts=[query],
-            n_results=depth,
-            where=dict(where) if where else None,
-            include=["distances"],
-        )
-        return [
-            (i, 1.0 - d)
-            for i, d in zip(found["ids"][0], (found["distances"] or [[]])[0], strict=True)
-        ]
+        with self._retrieval("chroma", depth) as current:
+            found = self.collection.query(
+                query_texts=[query],
+                n_results=depth,
+                where=dict(where) if where else None,
+                include=["distances"],
+            )
+            ranked = [
+                (i, 1.0 - d)
+                for i, d in zip(found["ids"][0], (found["distances"] or [[]])[0], strict=True)
+            ]
+            if current is not None:
+                current.set_attribute("trifecta.retrieval.hits", len(ranked))
+        return ranked
 
     def _lexical(
         self, query: str, depth: int, where: Mapping[str, Any] | None
     ) -> list[tuple[str, float]]:
-        if not where:
-            return self.lexical.search(query, depth)
-        candidates = self.lexical.search(query, depth * 20)
-        rows = self.lexical.rows(i for i, _ in candidates)
-        return [(i, s) for i, s in candidates if i in rows and _matches(rows[i][3], where)][:depth]
+        with self._retrieval("bm25", depth) as current:
+            if not where:
+                ranked = self.lexical.search(query, depth)
+            else:
+                candidates = self.lexical.search(query, depth * 20)
+                rows = self.lexical.rows(i for i, _ in candidates)
+                ranked = [
+                    (i, s) for i, s in candidates if i in rows and _matches(rows[i][3], where)
+                ][:depth]
+            if current is not None:
+                current.set_attribute("trifecta.retrieval.hits", len(ranked))
+        return ranked
+
+    def _retrieval(self, backend: str, depth: int) -> AbstractContextManager[Any]:
+        """A ``retrieval <collection>`` span (GenAI conventions) for one backend."""
+        attributes: dict[str, AttributeValue] = {
+            "gen_ai.operation.name": "retrieval",
+            "gen_ai.data_source.id": self.name,
+            "trifecta.retrieval.backend": backend,
+            "trifecta.retrieval.depth": depth,
+        }
+        return span(f"retrieval {self.name}", attributes)
 
     def _hits(self, ranked: Sequence[tuple[str, float]]) -> list[Hit]:
         rows = self.lexical.rows(i for i, _ in ranked)

@@ -36,6 +36,7 @@ from trifecta.specialists.sql._db import (
 from trifecta.specialists.sql._run import SqlOutcome, check_queries, run_checked
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 from trifecta.specialists.sql._writer import Writer
+from trifecta.telemetry import tool_span
 from trifecta.verdict import Verdict, check_error
 
 __all__ = [
@@ -119,7 +120,15 @@ def sql_specialist(
                 (f"a person declined running: {candidate.payload.get('sql', '')}",),
                 errors=(check_error("approval", "a person declined running the query"),),
             )
-        return await asyncio.to_thread(_verify, database, candidate, max_rows, timeout, allow)
+        dialect = {"db.system.name": _DB_SYSTEM.get(database.dialect, database.dialect)}
+        with tool_span("sql", job.subtask, tool_type="datastore", attributes=dialect) as current:
+            verdict = await asyncio.to_thread(
+                _verify, database, candidate, max_rows, timeout, allow
+            )
+            if current is not None:
+                rows = len(verdict.data.get("rows", []))
+                current.set_attributes({"trifecta.verdict": verdict.status, "trifecta.rows": rows})
+        return verdict
 
     known = schema_terms(database.schema())
 
@@ -138,6 +147,9 @@ def sql_specialist(
         verify=verify,
         affinity=affinity,
     )
+
+
+_DB_SYSTEM = {"postgres": "postgresql"}  # sqlglot's dialect → OpenTelemetry's db.system.name
 
 
 def _approved(database: Database, job: Job, candidate: Candidate) -> bool:

@@ -1,0 +1,54 @@
+"""Logging set up by the command line (the library never configures handlers):
+``--log-level`` and ``--log-format text|json`` on every command, records on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Literal
+
+__all__ = ["LEVELS", "add_log_options", "configure_logging"]
+
+LEVELS = ("debug", "info", "warning", "error")
+_TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def add_log_options(parser: argparse.ArgumentParser, default_level: str) -> None:
+    """``--log-level`` (for the ``trifecta`` loggers) and ``--log-format``."""
+    group = parser.add_argument_group("logging")
+    group.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=default_level,
+        help="trifecta's records at this level and above go to stderr (default: %(default)s); "
+        "other libraries log warnings and errors",
+    )
+    group.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="one line per record, or one JSON object per record with its structured fields",
+    )
+
+
+def configure_logging(level: str, fmt: Literal["text", "json"]) -> None:
+    """Send records to stderr: the ``trifecta`` hierarchy from `level`, other
+    libraries' from WARNING; as text lines or JSON objects (python-json-logger: each
+    record's ``extra`` fields become keys)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(
+            JsonFormatter(
+                "%(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp=True,
+                json_ensure_ascii=False,
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter(_TEXT))
+    logging.basicConfig(handlers=[handler], level=logging.WARNING, force=True)
+    logging.getLogger("trifecta").setLevel(level.upper())
