@@ -96,16 +96,21 @@ def verdict(
     )  # fmt: skip
 
 
-def escalation(specialist: str, subtask: str, route: RouteRecord) -> None:
-    """One record per escalation: from which tier, what it did, to which tier, why."""
+def escalation(specialist: str, subtask: str, route: RouteRecord, sensitive: bool) -> None:
+    """One record per escalation: from which tier, what it did there, to which tier
+    (the router's reason, which may quote a check's errors, only with content logging)."""
     log = specialist_log(specialist)
     if not log.isEnabledFor(logging.INFO):
         return
+    fields: dict[str, Any] = {k: v for k, v in route.items() if k != "reason"}
+    content = log_content(sensitive)
+    if content:
+        fields["reason"] = route["reason"]
     log.info(
-        "%s escalated from tier %s (%s, %s) to tier %d (%s): %s",
+        "%s escalated from tier %s (%s, %s) to tier %d (%s)%s",
         subtask, route["from_tier"], route["from_solver"], route["from_outcome"], route["tier"],
-        route["solver"], route["reason"],
-        extra=log_extra("escalation", specialist=specialist, subtask=subtask, **route),
+        route["solver"], f": {route['reason']}" if content else "",
+        extra=log_extra("escalation", specialist=specialist, subtask=subtask, **fields),
     )  # fmt: skip
 
 

@@ -32,7 +32,7 @@ from trifecta.specialists.base import (
     Specialist,
     call_off_loop,
 )
-from trifecta.telemetry import agent_span, escalation_event
+from trifecta.telemetry import AttributeValue, agent_span, escalation_event, log_content
 from trifecta.verdict import CheckError, Result, Status, Verdict, check_error
 
 __all__ = ["Outcome", "run_specialist"]
@@ -140,7 +140,7 @@ async def _escalate(
         record = route_record(ctx, decision)
         ledger.record_route(specialist=spec.name, subtask=subtask, route=record)
         if record["code"] in ("escalated", "next"):
-            _escalated(spec.name, subtask, record)
+            _escalated(spec.name, subtask, record, bool(ledger.sensitive))
         if "cloud" in gates and not _cloud_approved(spec, subtask, tiers[decision.tier], record):
             declined = "a person declined sending it to a cloud model"
             trail.evidence.append(f"tier {decision.tier} ({solver.name}): {declined}")
@@ -167,21 +167,22 @@ async def _escalate(
     return Outcome(_failure(spec, subtask, instruction, trail))
 
 
-def _escalated(specialist: str, subtask: str, record: RouteRecord) -> None:
-    """Log an escalation and mark it on the subtask's span."""
-    records.escalation(specialist, subtask, record)
-    escalation_event(
-        {
-            "trifecta.tier": record["tier"],
-            "trifecta.solver": record["solver"],
-            "trifecta.escalation.code": record["code"],
-            "trifecta.escalation.from_tier": -1
-            if record["from_tier"] is None
-            else record["from_tier"],
-            "trifecta.escalation.from_outcome": record["from_outcome"] or "",
-            "trifecta.escalation.reason": record["reason"],
-        }
-    )
+def _escalated(specialist: str, subtask: str, record: RouteRecord, sensitive: bool) -> None:
+    """Log an escalation and mark it on the subtask's span: the reason is what the tier
+    before did (rejected, error, not applicable); the router's words only with content
+    logging."""
+    records.escalation(specialist, subtask, record, sensitive)
+    event: dict[str, AttributeValue] = {
+        "trifecta.tier": record["tier"],
+        "trifecta.solver": record["solver"],
+        "trifecta.escalation.code": record["code"],
+        "trifecta.escalation.reason": record["from_outcome"] or record["code"],
+    }
+    if record["from_tier"] is not None:
+        event["trifecta.escalation.from_tier"] = record["from_tier"]
+    if log_content(sensitive):
+        event["trifecta.escalation.detail"] = record["reason"]
+    escalation_event(event)
 
 
 def _cloud_approved(spec: Specialist, subtask: str, tier: TierInfo, record: RouteRecord) -> bool:

@@ -311,7 +311,7 @@ class Ledger:
             timeout = remaining if timeout is None else min(timeout, remaining)
         started = time.monotonic()
         reply: ModelReply | None = None
-        detail = "ok"
+        failure: Exception | None = None
         chat = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model.name}
         with span(f"chat {model.name}", chat, kind="client") as current:
             try:
@@ -319,7 +319,7 @@ class Ledger:
                     reply = await model.complete(messages, schema=schema, timeout=timeout)
                 return reply
             except Exception as exc:
-                detail = f"error: {exc}"
+                failure = exc
                 raise
             finally:
                 usage = reply.usage if reply else Usage()
@@ -334,13 +334,13 @@ class Ledger:
                     cost_usd=price.cost(usage) if price else 0.0,
                     latency_s=time.monotonic() - started,
                     verdict=None,
-                    detail=detail,
+                    detail="ok" if failure is None else f"error: {failure}",
                 )
                 self.record(entry)
                 add_cost(entry["cost_usd"])
                 if current is not None:
                     _chat_span(current, model, entry, reply)
-                _log_call(entry, messages, reply, bool(self.sensitive))
+                _log_call(entry, messages, reply, failure, bool(self.sensitive))
                 if self.on_call is not None:
                     self.on_call(entry, messages, reply)
 
@@ -389,13 +389,19 @@ def _chat_span(
 
 
 def _log_call(
-    entry: LedgerEntry, messages: Sequence[Message], reply: ModelReply | None, sensitive: bool
+    entry: LedgerEntry,
+    messages: Sequence[Message],
+    reply: ModelReply | None,
+    failure: Exception | None,
+    sensitive: bool,
 ) -> None:
-    """One record per model call: model, tokens, cost, latency (prompt and reply only
-    with content logging)."""
-    level = logging.INFO if entry["detail"] == "ok" else logging.WARNING
+    """One record per model call: model, tokens, cost, latency, outcome (the prompt,
+    the reply and an error's message, which may quote the reply, only with content
+    logging)."""
+    level = logging.INFO if failure is None else logging.WARNING
     if not _log.isEnabledFor(level):
         return
+    outcome = "ok" if failure is None else f"error: {type(failure).__name__}"
     fields: dict[str, object] = {
         "node": entry["node"],
         "specialist": entry["specialist"],
@@ -406,15 +412,16 @@ def _log_call(
         "tokens_out": entry["tokens_out"],
         "cost_usd": entry["cost_usd"],
         "latency_ms": round(entry["latency_s"] * 1000, 3),
-        "outcome": entry["detail"],
+        "outcome": outcome,
     }
     if log_content(sensitive):
         fields["prompt"] = [{"role": m.role, "content": m.content} for m in messages]
         fields["response"] = reply.text if reply else None
+        fields["error"] = None if failure is None else str(failure)
     _log.log(
         level,
         "%s %s %s: %d in / %d out tokens, $%.6f, %.0f ms",
-        entry["subtask"] or entry["node"], entry["model"], entry["detail"], entry["tokens_in"],
+        entry["subtask"] or entry["node"], entry["model"], outcome, entry["tokens_in"],
         entry["tokens_out"], entry["cost_usd"], entry["latency_s"] * 1000,
         extra=log_extra("model_call", **fields),
     )  # fmt: skip
