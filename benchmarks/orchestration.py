@@ -9,6 +9,10 @@
 (d) the same fan-out on a bare LangGraph graph of no-op nodes (plan, n parallel `Send`s,
     merge; in-memory checkpointer, ``custom`` and ``values`` streamed as `arun` does),
     both compiled before timing: trifecta's per-subtask overhead as a ratio to LangGraph's.
+(e) telemetry: 100 subtasks, each one model call (zero latency), with tracing off, with
+    OpenTelemetry on and an in-memory exporter (an ``invoke_agent`` and a ``chat`` span
+    per subtask), and with every log record at DEBUG formatted into a null stream; runs
+    interleaved, medians; the time each adds per subtask.
 
 Run: .venv/bin/python benchmarks/orchestration.py [--latency 0.1] [--repeats 3]
 Prints one table.
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import logging
 import operator
 import statistics
 import tempfile
@@ -30,12 +36,16 @@ from _table import print_table
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from typing_extensions import TypedDict
 
 from trifecta import Limits, Trifecta
 from trifecta.agents import ModelMerger, ModelPlanner
 from trifecta.models import Message, OutputSchema
 from trifecta.specialists import Candidate, FunctionSolver, ModelSolver, Specialist
+from trifecta.telemetry import reset_tracing, setup_tracing
 from trifecta.testing import CallInfo, FunctionModel
 from trifecta.verdict import Verdict
 
@@ -224,6 +234,50 @@ async def memory() -> list[tuple[str, str, str]]:
     ]
 
 
+async def _telemetry_wall(app: Trifecta, mode: str, memory: InMemorySpanExporter) -> float:
+    """One run with telemetry `mode`: off, traced (in memory) or logged (DEBUG)."""
+    logger = logging.getLogger("trifecta")
+    handler = logging.StreamHandler(io.StringIO())
+    if mode == "traced":
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(memory))
+        setup_tracing(provider)
+    elif mode == "logged":
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    try:
+        return await _wall(app)
+    finally:
+        reset_tracing()
+        memory.clear()
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+
+
+async def telemetry(repeats: int, n: int = 100) -> list[tuple[str, str, str]]:
+    app = _app(n, latency=0.0)
+    memory = InMemorySpanExporter()
+    times: dict[str, list[float]] = {"off": [], "traced": [], "logged": []}
+    await _wall(app)  # compiled before the clock starts
+    for _ in range(max(repeats, 5)):
+        for mode in times:
+            times[mode].append(await _telemetry_wall(app, mode, memory))
+    off, traced, logged = (statistics.median(times[m]) / n * 1000 for m in times)
+    return [
+        (f"(e) {n} subtasks with a model call, tracing off", f"{off:.3f} ms/subtask", ""),
+        (
+            "(e) tracing on, in-memory exporter",
+            f"{traced:.3f} ms/subtask",
+            f"+{traced - off:.3f} ms per subtask; target <= 0.2 ms",
+        ),
+        (
+            "(e) every log record at DEBUG, formatted",
+            f"{logged:.3f} ms/subtask",
+            f"+{logged - off:.3f} ms per subtask",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -240,6 +294,7 @@ def main() -> None:
             *await overhead(args.repeats),
             *await memory(),
             *await against_langgraph(args.repeats),
+            *await telemetry(args.repeats),
         ]
 
     rows = asyncio.run(run())
