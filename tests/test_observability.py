@@ -28,7 +28,7 @@ from tests.net import free_port, wait_until_up
 from tests.otlp import otlp_receiver
 from trifecta import Trifecta
 from trifecta.agents import ModelMerger, ModelPlanner
-from trifecta.config import load_config
+from trifecta.config import ConfigError, load_config
 from trifecta.demo import build_demo_data
 from trifecta.models import Message, OutputSchema, Price
 from trifecta.specialists import Candidate, ModelSolver, Specialist, default_specialists
@@ -371,6 +371,16 @@ def test_the_config_turns_export_on(tmp_path: Path) -> None:
         spans = receiver.wait_for("invoke_workflow trifecta")
     assert {s.service for s in spans} == {"from-config"}
     assert {s.name for s in spans} >= {"invoke_workflow trifecta", "invoke_agent math"}
+
+
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:4318", "ftp://collector", "http://", ""])
+def test_an_otel_endpoint_that_is_not_an_http_url_is_a_config_error(
+    tmp_path: Path, endpoint: str
+) -> None:
+    config = tmp_path / "trifecta.toml"
+    config.write_text(f'[otel]\nenabled = true\nendpoint = "{endpoint}"\n')
+    with pytest.raises(ConfigError, match=r"otel\.endpoint"):
+        load_config(config, env={})
 
 
 def test_the_standard_variables_turn_export_on_for_the_command_line(tmp_path: Path) -> None:

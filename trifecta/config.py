@@ -102,8 +102,8 @@ class OtelSettings:
     """
 
     enabled: bool = False
-    endpoint: str | None = None
-    service_name: str | None = None
+    endpoint: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] | None = None
+    service_name: Annotated[str, Field(min_length=1)] | None = None
 
 
 @with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
