@@ -32,11 +32,20 @@ def add_log_options(parser: argparse.ArgumentParser, default_level: str) -> None
     )
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to `sys.stderr` as it is when a record comes (not as it was at set-up)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one record."""
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(level: str, fmt: Literal["text", "json"]) -> None:
     """Send records to stderr: the ``trifecta`` hierarchy from `level`, other
     libraries' from WARNING; as text lines or JSON objects (python-json-logger: each
-    record's ``extra`` fields become keys)."""
-    handler = logging.StreamHandler(sys.stderr)
+    record's ``extra`` fields become keys). Calling it again replaces its handler."""
+    handler = _Stderr()
     if fmt == "json":
         from pythonjsonlogger.json import JsonFormatter
 
@@ -50,5 +59,9 @@ def configure_logging(level: str, fmt: Literal["text", "json"]) -> None:
         )
     else:
         handler.setFormatter(logging.Formatter(_TEXT))
-    logging.basicConfig(handlers=[handler], level=logging.WARNING, force=True)
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if isinstance(h, _Stderr)]:
+        root.removeHandler(previous)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
     logging.getLogger("trifecta").setLevel(level.upper())
