@@ -257,9 +257,7 @@ def _records(caplog: pytest.LogCaptureFixture, event: str) -> list[logging.LogRe
 
 def _text_of(record: logging.LogRecord) -> str:
     """Everything a handler could write of a record: its message and every field."""
-    return json.dumps({k: v for k, v in vars(record).items() if k != "args"}, default=str) + (
-        record.getMessage()
-    )
+    return json.dumps({**vars(record), "args": None, "message": record.getMessage()}, default=str)
 
 
 async def test_one_record_per_step_without_content_by_default(
@@ -325,8 +323,8 @@ async def test_content_logging_carries_prompts_but_never_a_sensitive_runs(
 
 def _clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without OpenTelemetry or trifecta settings, plus `extra`."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRIFECTA_API"))}
-    return {**keep, **extra}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRIFECTA_API"))}
+    return clean | extra
 
 
 async def test_spans_reach_a_real_otlp_receiver() -> None:
