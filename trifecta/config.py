@@ -133,6 +133,8 @@ class McpSpec:
             none: each answer is ``unverifiable`` and the merger flags it.
         match: a regular expression; a clause it matches goes to these tools when the
             offline planner routes, and its named groups are the tool's arguments.
+        answer: a dotted path into the tool's structured result to use as the answer
+            (``target.datetime``; default: the result's text).
         description: what the planner reads (default: the tool's own description).
         privacy: ``cloud`` (a sensitive run skips it) or ``local``.
         timeout_s: seconds to connect and call the tool.
@@ -145,6 +147,7 @@ class McpSpec:
     tools: tuple[str, ...] = ()
     verify: str | None = None
     match: str | None = None
+    answer: str | None = None
     description: str | None = None
     privacy: Privacy = "cloud"
     timeout_s: _Seconds = 30.0
