@@ -70,7 +70,7 @@ def _bound(fn: Callable[..., str], *args: str) -> Callable[[], str]:
 
 def http_app(server: MCPServer, config: Config, host: str = "127.0.0.1") -> Any:
     """The streamable HTTP ASGI app (``/mcp``) behind the API-key gate and header limits."""
-    app = server.streamable_http_app(host=host)
+    app = server.streamable_http_app(host=host, json_response=True)
     settings = config.server
     gated = ApiKeyGate(app, settings.api_keys)
     return HeaderLimit(gated, max_headers=settings.max_headers, max_bytes=settings.max_header_bytes)
