@@ -198,9 +198,9 @@ class McpTools:
     ) -> RunOutput:
         """Answer a request: plan it into subtasks, solve each with a specialist (math,
         SQL, documents, MCP tools), check each answer, merge only what passed."""
-        if self._app is None:
-            self._app = await anyio.to_thread.run_sync(self._build, self.config)
         try:
+            if self._app is None:
+                self._app = await anyio.to_thread.run_sync(self._build, self.config)
             result = await self._app.arun(request, sensitive=sensitive)
         except TrifectaError as exc:
             raise ToolError(str(exc)) from exc
