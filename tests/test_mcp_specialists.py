@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -46,10 +47,17 @@ def _config(tmp_path: Path, verify: str | None) -> Path:
 
 def _run(config: Path, request: str) -> tuple[int, dict[str, object]]:
     command = [sys.executable, "-m", "trifecta.cli", "run", request, "--json", "--config", str(config)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
-    assert done.returncode in (0, 1), done.stderr
-    return done.returncode, json.loads(done.stdout)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env, cwd=ROOT) as process:  # fmt: skip
+        try:
+            out, err = process.communicate(timeout=90)
+        except subprocess.TimeoutExpired:  # show where it hangs: faulthandler dumps on SIGABRT
+            process.send_signal(signal.SIGABRT)
+            out, err = process.communicate(timeout=30)
+            raise AssertionError(f"trifecta run hung; its stacks:\n{err[-6000:]}") from None
+    assert process.returncode in (0, 1), err
+    return process.returncode, json.loads(out)
 
 
 def _expected(answer: str) -> str:
