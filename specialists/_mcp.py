@@ -21,6 +21,7 @@ import anyio
 from trifecta.config import ConfigError, McpSpec
 from trifecta.ledger import Ledger
 from trifecta.models import Privacy
+from trifecta.sandbox import FORK_LOCK
 from trifecta.specialists.base import Candidate, CannotSolve, Job, Specialist, Verifier
 from trifecta.verdict import Verdict, check_error
 
@@ -48,28 +49,42 @@ class McpEndpoint:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Any]:
         """An initialized `mcp.ClientSession`."""
-        from mcp import ClientSession, StdioServerParameters, stdio_client
-        from mcp.client.stdio import get_default_environment
+        from mcp import ClientSession
 
         async with AsyncExitStack() as stack:
             if self.url:
-                import httpx2
-                from mcp.client.streamable_http import streamable_http_client
-
-                http = await stack.enter_async_context(
-                    httpx2.AsyncClient(headers=dict(self.headers), timeout=self.timeout_s)
-                )
-                streams = streamable_http_client(self.url, http_client=http)
+                read, write = await stack.enter_async_context(self._http(stack))
             else:
-                env = {**get_default_environment(), **self.env}
-                params = StdioServerParameters(
-                    command=self.command[0], args=list(self.command[1:]), env=env
-                )
-                streams = stdio_client(params)
-            read, write = await stack.enter_async_context(streams)
+                while not FORK_LOCK.acquire(blocking=False):  # see FORK_LOCK; never blocks the loop
+                    await anyio.sleep(0.001)
+                try:
+                    read, write = await stack.enter_async_context(self._stdio())
+                finally:
+                    FORK_LOCK.release()
             session = await stack.enter_async_context(ClientSession(read, write))
             await session.initialize()
             yield session
+
+    def _stdio(self) -> Any:
+        from mcp import StdioServerParameters, stdio_client
+        from mcp.client.stdio import get_default_environment
+
+        env = {**get_default_environment(), **self.env}
+        params = StdioServerParameters(
+            command=self.command[0], args=list(self.command[1:]), env=env
+        )
+        return stdio_client(params)
+
+    @asynccontextmanager
+    async def _http(self, stack: AsyncExitStack) -> AsyncIterator[Any]:
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        http = await stack.enter_async_context(
+            httpx2.AsyncClient(headers=dict(self.headers), timeout=self.timeout_s)
+        )
+        async with streamable_http_client(self.url or "", http_client=http) as streams:
+            yield streams
 
     async def list_tools(self) -> list[Any]:
         """The server's tools (`mcp.types.Tool`: name, description, input schema)."""

@@ -139,3 +139,37 @@ async def test_config_entries_are_checked_against_the_server() -> None:
         await mcp_specialists("time", McpSpec(command=SERVER, verify="tests.nothing:verify"))
     with pytest.raises(ConfigError, match="cannot list the server's tools"):
         await mcp_specialists("gone", McpSpec(command=(sys.executable, "-c", "pass"), timeout_s=10))
+
+
+FORK_RACE = """
+import subprocess, sys, threading, anyio
+from trifecta.sandbox import WorkerPool
+from trifecta.specialists import McpEndpoint
+
+real, pool, forkers = subprocess._fork_exec, WorkerPool(1), []
+
+def fork_exec(*args):  # a worker is forked on another thread while the server starts
+    forkers.append(threading.Thread(target=pool.run, args=(abs, -1)))
+    forkers[-1].start()
+    forkers[-1].join(0.5)  # forked, or waiting for FORK_LOCK, which this start holds
+    return real(*args)
+
+subprocess._fork_exec = fork_exec
+tools = anyio.run(McpEndpoint(tuple(sys.argv[1:])).list_tools)
+assert any(t.name == "convert_time" for t in tools)
+for forker in forkers:
+    forker.join()
+pool.close()
+print("ok")
+"""
+
+
+def test_workers_forked_meanwhile_do_not_stall_starting_a_server() -> None:
+    """A sandbox worker forked while a stdio server starts would inherit its exec-status
+    pipe and stall the start until the worker exits (`FORK_LOCK` prevents it)."""
+    command = [sys.executable, "-c", FORK_RACE, *SERVER]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("starting the server stalled behind a forked worker") from None
+    assert done.stdout.strip() == "ok", done.stderr[-3000:]
