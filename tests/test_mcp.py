@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +230,37 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
     return [exc]
+
+
+async def test_a_tool_of_an_http_mcp_server_is_a_specialist(http_server: str) -> None:
+    """`[mcp.<name>]` with a URL and a bearer key: trifecta's own check_math as a tier."""
+    from trifecta import Trifecta, Verdict
+    from trifecta.config import ConfigError, McpSpec
+    from trifecta.specialists import Candidate, Job, mcp_specialists
+
+    def all_verified(job: Job, candidate: Candidate) -> Verdict:
+        verdicts = (candidate.payload["structured"] or {}).get("verdicts", [])
+        ok = bool(verdicts) and all(v["status"] == "verified" for v in verdicts)
+        return Verdict("checked" if ok else "rejected", "check_math verdicts")
+
+    spec = McpSpec(url=http_server, api_key_env="MCP_KEY", tools=("check_math",))
+    (specialist,) = await mcp_specialists("checker", spec, env={"MCP_KEY": KEY})
+    app = Trifecta([replace(specialist, verify=all_verified, affinity=lambda _: 1.0)])
+    claims = {"claims": [{"kind": "value", "expr": "6*7", "answer": "42"}]}
+    (row,) = (await app.arun(json.dumps(claims))).subtasks
+    assert (row["specialist"], row["status"]) == ("checker.check_math", "checked")
+    wrong = {"claims": [{"kind": "value", "expr": "6*7", "answer": "41"}]}
+    (row,) = (await app.arun(json.dumps(wrong))).subtasks
+    assert row["status"] == "rejected"
+    with pytest.raises(ConfigError, match="cannot list the server's tools"):
+        await mcp_specialists("checker", spec, env={"MCP_KEY": "wrong"})
+
+
+def test_mcp_refuses_to_start_on_an_alias_that_does_not_open(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(f'[databases]\nshop = "sqlite:///{tmp_path}/missing.sqlite"\n', "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "trifecta.cli", "mcp", "--config", str(config)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2 and "databases.shop" in done.stderr and not done.stdout
