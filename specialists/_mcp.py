@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
+import shutil
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -71,7 +74,7 @@ class McpEndpoint:
 
         env = {**get_default_environment(), **self.env}
         params = StdioServerParameters(
-            command=self.command[0], args=list(self.command[1:]), env=env
+            command=_program(self.command[0], env), args=list(self.command[1:]), env=env
         )
         return stdio_client(params)
 
@@ -97,6 +100,16 @@ class McpEndpoint:
         with anyio.fail_after(self.timeout_s):
             async with self.session() as session:
                 return await session.call_tool(name, arguments)
+
+
+def _program(command: str, env: Mapping[str, str]) -> str:
+    """A bare program name found on PATH, else beside the running Python (the scripts of
+    its virtual environment, which need not be on PATH)."""
+    if os.sep in command:
+        return command
+    beside = os.path.dirname(sys.executable)
+    found = shutil.which(command, path=env.get("PATH")) or shutil.which(command, path=beside)
+    return found or command
 
 
 def tool_arguments(
@@ -230,8 +243,6 @@ async def mcp_specialists(
         ConfigError: the verifier cannot be imported, a named tool does not exist, the
             server cannot be reached.
     """
-    import os
-
     endpoint = _endpoint(name, spec, os.environ if env is None else env)
     try:
         listed = {t.name: t for t in await endpoint.list_tools()}

@@ -32,7 +32,7 @@ def _config(tmp_path: Path, verify: str | None) -> Path:
     lines = [
         'checkpoint = "memory"',
         "[mcp.time]",
-        f"command = {json.dumps(list(SERVER))}",
+        'command = ["mcp-server-time", "--local-timezone", "UTC"]',  # found beside the Python
         'tools = ["convert_time"]',
         f"match = '{MATCH}'",
         'answer = "target.datetime"',
