@@ -5,8 +5,10 @@
   alternating rounds of each (target: within 10%).
 - Time to first streamed byte (the role chunk) and to the first content chunk.
 - Server memory (RSS) at start, after warm-up and after 10,000 requests.
+- `trifecta mcp`: `check_math` calls per second over stdio and streamable HTTP against
+  `check_math` in-process (`_mcp_bench.py`).
 
-Run: .venv/bin/python benchmarks/serve.py [--requests 10000]
+Run: .venv/bin/python benchmarks/serve.py [--requests 10000] [--mcp-calls 2000]
 Prints one table.
 """
 
@@ -24,6 +26,7 @@ import urllib.request
 
 import httpx
 import openai
+from _mcp_bench import mcp_rows
 from _table import free_port, percentiles, print_table
 
 Row = tuple[str, str, str]
@@ -156,6 +159,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--mcp-calls", type=int, default=2000, help="0 skips the MCP rows")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,6 +181,8 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        if args.mcp_calls:
+            rows += asyncio.run(mcp_rows(args.mcp_calls, tmp))
     print_table(rows)
     return 0
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from trifecta.models import ChatModel
+from trifecta.specialists._mcp import McpEndpoint, McpSolver, mcp_specialists
 from trifecta.specialists._tool import ToolSolver
 from trifecta.specialists.base import (
     Candidate,
@@ -25,6 +26,8 @@ __all__ = [
     "CannotSolve",
     "FunctionSolver",
     "Job",
+    "McpEndpoint",
+    "McpSolver",
     "ModelSolver",
     "Solver",
     "Specialist",
@@ -32,6 +35,7 @@ __all__ = [
     "Verifier",
     "default_specialists",
     "is_transient",
+    "mcp_specialists",
     "transient_retry",
 ]
 

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from trifecta.errors import UserError
 
-__all__ = ["add_commands", "run_ingest", "run_search"]
+__all__ = ["add_commands", "hit_record", "open_store", "run_ingest", "run_search"]
 
 _err = Console(stderr=True)
 
@@ -64,15 +64,39 @@ def add_commands(commands: Any) -> None:
     _store_options(search)
 
 
-def _open(args: argparse.Namespace) -> Any:
+def open_store(
+    store: str,
+    collection: str,
+    *,
+    chroma_url: str | None = None,
+    embed_model: str | None = None,
+    embed_url: str | None = None,
+) -> Any:
+    """The `DocumentStore` that `ingest` and `search` (and `trifecta mcp`) open."""
     from trifecta.specialists.rag import DocumentStore, openai_embeddings
 
-    embeddings = (
-        openai_embeddings(args.embed_model, base_url=args.embed_url) if args.embed_model else None
+    embeddings = openai_embeddings(embed_model, base_url=embed_url) if embed_model else None
+    return DocumentStore(store, collection, embedding_function=embeddings, chroma_url=chroma_url)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    return open_store(
+        args.store,
+        args.collection,
+        chroma_url=args.chroma_url,
+        embed_model=args.embed_model,
+        embed_url=args.embed_url,
     )
-    return DocumentStore(
-        args.store, args.collection, embedding_function=embeddings, chroma_url=args.chroma_url
-    )
+
+
+def hit_record(hit: Any) -> dict[str, Any]:
+    """One search hit as printed by ``search --json``: id, source, score, text."""
+    return {
+        "id": hit.id,
+        "source": hit.source,
+        "score": hit.score,
+        "text": hit.text,
+    }
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -113,12 +137,7 @@ def run_search(args: argparse.Namespace) -> int:
         raise UserError('--where must be a JSON object, e.g. {"source": "docs/a.md"}')
     hits = _open(args).search(args.query, args.k, where=where, mode=args.mode)
     if args.json:
-        print(
-            json.dumps(
-                [{"id": h.id, "source": h.source, "score": h.score, "text": h.text} for h in hits],
-                indent=2,
-            )
-        )
+        print(json.dumps([hit_record(h) for h in hits], indent=2))
         return 0
     for rank, hit in enumerate(hits, 1):
         preview = " ".join(hit.text.split())[:160]

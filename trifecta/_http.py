@@ -13,6 +13,7 @@ trickles bytes; uvicorn closes idle keep-alive connections (`timeout_keep_alive`
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 from typing import Any
 
@@ -21,7 +22,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from trifecta.config import ServerSettings
 
-__all__ = ["HeaderLimit", "uvicorn_options"]
+__all__ = ["ApiKeyGate", "HeaderLimit", "matching_key", "uvicorn_options"]
 
 
 def _error_body(message: str, code: str) -> bytes:
@@ -168,3 +169,36 @@ def uvicorn_options(settings: ServerSettings, parser: str = "auto") -> dict[str,
         "timeout_keep_alive": settings.keep_alive_s,
         "limit_concurrency": settings.max_connections,
     }
+
+
+def matching_key(authorization: str, keys: tuple[str, ...]) -> str | None:
+    """The configured key that ``Authorization: Bearer <key>`` carries (compared in
+    constant time), or None."""
+    if not authorization.startswith("Bearer "):
+        return None
+    key = authorization.removeprefix("Bearer ").strip().encode()
+    return next((k for k in keys if hmac.compare_digest(key, k.encode())), None)
+
+
+class ApiKeyGate:
+    """ASGI middleware: with `keys` configured, an HTTP request without one of them as
+    its bearer key is a 401 before the app runs (`trifecta mcp` over HTTP)."""
+
+    def __init__(self, app: Any, keys: tuple[str, ...]) -> None:
+        self.app, self.keys = app, keys
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Refuse, or pass the request on."""
+        if scope["type"] != "http" or not self.keys:
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        if matching_key(header, self.keys) is not None:
+            await self.app(scope, receive, send)
+            return
+        body = _error_body(
+            "Incorrect or missing API key (send Authorization: Bearer <key>).", "invalid_api_key"
+        )
+        headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+        await send({"type": "http.response.start", "status": 401, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

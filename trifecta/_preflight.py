@@ -16,6 +16,7 @@ from trifecta.config import Config, ConfigError
 from trifecta.registry import build_chains
 
 __all__ = [
+    "check_aliases",
     "check_checkpoint",
     "check_config",
     "check_db",
@@ -153,6 +154,22 @@ def check_config(config: Config) -> None:
     if config.db:
         check_db(config.db)
     build_chains(config)
+
+
+def check_aliases(config: Config) -> None:
+    """Every ``[databases]`` entry opens and every ``[stores]`` entry is a store.
+
+    Raises:
+        ConfigError: the first that does not.
+    """
+    for alias, url in config.databases.items():
+        try:
+            check_db(url)
+        except ConfigError as exc:
+            raise ConfigError(f"databases.{alias}: {exc}") from exc
+    for alias, path in config.stores.items():
+        if not (Path(path) / "chroma").is_dir():
+            raise ConfigError(f"stores.{alias}: no document store at {path} (trifecta ingest)")
 
 
 def fail(problem: object, code: int = 2) -> int:

@@ -20,7 +20,7 @@ from trifecta import __version__
 from trifecta._cli_audit import add_audit_parser, run_audit
 from trifecta._cli_docs import add_commands, run_ingest, run_search
 from trifecta._cli_logging import add_log_options, configure_logging
-from trifecta._preflight import check_config, check_db, check_listen, fail
+from trifecta._preflight import check_aliases, check_config, check_db, check_listen, fail
 from trifecta.approval import GATES
 from trifecta.config import Config, ConfigError, load_config
 from trifecta.demo import DEMO_REQUEST, build_demo_data
@@ -114,6 +114,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="database URL for the SQL specialist")
     serve.add_argument("--docs", help="folder of documents for the RAG specialist")
     _common(serve)
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the checkers and the orchestrator over MCP",
+        description="An MCP server with the tools run, check_math, check_sql and search, and the "
+        "configured databases and collections as resources.",
+    )
+    mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    mcp.add_argument("--db", help="database URL, alias 'default' for check_sql")
+    mcp.add_argument("--docs", help="folder of documents for the RAG specialist")
+    _common(mcp)
     for name, command in commands.choices.items():
         add_log_options(command, "info" if name == "serve" else "warning")
     return parser
@@ -203,6 +215,23 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port, log_level="warning", log_config=None, access_log=False,
         **uvicorn_options(config.server),
     )  # fmt: skip
+    return 0
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    try:
+        from trifecta.mcp_server import serve_mcp
+    except ImportError as exc:
+        return fail(f"trifecta mcp needs the mcp extra: pip install 'trifecta[mcp]' ({exc})")
+    try:
+        if args.transport == "http":
+            check_listen(args.host, args.port)
+        config = _config(args, db=args.db, docs=args.docs)
+        check_config(config)
+        check_aliases(config)
+        serve_mcp(config, args.transport, args.host, args.port)
+    except (TrifectaError, OSError) as exc:
+        return fail(exc, code=_exit_code(exc))
     return 0
 
 
@@ -356,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _tool(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "mcp":
+        return _mcp(args)
     if args.command == "audit":
         return run_audit(args)
     if args.command == "eval":

@@ -22,6 +22,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "Limits",
+    "McpSpec",
     "ModelSpec",
     "OtelSettings",
     "ServerSettings",
@@ -136,6 +137,41 @@ class ModelSpec:
     timeout_s: _Seconds = 60.0
 
 
+@with_config(ConfigDict(extra="forbid", revalidate_instances="always"))
+@dataclass(frozen=True)
+class McpSpec:
+    """An MCP server whose tools become specialists (``[mcp.<name>]`` in the config file).
+
+    Attributes:
+        command: the argv of a server spoken to over stdio (``["mcp-server-time"]``).
+        url: or the URL of a streamable HTTP server (``http://127.0.0.1:9000/mcp``).
+        env: extra environment variables for `command`.
+        api_key_env: the environment variable holding a bearer key sent to `url`.
+        tools: the tools to use (default: every tool the server lists).
+        verify: ``module:function``, the verifier of every answer (a `Verifier`);
+            none: each answer is ``unverifiable`` and the merger flags it.
+        match: a regular expression; a clause it matches goes to these tools when the
+            offline planner routes, and its named groups are the tool's arguments.
+        answer: a dotted path into the tool's structured result to use as the answer
+            (``target.datetime``; default: the result's text).
+        description: what the planner reads (default: the tool's own description).
+        privacy: ``cloud`` (a sensitive run skips it) or ``local``.
+        timeout_s: seconds to connect and call the tool.
+    """
+
+    command: tuple[str, ...] = ()
+    url: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    api_key_env: str | None = None
+    tools: tuple[str, ...] = ()
+    verify: str | None = None
+    match: str | None = None
+    answer: str | None = None
+    description: str | None = None
+    privacy: Privacy = "cloud"
+    timeout_s: _Seconds = 30.0
+
+
 def default_data_dir() -> Path:
     """``$TRIFECTA_DATA_DIR``, else ``$XDG_DATA_HOME/trifecta`` (~/.local/share/trifecta)."""
     if env := os.environ.get("TRIFECTA_DATA_DIR"):
@@ -184,6 +220,11 @@ class Config:
             ``budget``; see `trifecta.approval`).
         routing: chains of registry names, cheapest first, per role: ``planner``,
             ``merger``, a specialist's name, or ``specialists`` for the rest.
+        databases: alias → database URL, what `trifecta mcp`'s ``check_sql`` may query
+            (`db` is there too, as ``default``).
+        stores: alias → document store directory (made by `trifecta ingest`), what
+            `trifecta mcp`'s ``search`` may read.
+        mcp: MCP servers whose tools become specialists (``[mcp.<name>]``).
     """
 
     model: str | None = None
@@ -213,6 +254,9 @@ class Config:
     approve: tuple[Gate, ...] = ()
     models: Mapping[str, ModelSpec] = field(default_factory=dict)
     routing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    databases: Mapping[str, str] = field(default_factory=dict)
+    stores: Mapping[str, str] = field(default_factory=dict)
+    mcp: Mapping[str, McpSpec] = field(default_factory=dict)
 
     @property
     def checkpoint_url(self) -> str:
@@ -319,6 +363,34 @@ def _problem(error: Any) -> str:
     return f"{where}: {error['msg']} (got {error.get('input')!r})"
 
 
+_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _check_mcp(config: Config) -> None:
+    """Aliases fit a resource URI; each ``[mcp.<name>]`` has one way to reach it and a
+    `match` that compiles."""
+    for table, names in (("databases", config.databases), ("stores", config.stores)):
+        for name in names:
+            if not _ALIAS.fullmatch(name):
+                raise ConfigError(
+                    f"{table}.{name}: an alias is 1-64 letters, digits, '_', '.', '-'"
+                )
+    for name, spec in config.mcp.items():
+        if not _ALIAS.fullmatch(name):
+            raise ConfigError(f"mcp.{name}: a name is 1-64 letters, digits, '_', '.', '-'")
+        if bool(spec.command) == bool(spec.url):
+            raise ConfigError(f"mcp.{name}: give either command (stdio) or url (HTTP)")
+        if spec.url and not spec.url.startswith(("http://", "https://")):
+            raise ConfigError(f"mcp.{name}.url: an http:// or https:// URL (got {spec.url!r})")
+        if spec.verify is not None and ":" not in spec.verify:
+            raise ConfigError(f"mcp.{name}.verify: module:function (got {spec.verify!r})")
+        if spec.match is not None:
+            try:
+                re.compile(spec.match)
+            except re.error as exc:
+                raise ConfigError(f"mcp.{name}.match: not a regular expression: {exc}") from None
+
+
 def _build(values: dict[str, Any]) -> Config:
     try:
         config = _CONFIG.validate_python(_file_forms(values))
@@ -326,6 +398,7 @@ def _build(values: dict[str, Any]) -> Config:
         problems = "; ".join(_problem(e) for e in exc.errors()[:5])
         raise ConfigError(f"invalid configuration: {problems}") from None
     _check_routing(config.routing, config.models)
+    _check_mcp(config)
     for pattern in config.sensitive_patterns:
         try:
             re.compile(pattern)

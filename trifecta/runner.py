@@ -53,7 +53,7 @@ from trifecta.registry import build_chains
 from trifecta.result import RunResult, build_result
 from trifecta.routing import Router
 from trifecta.savings import most_expensive
-from trifecta.specialists import Specialist, default_specialists
+from trifecta.specialists import Specialist, default_specialists, mcp_specialists
 from trifecta.telemetry import setup_tracing
 
 __all__ = ["RequestError", "Trifecta"]
@@ -190,7 +190,12 @@ class Trifecta:
                 data_dir=config.data_dir,
                 chains=chains.for_specialist,
                 approve_sql="sql" in config.approve,
-            ),
+            )
+            + [
+                s
+                for name, spec in config.mcp.items()
+                for s in run_sync(mcp_specialists(name, spec))
+            ],
             planner=planner,
             merger=merger,
             limits=config.limits,

@@ -21,10 +21,21 @@ from typing import Any, TypeVar
 
 from trifecta.errors import RunError
 
-__all__ = ["IsolatedError", "IsolatedTimeout", "WorkerPool", "default_pool", "run_isolated"]
+__all__ = [
+    "FORK_LOCK",
+    "IsolatedError",
+    "IsolatedTimeout",
+    "WorkerPool",
+    "default_pool",
+    "run_isolated",
+]
 
 T = TypeVar("T")
 _CTX = multiprocessing.get_context("fork")
+FORK_LOCK = threading.Lock()
+"""Held while a worker is forked. Hold it while starting a subprocess on another thread
+(an MCP server, say): a worker forked during `subprocess.Popen` inherits the new
+process's exec-status pipe, and `Popen` then blocks until that worker exits."""
 
 
 class IsolatedTimeout(RunError, TimeoutError):
@@ -82,7 +93,8 @@ class _Worker:
         self.process = _CTX.Process(
             target=_serve, args=(child, memory_mb, os.getpid()), daemon=True
         )
-        self.process.start()
+        with FORK_LOCK:
+            self.process.start()
         child.close()
         _parent_ends.add(self.conn)
 

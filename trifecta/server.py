@@ -24,7 +24,6 @@ a 503 and ``/healthz`` says so; the server recovers when the store returns.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +38,7 @@ from trifecta._access_log import AccessLog, log_startup
 from trifecta._api_error import ApiError
 from trifecta._chat_reply import ChatStream, completion
 from trifecta._chat_request import ChatTurn, parse_chat, read_body, thread_for
-from trifecta._http import HeaderLimit, uvicorn_options
+from trifecta._http import HeaderLimit, matching_key, uvicorn_options
 from trifecta._responses import ResponsesStream, parse_responses, response_object
 from trifecta._server_checkpoint import ServerCheckpointer, open_server_checkpointer
 from trifecta._server_run import RunStats, ServerRun
@@ -167,11 +166,8 @@ def _authorize(request: Request, keys: tuple[str, ...]) -> str | None:
     """The caller's API key (None when the server has none configured)."""
     if not keys:
         return None
-    header = request.headers.get("authorization", "")
-    key = header.removeprefix("Bearer ").strip()
-    if not header.startswith("Bearer ") or not any(
-        hmac.compare_digest(key.encode(), k.encode()) for k in keys
-    ):
+    key = matching_key(request.headers.get("authorization", ""), keys)
+    if key is None:
         raise ApiError(
             401,
             "Incorrect or missing API key (send Authorization: Bearer <key>).",

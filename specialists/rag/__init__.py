@@ -29,7 +29,7 @@ from trifecta.specialists.rag._embeddings import (
     openai_embeddings,
 )
 from trifecta.specialists.rag._questions import parse_question
-from trifecta.specialists.rag._store import DocumentStore, Hit, IngestReport
+from trifecta.specialists.rag._store import DocumentStore, Hit, IngestReport, list_collections
 from trifecta.specialists.rag._verify import NOT_FOUND, answering, rival, verify_answer
 from trifecta.verdict import Verdict
 
@@ -44,6 +44,7 @@ __all__ = [
     "Hit",
     "IngestReport",
     "chunk_text",
+    "list_collections",
     "offline_embeddings",
     "openai_embeddings",
     "rag_specialist",

@@ -27,7 +27,7 @@ from trifecta.specialists.rag._lexical import LexicalIndex
 from trifecta.specialists.rag._text import Vocabulary
 from trifecta.telemetry import AttributeValue, span
 
-__all__ = ["DocumentStore", "Hit", "IngestReport", "Mode"]
+__all__ = ["DocumentStore", "Hit", "IngestReport", "Mode", "list_collections"]
 
 Mode = Literal["hybrid", "dense", "lexical"]
 RRF_K = 60
@@ -90,6 +90,22 @@ def _matches(metadata: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
 
 def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def list_collections(store: Path) -> list[str]:
+    """The collections of a store made by `DocumentStore` (nothing is created).
+
+    Raises:
+        UserError: no store in that directory.
+        RunError: the store cannot be read.
+    """
+    if not (store / "chroma").is_dir():
+        raise UserError(f"no document store at {store} (make one with trifecta ingest)")
+    try:
+        client: Any = chromadb.PersistentClient(path=str(store / "chroma"))
+        return sorted(c.name for c in client.list_collections())
+    except (ValueError, RuntimeError) as exc:
+        raise RunError(f"document store {store}: {exc}") from exc
 
 
 class DocumentStore:
