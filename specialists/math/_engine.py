@@ -131,6 +131,8 @@ def compute(claim: dict[str, Any]) -> dict[str, Any]:
         result = _transform(claim.get("op", "simplify"), _at(claim, expr))
     if result.has(sp.Integral, sp.Limit):
         raise ValueError("no closed form found")
+    if result.has(sp.zoo, sp.nan):
+        raise ValueError(f"the result is undefined ({sp.sstr(result)})")
     return {**claim, "var": str(var), "answer": sp.sstr(result)}
 
 

@@ -8,6 +8,7 @@ is refused with `Reject`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,13 @@ from trifecta.specialists.math._grammar_expr import (
     ExprTransformer,
     Reject,
     number_word,
+    word_operands,
 )
 
 __all__ = ["ClaimTransformer"]
 
 Claim = dict[str, Any]
+_LIST_ITEM = re.compile(r"-?[\d.]+(/[\d.]+)?")
 Relation = tuple[Ex, Ex]
 
 
@@ -124,8 +127,12 @@ def _point(relations: Relations | None, allowed: frozenset[str]) -> dict[str, st
 
 
 def _items(items: Items) -> list[str]:
+    """The numbers of a list: each a number, a fraction or a bracket ("1, 2 and 3 plus
+    4" could end in 7 or add 4 to the result)."""
     if any(e.grouped for e in items.exprs):
         raise Reject("a list with a number written 1,000 (a separator or a list?)")
+    if not all(e.prec == ATOM or _LIST_ITEM.fullmatch(e.text) for e in items.exprs):
+        raise Reject("a list item with an operation outside brackets")
     return [_number(e) for e in items.exprs]
 
 
@@ -160,6 +167,11 @@ class ClaimTransformer(ExprTransformer):
 
     def value(self, children: list[Any]) -> Claim:
         return {"kind": "value", "expr": _number(children[0])}
+
+    def adjusted(self, children: list[Any]) -> Claim:
+        amount, percent = word_operands(children)
+        sign = "-" if _token(children, "ADJUST") == "decreased" else "+"
+        return self.value([Ex(f"{_number(amount)}*(1 {sign} {percent.text}/100)", PRODUCT)])
 
     def conditional(self, children: list[Any]) -> Claim:
         relations = _one(children, Relations)

@@ -14,7 +14,7 @@ from typing import Any
 
 from lark import Token, Transformer_NonRecursive
 
-__all__ = ["Ex", "ExprTransformer", "Reject", "number_word"]
+__all__ = ["Ex", "ExprTransformer", "Reject", "number_word", "word_operands"]
 
 SUM, PRODUCT, SIGNED, POWER, ATOM = range(5)
 
@@ -126,6 +126,15 @@ def _op(text: str, prec: int, *exs: Ex, lead: Ex | None = None, quotient: bool =
     return Ex(text, prec, free, lead_number=starts, quotient=quotient, grouped=grouped)
 
 
+def word_operands(children: list[Any]) -> list[Ex]:
+    """Operands of "the sum of A and B", "A increased by p%": each one number, name,
+    power or bracket, since "the sum of 2 and 3 times 4" has two readings."""
+    exs = _exprs(children)
+    if any(e.prec < SIGNED for e in exs):
+        raise Reject("a worded operation on an unbracketed sum or product")
+    return exs
+
+
 def _power(base: Ex, exponent: Ex) -> Ex:
     if base.bare:
         raise Reject("a power of an unbracketed function argument (sin x^2)")
@@ -190,7 +199,7 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
         args = _exprs(children)
         if len(args) == 2 and name != "log":
             raise Reject(f"{name} takes one argument")
-        if name == "cbrt":
+        if name == "cbrt" and args[0].free:
             return _op(f"({args[0].text})**(1/3)", POWER, *args)
         name = _FUNCTION_NAMES.get(name, name)
         return _op(f"{name}({', '.join(a.text for a in args)})", ATOM, *args)
@@ -215,6 +224,18 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
         base, arg = _exprs(children)
         return _op(f"log({arg.text}, {base.text})", ATOM, base, arg)
 
+    def word_add(self, children: list[Any]) -> Ex:
+        return self.add(word_operands(children))
+
+    def word_mul(self, children: list[Any]) -> Ex:
+        return self.mul(word_operands(children))
+
+    def word_sub(self, children: list[Any]) -> Ex:
+        return self.sub(word_operands(children))
+
+    def word_div(self, children: list[Any]) -> Ex:
+        return self.div(word_operands(children))
+
     def add(self, children: list[Any]) -> Ex:
         a, b = _exprs(children)
         return _op(f"{_wrap(a, SUM)} + {_wrap(b, PRODUCT)}", SUM, a, b, lead=a)
@@ -228,8 +249,13 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
         text = f"{_wrap(a, PRODUCT)}*{_wrap(b, SIGNED)}"
         return _op(text, PRODUCT, a, b, lead=a, quotient=a.quotient)
 
+    def fraction(self, children: list[Token]) -> Ex:
+        return self.group([self.div([self.number(children[:1]), self.number(children[1:])])])
+
     def div(self, children: list[Any]) -> Ex:
         a, b = _exprs(children)
+        if a.text.endswith("**1"):
+            raise Reject("x^1/2: a power of 1 before a division reads as x^(1/2)")
         return _op(f"{_wrap(a, PRODUCT)}/{_wrap(b, SIGNED)}", PRODUCT, a, b, lead=a, quotient=True)
 
     def imul(self, children: list[Any]) -> Ex:
@@ -291,11 +317,3 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
     def pct_of(self, children: list[Any]) -> Ex:
         p, a = _exprs(children)
         return _op(f"{p.text}/100*{_wrap(a, SIGNED)}", PRODUCT, p, a)
-
-    def increase(self, children: list[Any]) -> Ex:
-        a, p = _exprs(children)
-        return _op(f"{_wrap(a, PRODUCT)}*(1 + {p.text}/100)", PRODUCT, a, p, lead=a)
-
-    def decrease(self, children: list[Any]) -> Ex:
-        a, p = _exprs(children)
-        return _op(f"{_wrap(a, PRODUCT)}*(1 - {p.text}/100)", PRODUCT, a, p, lead=a)
