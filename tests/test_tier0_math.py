@@ -60,6 +60,8 @@ NOT_RECOGNISED = [
     "What is 6/2(1+2)?",  # a product after a quotient: two readings
     "What is 1/2x?",
     "What is 3 x 4?",  # "x" is a variable, and a number after a factor is refused
+    "What is 2 3?",
+    "Evaluate x 2 at x = 3",
     "What is sin x^2?",  # (sin x)^2 or sin(x^2)?
     "What is x^1/2 at x = 4?",  # x/2 by precedence, sqrt(x) by intent
     "What is the sum of 2 and 3 times 4?",
