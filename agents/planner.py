@@ -81,13 +81,14 @@ class Planner(Protocol):
 
 
 _ABBREVIATION = r"(?<!\b[A-Z]\.)(?<!\b(?:Mr|Ms|Dr|St)\.)(?<!\bMrs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"
-_SPLIT = re.compile(rf"(?<=[.?!;]){_ABBREVIATION}\s+(?=\S)|\n+")
+_SPLIT = re.compile(rf"(?<=[.?!;]){_ABBREVIATION}\s+(?=[^\s+*/^=×÷·)-])|\n+")
 _DOLLAR = re.compile(r"\$(?=[A-Za-z$])")
 
 
 def split_clauses(request: str) -> list[str]:
     """Split a request into sentences (decimals such as 3.5, initials such as "M. Duarte"
-    and "Dr. Lee", "e.g." and "i.e." stay whole)."""
+    and "Dr. Lee", "e.g." and "i.e." stay whole, and so does a factorial followed by an
+    operator: "5! / 3!")."""
     return [c.strip() for c in _SPLIT.split(request) if c.strip(" .;\t")]
 
 

@@ -4,6 +4,8 @@ offline command starts. One table:
 - Spider dev (`../shared/data/spider`): the share of questions the SQL writer answers
   and the execution accuracy of those, on the databases it was tuned on and on the
   ones kept aside (`_tier0_spider.py`);
+- math requests (`tier0_math/`): coverage (answered and verified) and accuracy (equal
+  to the expected answer) on the tune and held parts;
 - multi-part requests over a library and a bike-share (`tier0_multi/`): parts answered
   right and verified/checked, whole requests, wrong accepts (tune and held parts);
 - the CLI's wall time for ``trifecta run "What is 2+2?"`` against
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 from _table import Row, print_table
+from _tier0_math import math_rows
 from _tier0_multi import multi_rows
 from _tier0_spider import spider_rows
 
@@ -59,7 +62,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    print_table([*spider_rows(args.data_dir), *multi_rows(), *cli_rows(args.runs)])
+    print_table([*spider_rows(args.data_dir), *math_rows(), *multi_rows(), *cli_rows(args.runs)])
 
 
 if __name__ == "__main__":

@@ -16,11 +16,11 @@ from trifecta.specialists.math._requests import to_claim
 
 HANG = 60.0  # bound on a wait; the old patterns took minutes on these inputs
 
-HOSTILE = {  # input, and the kind of claim tier 0 makes of it (as the old patterns did)
+HOSTILE = {  # input, and the kind of claim tier 0 makes of it (none: over the grammar's limit)
     "spaced digits": ("1 " * 49_000 + "x", None),
-    "repeated from": ("integrate " + "x from " * 14_000, "antiderivative"),
+    "repeated from": ("integrate " + "x from " * 14_000, None),
     "dotted words": ("a." * 50_000, None),
-    "dashed digits": ("1-" * 50_000, "value"),
+    "dashed digits": ("1-" * 50_000, None),
 }
 
 
@@ -42,7 +42,7 @@ def test_hostile_inputs_finish(name: str) -> None:
 
 def test_the_tier0_requests_still_parse() -> None:
     assert to_claim("Integrate x^2 dx from 0 to 3.") == {
-        "kind": "integral", "expr": "x^2", "var": "x", "lower": "0", "upper": "3"
+        "kind": "integral", "expr": "x**2", "var": "x", "lower": "0", "upper": "3"
     }  # fmt: skip
     assert to_claim("solve x + y = 3 and x - y = 1")["expr"] == ["x + y = 3", "x - y = 1"]  # type: ignore[index]
     assert to_claim("Please compute 12.5% of 64?") == {"kind": "value", "expr": "12.5/100*64"}

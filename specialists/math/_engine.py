@@ -1,7 +1,9 @@
 """SymPy work that runs inside an isolated worker: computing and checking claims.
 
-A claim is a dict: ``{"kind", "expr", "answer", "var"?, "lower"?, "upper"?, "point"?}``.
-Everything crossing the process boundary is plain strings, lists and dicts.
+A claim is a dict: ``{"kind", "expr", "answer", "var"?, "lower"?, "upper"?, "point"?}``;
+``"at"`` (``{"x": "2"}``) evaluates a value or a derivative at a point, ``"order"`` is a
+derivative's order or a series' order. Everything crossing the process boundary is plain
+strings, lists and dicts.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import sympy as sp
 from trifecta.errors import TrifectaError
 from trifecta.specialists.math._equal import Outcome, outcome, same, same_stated
 from trifecta.specialists.math._expr import ExprError, parse_expr
+from trifecta.specialists.math._lists import LIST_KINDS, check_list, compute_list
 from trifecta.specialists.math._values import Value, assume, parse_value, same_value
 
 __all__ = ["CLAIM_KINDS", "check_claim", "check_claims", "compute"]
 
 CLAIM_KINDS = (
     "value", "equal", "solve", "derivative", "antiderivative", "integral", "limit", "series",
+    *LIST_KINDS,
 )  # fmt: skip
+MAX_DERIVATIVE_ORDER = 20
 
 
 def _symbols(claim: dict[str, Any], *exprs: Any) -> list[Any]:
@@ -77,9 +82,37 @@ def _limit(expr: Any, var: Any, claim: dict[str, Any]) -> Any:
     return result
 
 
+def _at(claim: dict[str, Any], expr: Any) -> Any:
+    """`expr` at the claim's point (``"at": {"x": "2"}``), or `expr` when it names none.
+
+    Raises:
+        ValueError: the point is malformed, or the expression is undefined there.
+    """
+    point = claim.get("at")
+    if not point:
+        return expr
+    if not isinstance(point, dict):
+        raise ValueError('"at" must map variable names to values, e.g. {"x": "2"}')
+    pairs = [(sp.Symbol(str(name)), parse_expr(str(value))) for name, value in point.items()]
+    result = expr.subs(pairs, simultaneous=True)
+    if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        shown = ", ".join(f"{k} = {v}" for k, v in point.items())
+        raise ValueError(f"{sp.sstr(expr)} is undefined at {shown}")
+    return result
+
+
+def _derivative(claim: dict[str, Any], expr: Any, var: Any) -> Any:
+    order = int(claim.get("order", 1))
+    if not 1 <= order <= MAX_DERIVATIVE_ORDER:
+        raise ValueError(f"derivative order must be between 1 and {MAX_DERIVATIVE_ORDER}")
+    return _at(claim, sp.diff(expr, var, order))
+
+
 def compute(claim: dict[str, Any]) -> dict[str, Any]:
     """Fill in ``answer`` for a claim by computing it with SymPy."""
     kind = claim["kind"]
+    if kind in LIST_KINDS:
+        return {**claim, "answer": compute_list(claim)}
     if kind == "solve":
         return _compute_solve(claim)
     expr = parse_expr(claim["expr"])
@@ -89,15 +122,17 @@ def compute(claim: dict[str, Any]) -> dict[str, Any]:
     elif kind == "antiderivative":
         result = sp.integrate(expr, var)
     elif kind == "derivative":
-        result = sp.diff(expr, var)
+        result = _derivative(claim, expr, var)
     elif kind == "limit":
         result = _limit(expr, var, claim)
     elif kind == "series":
         result = _series(expr, var, claim)
     else:
-        result = _transform(claim.get("op", "simplify"), expr)
+        result = _transform(claim.get("op", "simplify"), _at(claim, expr))
     if result.has(sp.Integral, sp.Limit):
         raise ValueError("no closed form found")
+    if result.has(sp.zoo, sp.nan):
+        raise ValueError(f"the result is undefined ({sp.sstr(result)})")
     return {**claim, "var": str(var), "answer": sp.sstr(result)}
 
 
@@ -176,9 +211,15 @@ def _check(claim: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown claim kind {kind!r}; expected one of {', '.join(CLAIM_KINDS)}")
     if kind == "solve":
         return _check_solve(claim)
+    if kind in LIST_KINDS:
+        return check_list(claim)
     assumptions = claim.get("assume") or {}
     if not isinstance(assumptions, dict):
         raise ValueError('"assume" must map variable names to assumptions, e.g. {"x": "positive"}')
+    if kind in ("value", "equal") and claim.get("at"):
+        stated = assume(_expr_answer(claim["answer"]), assumptions)
+        truth = _at(claim, _assumed(parse_expr(claim["expr"]), assumptions))
+        return same_stated(truth, stated.items[0], stated.stated)
     if kind in ("value", "equal"):
         left, right = parse_value(str(claim["expr"])), parse_value(str(claim["answer"]))
         return same_value(assume(left, assumptions), assume(right, assumptions))
@@ -189,7 +230,7 @@ def _check(claim: dict[str, Any]) -> dict[str, Any]:
     if kind == "integral":
         return _check_integral(expr, var, claim, stated)
     if kind == "derivative":
-        return same_stated(sp.diff(expr, var), answer, stated.stated)
+        return same_stated(_derivative(claim, expr, var), answer, stated.stated)
     if kind == "antiderivative":
         return same(sp.diff(answer, var), expr, note="derivative of the answer")
     if kind == "series":

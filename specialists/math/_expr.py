@@ -23,6 +23,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "asin": sp.asin, "acos": sp.acos, "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
     "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
     "abs": sp.Abs, "Abs": sp.Abs, "floor": sp.floor, "ceiling": sp.ceiling,
+    "cbrt": lambda a: sp.real_root(a, 3),
     "factorial": lambda n: _bounded(sp.factorial, n), "binomial": lambda n, k: _bounded(sp.binomial, n, k),
 }  # fmt: skip
 MAX_FACTORIAL = 10_000

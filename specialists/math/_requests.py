@@ -1,82 +1,121 @@
-"""Tier 0: recognise formal math requests in natural phrasing and turn them into claims.
+"""Tier 0: formal math requests in natural wording, read by a grammar, as claims.
 
-Every pattern here meets user text, so each is a `LinearPattern` (RE2, linear time):
-with Python's backtracking `re`, ``"1 1 1 … x"`` took time quadratic in its length.
+`requests.lark` is parsed LALR(1) (time linear in the request); the tree becomes one
+claim the engine computes and checks with SymPy. A request the grammar does not consume
+whole, or that has no single safe reading, is not recognised (None), never guessed.
+Unicode and LaTeX operators are first rewritten to the grammar's plain tokens.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import sys
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
+import lark
+from lark import Lark, LarkError
+
 from trifecta.linear_re import LinearPattern
+from trifecta.specialists.math._grammar_claims import ClaimTransformer
+from trifecta.specialists.math._grammar_expr import Reject
 
-__all__ = ["MATH_WORDS", "to_claim"]
+__all__ = ["MATH_WORDS", "MAX_REQUEST_CHARS", "normalize_request", "to_claim"]
 
-_V = r"(?P<var>[a-z])"
-_PATTERNS: list[tuple[str, LinearPattern]] = [
-    ("integral", LinearPattern(
-        rf"^(?:integrate|(?:find |compute |evaluate )?(?:the )?integral of)\s+(?P<expr>.+?)"
-        rf"(?:\s*d{_V})?(?:\s+(?:with respect to|wrt)\s+{_V.replace('var', 'var2')})?"
-        r"\s+from\s+(?P<lower>.+?)\s+to\s+(?P<upper>.+)$")),
-    ("antiderivative", LinearPattern(
-        rf"^(?:integrate|(?:find |compute )?(?:the )?(?:integral|antiderivative) of)\s+(?P<expr>.+?)"
-        rf"(?:\s*d{_V})?(?:\s+(?:with respect to|wrt)\s+{_V.replace('var', 'var2')})?$")),
-    ("derivative", LinearPattern(
-        rf"^(?:differentiate|(?:find |compute )?(?:the )?derivative of)\s+(?P<expr>.+?)"
-        rf"(?:\s+(?:with respect to|wrt)\s+{_V})?$")),
-    ("limit", LinearPattern(
-        rf"^(?:(?:find |compute )?(?:the )?limit of|lim)\s+(?P<expr>.+?)\s+as\s+{_V}\s*"
-        r"(?:->|→|approaches|tends to|goes to)\s*(?P<point>.+)$")),
-    ("series", LinearPattern(
-        r"^(?:find |compute |give )?(?:the )?(?:taylor |maclaurin |power )?series (?:expansion )?(?:of|for)\s+(?P<expr>.+?)"
-        rf"(?:\s+(?:at|around|about|near)\s+{_V}\s*=\s*(?P<point>[^ ]+))?"
-        r"(?:\s+(?:to|up to|through)\s+order\s+(?P<order>\d+))?$")),
-    ("solve", LinearPattern(rf"^solve\s+(?:for\s+{_V}\s*[:,]?\s*)?(?P<expr>.+?)(?:\s+for\s+{_V.replace('var', 'var2')})?$")),
-    ("transform", LinearPattern(r"^(?P<op>simplify|factor|expand)\s+(?P<expr>.+)$")),
-    ("percent", LinearPattern(
-        r"^(?:what is |compute |calculate )?(?P<p>\d+(?:\.\d+)?)\s*(?:%|percent)\s+of\s+(?P<n>-?\d[\d,]*(?:\.\d+)?)$")),
-    ("arithmetic", LinearPattern(
-        r"^(?:what is|what's|compute|calculate|evaluate)?\s*(?P<expr>[-+*/^().\d\s×÷−]*\d[-+*/^().\d\s×÷−]*)$")),
-]  # fmt: skip
+MAX_REQUEST_CHARS = 2_000
 
 MATH_WORDS = LinearPattern(
     r"\b(integrate|integral|antiderivative|derivative|differentiate|solve|simplify|factor|expand"
     r"|limit|percent|sqrt|equation|series|taylor)\b|\d\s*%|\d\s*[-+*/^]\s*\d|\bx\s*\^",
     ignore_case=True,
 )
-_FILLER = LinearPattern(r"^(?:please\s+|can you\s+|could you\s+)+", ignore_case=True)
-_SYSTEM = LinearPattern(r"\s*(?:,|;|\band\b)\s*")
+
+_LATEX_D = re.compile(
+    r"\\[dt]?frac\s*\{\s*(d|\\partial)(\^\{?\d\}?)?\s*\}\s*\{\s*(?:d|\\partial)\s*([a-z])(\^\{?\d\}?)?\s*\}"
+)
+_LATEX = {
+    "left": " ", "right": " ", "displaystyle": " ", "quad": " ", "qquad": " ", ",": " ",
+    ";": " ", ":": " ", "!": " ", " ": " ", "cdot": "*", "times": "*", "div": "/",
+    "pi": " pi ", "infty": " oo ", "to": " -> ", "rightarrow": " -> ", "%": "%",
+    "dfrac": "\\frac", "tfrac": "\\frac", "frac": "\\frac", "sqrt": "\\sqrt", "int": " ∫ ",
+    "lim": " lim ", "partial": "d", "arcsin": " asin ", "arccos": " acos ", "arctan": " atan ",
+}  # fmt: skip
+_LATEX |= {
+    f: f" {f} "
+    for f in ["sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh", "ln", "log", "exp"]
+}
+_COMMAND = re.compile(r"\\([A-Za-z]+|[,;:! %])")
+_UNICODE = str.maketrans({
+    "×": "*", "✕": "*", "·": "*", "⋅": "*", "∙": "*", "÷": "/", "−": "-", "–": "-", "—": "-",
+    "π": " pi ", "∞": " oo ", "→": "->", "⟶": "->", "√": " sqrt ", "∛": " cbrt ", "∂": "d",
+    "’": "'", "‘": "'", "$": " ", "½": "(1/2)", "⅓": "(1/3)", "⅔": "(2/3)", "¼": "(1/4)",
+    "¾": "(3/4)",
+})  # fmt: skip
+_SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
+_SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉₊₋", "0123456789+-")
+_SCRIPT = re.compile(r"([⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻]+)|([₀₁₂₃₄₅₆₇₈₉₊₋]+)")
+_WHAT_IS = re.compile(r"\bwhat\s*(?:'s|s)\b", re.IGNORECASE)
+_END = re.compile(r"(?:\s|[?.]|(?<![\d)])!)+$")
 
 
-def _clean(instruction: str) -> str:
-    text = " ".join(instruction.split()).rstrip(" ?.!")
-    return _FILLER.sub("", text)
+def _script(match: re.Match[str]) -> str:
+    sup, sub = match.group(1), match.group(2)
+    digits = (sup or sub).translate(_SUPER if sup else _SUB)
+    mark = "^" if sup else "_"
+    return f"{mark}{digits}" if digits in ("+", "-") else f"{mark}({digits})"
+
+
+def _latex(match: re.Match[str]) -> str:
+    return _LATEX.get(match.group(1), match.group(0))
+
+
+def _latex_d(match: re.Match[str]) -> str:
+    order = match.group(2) or ""
+    return f" d{order}/d{match.group(3)}{order} "
+
+
+def normalize_request(text: str) -> str:
+    """The request with Unicode and LaTeX operators as the grammar's plain tokens
+    (``x² ÷ 2`` → ``x^(2) / 2``, ``\\frac{d}{dx}`` → ``d/dx``), spaces collapsed and
+    closing punctuation dropped."""
+    text = _LATEX_D.sub(_latex_d, text)
+    text = _COMMAND.sub(_latex, text).translate(_UNICODE)
+    text = _SCRIPT.sub(_script, text)
+    text = _WHAT_IS.sub("what is", text)
+    return _END.sub("", " ".join(text.split()))
+
+
+def _cache_file() -> str | bool:
+    """Where the parse tables are kept between processes (building them takes about a
+    second): ``$XDG_CACHE_HOME/trifecta`` (~/.cache/trifecta), a directory of the user's
+    own, never a shared temporary one (the tables are a pickle). Lark rebuilds them when
+    the grammar changed; False when the directory cannot be made."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "trifecta"
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return False
+    python = "".join(map(str, sys.version_info[:2]))
+    return str(root / f"math-requests-lark{lark.__version__}-py{python}.cache")
+
+
+@functools.cache
+def _parser() -> Lark:
+    grammar = (resources.files(__package__) / "requests.lark").read_text("utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", cache=_cache_file())
 
 
 def to_claim(instruction: str) -> dict[str, Any] | None:
-    """The claim to compute for a formal request, or None if none matches."""
-    text = _clean(instruction)
-    for kind, pattern in _PATTERNS:
-        match = pattern.match(text) or pattern.match(text.lower())
-        if match:
-            return _claim(kind, match.groupdict())
-    return None
-
-
-def _claim(kind: str, groups: dict[str, str | None]) -> dict[str, Any]:
-    var = groups.get("var") or groups.get("var2")
-    base: dict[str, Any] = {"var": var} if var else {}
-    if kind == "percent":
-        number = (groups["n"] or "0").replace(",", "")
-        return {"kind": "value", "expr": f"{groups['p']}/100*{number}", **base}
-    if kind == "arithmetic":
-        return {"kind": "value", "expr": groups["expr"], "op": "simplify"}
-    if kind == "transform":
-        return {"kind": "equal", "expr": groups["expr"], "op": groups["op"]}
-    extra: dict[str, Any] = {k: groups[k] for k in ("lower", "upper", "point") if groups.get(k)}
-    if groups.get("order"):
-        extra["order"] = int(groups["order"] or 6)
-    expr: Any = groups["expr"]
-    if kind == "solve" and str(expr).count("=") > 1:
-        expr = [e.strip() for e in _SYSTEM.split(str(expr)) if e.strip()]
-    return {"kind": kind, "expr": expr, **base, **extra}
+    """The claim to compute for a formal request, or None when the grammar does not
+    read the whole request or the request has no single safe reading."""
+    if len(instruction) > MAX_REQUEST_CHARS:
+        return None
+    text = normalize_request(instruction)
+    try:
+        claim = ClaimTransformer().transform(_parser().parse(text))
+    except (LarkError, Reject, RecursionError):
+        return None
+    return claim if isinstance(claim, dict) else None

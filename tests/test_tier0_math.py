@@ -1,0 +1,163 @@
+"""The math grammar (tier 0) through the offline app: phrasings answered and verified,
+hostile or ambiguous requests never verified, and the list claim kinds checked."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from trifecta import Trifecta
+from trifecta.specialists import default_specialists
+from trifecta.specialists.math import check_claim
+from trifecta.specialists.math._requests import to_claim
+
+ANSWERED = {  # request → the answer tier 0 gives, verified
+    "What is the derivative of x^3 + 2x?": "3*x**2 + 2",
+    "What is 1700 divided by 30?": "170/3",
+    "How much is half of 50 plus twice 10?": "45",
+    "What is 2 to the power of 8?": "256",
+    "What is 81 to the power of 1/2?": "9",
+    "What is seven times eight?": "56",
+    "What is the square root of 81?": "9",
+    "Compute 5! / 3!": "20",
+    "What is 2³ + √49?": "15",
+    "What is \\frac{3}{4} + \\frac{1}{4}?": "1",
+    "What is 12.5% of 64?": "8",
+    "30 is what percent of 120?": "25",
+    "What is the percentage change from 80 to 60?": "-25",
+    "What is 60 increased by 15%?": "69",
+    "What is the median of 7, 2, 9, 4?": "11/2",
+    "Find the average of 10, 20, 30": "20",
+    "What is the GCD of 48, 180 and 600?": "12",
+    "Find lcm(8, 12, 18)": "72",
+    "What is the prime factorization of 360?": "2**3*3**2*5",
+    "Find the 2nd derivative of sin(x)": "-sin(x)",
+    "What is the partial derivative of x^2 y with respect to x?": "2*x*y",
+    "Evaluate the derivative of x^2 + 3x when x is 1": "5",
+    "Find f'(2) if f(x) = x^2 + 1": "4",
+    "If f(x) = x^2 - 4x + 1, what is f(5)?": "6",
+    "Compute x^2 + y^2 for x = 3 and y = 4": "25",
+    "Integrate x e^x with respect to x": "(x - 1)*exp(x)",
+    "\\int_{0}^{2} (x^2 + 1) \\, dx": "14/3",
+    "Find the integral from 0 to 2 of 3x^2 dx": "8",
+    "Find the limit of 1/x as x approaches 0 from the left": "-oo",
+    "lim_{x→0⁺} 1/x": "oo",
+    "What is the Taylor series of cos(x) about x = 0 up to x^4?": "x**4/24 - x**2/2 + 1",
+    "Find x if 5x = 20": "[4]",
+    "Solve the system 2x + y = 5, x - y = 1": "[(2, 1)]",
+    "What are the roots of x^2 - 4?": "[-2, 2]",
+    "Factorise x^2 - 9": "(x - 3)*(x + 3)",
+    "What is the cube root of -27?": "-3",
+}
+
+NOT_RECOGNISED = [
+    "What is 2+2 apples?",  # a word the grammar does not know
+    "Differentiate x^2 quickly",
+    "What is love?",
+    "What is x?",  # a value with a free variable
+    "What is 6/2(1+2)?",  # a product after a quotient: two readings
+    "What is 1/2x?",
+    "What is 3 x 4?",  # "x" is a variable, and a number after a factor is refused
+    "What is 2 3?",
+    "Evaluate x 2 at x = 3",
+    "What is sin x^2?",  # (sin x)^2 or sin(x^2)?
+    "What is x^1/2 at x = 4?",  # x/2 by precedence, sqrt(x) by intent
+    "What is the sum of 2 and 3 times 4?",
+    "What is the average of 1, 2 and 3 plus 4?",
+    "What is the mean of 100,200 and 300?",  # a thousands separator or a list?
+    "What is 60 plus 10 increased by 10%?",
+    "Integrate x y",  # two variables, none named
+    "What is the derivative of a x^2?",
+    "Solve x + y = 3",
+    "What is twenty five plus one?",
+    "Evaluate x^2 at y = 2",
+    "Find the limit of 1/x as x approaches infinity from the left",
+    "What is " + "1 + " * 3_000 + "1?",  # over the length limit
+    "What is " + "9" * 4_001 + " + 1?",
+]
+
+NOT_VERIFIED = [
+    "What is 1/0?",
+    "Evaluate 1/x at x = 0",
+    "What is the percent change from 0 to 5?",
+    "What is 9^9^9?",
+    "What is 99999!?",
+    "What is 9999^9999?",  # 39,996 digits: past what the checker prints
+    "Find the limit of 1/x as x approaches 0",  # two-sided: no limit
+    "Solve sin(x) = 0",  # infinitely many solutions
+    "What is the gcd of 12.5 and 5?",
+]
+
+
+@pytest.fixture(scope="module")
+def app() -> Trifecta:
+    return Trifecta(default_specialists())
+
+
+def _row(app: Trifecta, request: str) -> dict[str, Any]:
+    result = app.run(request)
+    assert len(result.subtasks) == 1, result.subtasks
+    return dict(result.subtasks[0])
+
+
+@pytest.mark.parametrize(("request_text", "answer"), ANSWERED.items(), ids=list(ANSWERED))
+def test_phrasings_are_answered_and_verified(app: Trifecta, request_text: str, answer: str) -> None:
+    row = _row(app, request_text)
+    assert (row["specialist"], row["status"], row["answer"]) == ("math", "verified", answer)
+
+
+@pytest.mark.parametrize("request_text", NOT_RECOGNISED, ids=[r[:40] for r in NOT_RECOGNISED])
+def test_what_the_grammar_does_not_fully_read_is_not_recognised(request_text: str) -> None:
+    assert to_claim(request_text) is None
+
+
+@pytest.mark.parametrize("request_text", NOT_VERIFIED, ids=[r[:40] for r in NOT_VERIFIED])
+def test_undefined_or_oversized_results_are_never_verified(
+    app: Trifecta, request_text: str
+) -> None:
+    assert to_claim(request_text) is not None
+    started = time.perf_counter()
+    row = _row(app, request_text)
+    assert row["status"] != "verified", row
+    assert time.perf_counter() - started < 30  # a bound on a hang, not a speed target
+
+
+def test_a_long_hostile_request_is_refused_without_parsing() -> None:
+    assert to_claim("integrate " + "x from " * 14_000) is None
+
+
+@pytest.mark.parametrize(
+    ("claim", "status"),
+    [
+        ({"kind": "gcd", "expr": ["12", "18"], "answer": "6"}, "verified"),
+        ({"kind": "gcd", "expr": ["12", "18"], "answer": "3"}, "rejected"),
+        ({"kind": "lcm", "expr": ["4", "6"], "answer": "24"}, "rejected"),
+        ({"kind": "mean", "expr": ["1/2", "1/3", "1/6"], "answer": "1/3"}, "verified"),
+        ({"kind": "median", "expr": ["6", "6", "7", "100"], "answer": "6.5"}, "verified"),
+        ({"kind": "median", "expr": ["6", "6", "7", "100"], "answer": "7"}, "rejected"),
+        ({"kind": "mean", "expr": ["x", "2"], "answer": "1"}, "rejected"),
+        ({"kind": "factorint", "expr": "360", "answer": "2^3 * 3^2 * 5"}, "verified"),
+        ({"kind": "factorint", "expr": "360", "answer": "360"}, "rejected"),
+        ({"kind": "factorint", "expr": "360", "answer": "2^3 * 45"}, "rejected"),
+        ({"kind": "factorint", "expr": "360", "answer": "2^3 * 3^2 * 7"}, "rejected"),
+        (
+            {"kind": "derivative", "expr": "x^3", "order": 2, "at": {"x": "2"}, "answer": "12"},
+            "verified",
+        ),
+        (
+            {"kind": "value", "expr": "x^2 + y", "at": {"x": "3", "y": "1"}, "answer": "9"},
+            "rejected",
+        ),
+    ],
+)
+def test_list_kinds_and_points_are_checked(claim: dict[str, Any], status: str) -> None:
+    assert check_claim(claim)["status"] == status
+
+
+def test_routing_by_content_uses_the_grammar() -> None:
+    math = default_specialists()[0]
+    assert math.affinity is not None
+    assert math.affinity("What is 1700 divided by 30?") == 1.0
+    assert math.affinity("What is the highest appointment fee?") == 0.0
