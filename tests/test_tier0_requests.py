@@ -133,3 +133,34 @@ def test_an_offline_run_without_documents_loads_no_model_client_or_vector_store(
         check=False,
     )
     assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout + done.stderr
+
+
+# The requests the issue quotes, answered part by part with no model.
+QUOTED = {
+    "What is the highest appointment fee? Is the clinic open on Sundays? What is 1700 divided by 30?": [
+        ("sql", "checked", "150"),
+        ("rag", "verified", "closed on Sundays"),
+        ("math", "verified", "170/3"),
+    ],
+    "How many appointments were cancelled? What is the average appointment duration? "
+    "How many patients were born before 1970?": [
+        ("sql", "checked", "2"),
+        ("sql", "checked", "36"),
+        ("sql", "checked", "2"),
+    ],
+    "What is the derivative of x^3 + 2x? What is 1700 divided by 30?": [
+        ("math", "verified", "3*x**2 + 2"),
+        ("math", "verified", "170/3"),
+    ],
+}
+
+
+@pytest.mark.parametrize("request_text", list(QUOTED))
+def test_the_quoted_requests_are_answered_part_by_part(clinic: Config, request_text: str) -> None:
+    result = Trifecta.from_config(clinic).run(request_text)
+    got = [(s["specialist"], s["status"], s["answer"]) for s in result.subtasks]
+    assert len(got) == len(QUOTED[request_text]), got
+    for (specialist, status, answer), expected in zip(got, QUOTED[request_text], strict=True):
+        assert (specialist, status) == expected[:2], got
+        assert expected[2] in answer.replace(".0", ""), got
+    assert result.ok, result.answer
