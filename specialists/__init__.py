@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from trifecta.models import ChatModel
-from trifecta.specialists._mcp import McpEndpoint, McpSolver, mcp_specialists
 from trifecta.specialists._tool import ToolSolver
 from trifecta.specialists.base import (
     Candidate,
@@ -20,6 +21,11 @@ from trifecta.specialists.base import (
     is_transient,
     transient_retry,
 )
+
+if TYPE_CHECKING:
+    from trifecta.specialists._mcp import McpEndpoint, McpSolver, mcp_specialists
+
+_LAZY = dict.fromkeys(("McpEndpoint", "McpSolver", "mcp_specialists"), "trifecta.specialists._mcp")
 
 __all__ = [
     "Candidate",
@@ -75,3 +81,12 @@ def default_specialists(
         root = data_dir / "stores" if data_dir else None
         found.append(rag_specialist(docs, tiers("rag"), store_root=root))
     return found
+
+
+def __getattr__(name: str) -> Any:
+    """The MCP names load the MCP client code on first use (an offline run never needs it)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -22,6 +22,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from trifecta import specialists as _specialists
 from trifecta._as_tool import as_tool
 from trifecta._graph_run import (
     App,
@@ -53,7 +54,7 @@ from trifecta.registry import build_chains
 from trifecta.result import RunResult, build_result
 from trifecta.routing import Router
 from trifecta.savings import most_expensive
-from trifecta.specialists import Specialist, default_specialists, mcp_specialists
+from trifecta.specialists import Specialist, default_specialists
 from trifecta.telemetry import setup_tracing
 
 __all__ = ["RequestError", "Trifecta"]
@@ -194,7 +195,7 @@ class Trifecta:
             + [
                 s
                 for name, spec in config.mcp.items()
-                for s in run_sync(mcp_specialists(name, spec))
+                for s in run_sync(_specialists.mcp_specialists(name, spec))
             ],
             planner=planner,
             merger=merger,

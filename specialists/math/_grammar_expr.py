@@ -14,6 +14,8 @@ from typing import Any
 
 from lark import Token, Transformer_NonRecursive
 
+from trifecta.errors import TrifectaError
+
 __all__ = ["Ex", "ExprTransformer", "Reject", "number_word", "word_operands"]
 
 SUM, PRODUCT, SIGNED, POWER, ATOM = range(5)
@@ -78,7 +80,7 @@ _FUNCTION_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan"}
 _FUNCTIONS = frozenset(["f", "g", "h"])
 
 
-class Reject(ValueError):
+class Reject(TrifectaError, ValueError):
     """The request parses but has no single safe reading; tier 0 does not guess."""
 
 

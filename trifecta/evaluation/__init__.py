@@ -11,9 +11,10 @@ configurations and compare them on accuracy, verification, cost and latency.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from trifecta.evaluation._grade import grade
-from trifecta.evaluation._report import Summary, Thresholds, failures, summarize, write_outputs
-from trifecta.evaluation._run import Record, Setup, run_local, run_ray
 from trifecta.evaluation._suites import (
     BUILTIN_SUITES,
     Question,
@@ -22,6 +23,15 @@ from trifecta.evaluation._suites import (
     cranfield_records,
     load_suite,
 )
+
+if TYPE_CHECKING:
+    from trifecta.evaluation._report import Summary, Thresholds, failures, summarize, write_outputs
+    from trifecta.evaluation._run import Record, Setup, run_local, run_ray
+
+_LAZY = {
+    **dict.fromkeys(("Summary", "Thresholds", "failures", "summarize", "write_outputs"), "_report"),
+    **dict.fromkeys(("Record", "Setup", "run_local", "run_ray"), "_run"),
+}
 
 __all__ = [
     "BUILTIN_SUITES",
@@ -41,3 +51,13 @@ __all__ = [
     "summarize",
     "write_outputs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The runner and the report load on first use: `trifecta run` imports the eval
+    command's parser, not the evaluation itself."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
