@@ -25,8 +25,8 @@ __all__ = ["math_rows"]
 HERE = Path(__file__).parent / "tier0_math"
 
 
-def _load() -> list[dict[str, Any]]:
-    lines = (HERE / "requests.jsonl").read_text(encoding="utf-8").splitlines()
+def _load(name: str = "requests.jsonl") -> list[dict[str, Any]]:
+    lines = (HERE / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -55,15 +55,23 @@ def _rights(requests: Sequence[dict[str, Any]], answers: Sequence[str | None]) -
 
 
 def _outcomes(*, verbose: bool) -> dict[str, list[str]]:
-    """Per part, each request's outcome: ``right``, ``wrong`` or ``missed``."""
+    """Per part, each request's outcome: ``right``, ``wrong`` or ``missed``. The second
+    author's set was written by someone else for another grammar and never used to tune
+    this one: all of it is unseen."""
     requests = _load()
-    answers = _answers(requests)
-    rights = _rights(requests, answers)
-    by_part: dict[str, list[str]] = {"tune": [], "held": []}
-    for request, answer, right in zip(requests, answers, rights, strict=True):
+    second = _load("second_author.jsonl")
+    answers = _answers([*requests, *second])
+    rights = _rights([*requests, *second], answers)
+    by_part: dict[str, list[str]] = {"tune": [], "held": [], "second author (unseen)": []}
+    parts = ["held" if r["held"] else "tune" for r in requests] + ["second author (unseen)"] * len(
+        second
+    )
+    for request, part, answer, right in zip(
+        [*requests, *second], parts, answers, rights, strict=True
+    ):
         outcome = "missed" if answer is None else "right" if right else "wrong"
-        by_part["held" if request["held"] else "tune"].append(outcome)
-        if verbose and not request["held"] and outcome != "right":
+        by_part[part].append(outcome)
+        if verbose and part == "tune" and outcome != "right":
             print(request["id"], outcome, repr(request["request"]), answer, request["answer"])
     return by_part
 

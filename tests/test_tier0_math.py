@@ -161,3 +161,12 @@ def test_routing_by_content_uses_the_grammar() -> None:
     assert math.affinity is not None
     assert math.affinity("What is 1700 divided by 30?") == 1.0
     assert math.affinity("What is the highest appointment fee?") == 0.0
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["Taylor series of cos(x) about 0 to order 4", "Maclaurin series of e^x up to order 4"],
+)
+def test_a_series_to_order_n_is_not_guessed(request_text: str) -> None:
+    """'to order 4' is through x^4 for some and up to O(x^4) for others: refused."""
+    assert to_claim(request_text) is None
