@@ -14,6 +14,7 @@ from fastapi import Request
 from trifecta._api_error import ApiError
 from trifecta._chat_request import ChatTurn
 from trifecta._server_checkpoint import is_outage
+from trifecta.approval import question_text
 from trifecta.graphs.state import Event
 from trifecta.ledger import Budget
 from trifecta.result import RunResult
@@ -268,11 +269,5 @@ def reply_text(result: RunResult) -> str:
     message answers it)."""
     if not result.interrupts:
         return result.answer
-    lines = []
-    for question in result.interrupts:
-        if isinstance(question, dict):
-            why = f" ({question['why']})" if question.get("why") else ""
-            lines.append(f"{question.get('question', question)}{why}")
-        else:
-            lines.append(str(question))
+    lines = [question_text(q) for q in result.interrupts]
     return "\n".join([*lines, "Reply yes to approve; anything else declines."])

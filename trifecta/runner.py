@@ -20,7 +20,7 @@ from langchain_core.runnables.config import merge_configs
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from trifecta._as_tool import as_tool
 from trifecta._graph_run import (
@@ -143,6 +143,16 @@ class Trifecta:
         with detached():
             config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
             return await self._state(parts, config, thread_id, turn)
+
+    async def snapshot(self, thread_id: str) -> StateSnapshot | None:
+        """The thread's latest LangGraph state (with the writes of subtasks that finished
+        in a step still running), or None when the thread does not exist."""
+        parts = self._parts()
+        with detached():
+            async with self._saver() as saver:
+                config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+                latest = await self._app(parts, saver).aget_state(config)
+        return latest if latest.values else None
 
     async def _state(
         self, parts: Parts, config: RunnableConfig, thread_id: str, turn: int | None
