@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
 from trifecta._inspect_attempts import AttemptView, SpanView, attempts_of, spans_of
 from trifecta.approval import question_text
+from trifecta.audit import AuditKeyError, inspect_audit, load_key
+from trifecta.config import Config
 from trifecta.graphs.rows import subtask_rows
 from trifecta.graphs.state import RunState
 from trifecta.ledger import Budget, LedgerEntry, Report, report_of
@@ -24,6 +27,7 @@ __all__ = [
     "RunView",
     "SqlView",
     "SubtaskView",
+    "audit_view",
     "run_view",
 ]
 
@@ -268,3 +272,21 @@ def run_view(
         spans=spans_of(entries, t0), subtasks=subtasks, critical_path=critical,
         history=[{"request": t["request"], "answer": t["answer"]} for t in history],
     )  # fmt: skip
+
+
+def audit_view(config: Config) -> AuditView | None:
+    """What verifying the configured audit log finds (None when none is configured): the
+    chain, the HMACs with the configured key, the heads, as `trifecta audit verify`."""
+    if not config.audit_log:
+        return None
+    path = Path(config.audit_log)
+    try:
+        key = load_key(config.audit_key_file, config.audit_key_env)
+        head_db = None if config.checkpoint_url == "memory" else config.checkpoint_url
+        report = inspect_audit(path, key=key, head_db=head_db)
+    except (AuditKeyError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return AuditView(path=str(path), ok=False, summary=[], problems=[f"cannot check: {why}"])
+    return AuditView(
+        path=str(path), ok=report.ok, summary=report.summary(), problems=list(report.problems)
+    )
