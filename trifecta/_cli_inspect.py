@@ -10,15 +10,14 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from trifecta._inspect_page import render_page
-from trifecta._inspect_view import Phase, RunView, audit_view, run_view
+from trifecta._inspect_view import RunView, audit_view, snapshot_view
 from trifecta._preflight import check_checkpoint, fail
 from trifecta.checkpoint import redact_url
 from trifecta.config import Config, ConfigError
 from trifecta.errors import RunError, TrifectaError
-from trifecta.graphs.state import RunState
 from trifecta.runner import Trifecta
 
 __all__ = ["add_inspect_parser", "run_inspect"]
@@ -45,19 +44,13 @@ def add_inspect_parser(commands: Any, common: Callable[[argparse.ArgumentParser]
     common(inspect)
 
 
-def _phase(interrupted: bool, unfinished: bool) -> Phase:
-    return "paused" if interrupted else "pending" if unfinished else "finished"
-
-
 async def _view(config: Config, thread: str) -> RunView | None:
     snapshot = await Trifecta.from_config(config).snapshot(thread)
     if snapshot is None:
         return None
-    return run_view(
-        cast(RunState, snapshot.values), thread,
-        _phase(bool(snapshot.interrupts), bool(snapshot.next)), budget=config.budget,
+    return snapshot_view(
+        snapshot, thread, running=False, budget=config.budget,
         thread_budget=config.thread_budget, audit=await asyncio.to_thread(audit_view, config),
-        interrupts=[i.value for i in snapshot.interrupts],
     )  # fmt: skip
 
 

@@ -40,7 +40,7 @@ summary{cursor:pointer}blockquote{margin:4px 0;padding:2px 10px;border-left:3px 
 .badge{background:var(--c,#57606a)}
 .node rect{fill:#fff;stroke:var(--c,#57606a);stroke-width:2}.node{cursor:pointer}
 .node .node-status{fill:var(--c,#57606a);font-weight:600}.node text{font-size:12px}
-.node:hover rect,.node:focus rect{stroke-width:4}
+.node.critical rect{stroke-width:3.5}.node:hover rect,.node:focus rect{stroke-width:5}
 .edge{fill:none;stroke:#8c959f;stroke-width:1.5}.edge.critical{stroke:#1f2328;stroke-width:3}
 marker path{fill:#57606a}
 .bar{fill:var(--c,#57606a);fill-opacity:.25;stroke:var(--c,#57606a);cursor:pointer}
@@ -274,8 +274,9 @@ def render_body(view: RunView) -> str:
     return (
         f"{_header(view)}"
         f'<section id="dag"><h2>Plan</h2><div class="scroll">{dag_svg(view)}</div></section>'
-        f'<section id="timeline"><h2>Timeline</h2><p class="muted">critical path: '
-        f'{_e(critical)}</p><div class="scroll">{gantt_svg(view)}</div></section>'
+        f'<section id="timeline"><h2>Timeline</h2><p class="muted">critical path (what the '
+        f"wall time waited for, outlined): {_e(critical)}</p>"
+        f'<div class="scroll">{gantt_svg(view)}</div></section>'
         f'<section id="subtasks"><h2>Subtasks</h2>{"".join(_subtask(s) for s in view["subtasks"])}'
         f"</section>{earlier}"
     )

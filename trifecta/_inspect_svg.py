@@ -98,8 +98,9 @@ def _edge(start: tuple[int, int], end: tuple[int, int], critical: bool) -> str:
 def _node(view: SubtaskView, x: int, y: int) -> str:
     ident, status = escape(view["id"]), escape(view["status"])
     title = escape(f"{view['id']} ({view['specialist']}): {view['instruction']}")
+    critical = " critical" if view["critical"] else ""
     return (
-        f'<g class="node status-{status}" data-subtask="{ident}" tabindex="0">'
+        f'<g class="node status-{status}{critical}" data-subtask="{ident}" tabindex="0">'
         f"<title>{title}</title>"
         f'<rect x="{x}" y="{y}" width="{_NODE_W}" height="{_NODE_H}" rx="6"/>'
         f'<text x="{x + 8}" y="{y + 18}" class="node-id">{escape(_short(view["id"], 18))}'

@@ -4,10 +4,11 @@ JSON-ready records (``GET /runs/{id}.json`` returns them; the page renders them)
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from langgraph.types import StateSnapshot
 from typing_extensions import TypedDict
 
 from trifecta._inspect_attempts import AttemptView, SpanView, attempts_of, spans_of
@@ -29,6 +30,7 @@ __all__ = [
     "SubtaskView",
     "audit_view",
     "run_view",
+    "snapshot_view",
 ]
 
 Phase = Literal["running", "paused", "pending", "finished"]
@@ -153,11 +155,15 @@ def _sql(data: Mapping[str, Any]) -> SqlView | None:
     )
 
 
-def _status(row: SubtaskRow, done: Mapping[str, str], phase: Phase, ran: bool) -> str:
-    """The result's status, or (no result yet, the run unfinished) whether it runs now."""
+def _status(
+    row: SubtaskRow, done: Mapping[str, str], fresh: Collection[str], phase: Phase, ran: bool
+) -> str:
+    """The result's status, or (no result yet, the run unfinished) whether it runs now: its
+    dependencies were accepted before the step still running began (one that finished in
+    it holds its dependents until the whole step is over)."""
     if ran or phase == "finished":
         return row["status"]
-    ready = all(done.get(d) in ACCEPTED for d in row["depends_on"])
+    ready = all(done.get(d) in ACCEPTED and d not in fresh for d in row["depends_on"])
     return "running" if ready and phase == "running" else "waiting"
 
 
@@ -187,17 +193,23 @@ def _subtask(
 
 
 def _critical_path(subtasks: Sequence[SubtaskView]) -> list[str]:
-    """The chain of dependencies that ended last: each step's latest-ending dependency."""
-    by_id = {s["id"]: s for s in subtasks if s["end_s"] is not None}
-    if not by_id:
+    """What the turn's wall time waited for: from the subtask that ended last, back
+    through the subtask that ended latest before each one started. That is often a
+    dependency, but not only: LangGraph finishes every subtask of a step before the
+    next step starts, so a subtask can wait for one it does not depend on."""
+    ended = [s for s in subtasks if s["start_s"] is not None and s["end_s"] is not None]
+    if not ended:
         return []
-    step: SubtaskView | None = max(by_id.values(), key=lambda s: s["end_s"] or 0.0)
-    path: list[str] = []
-    while step is not None and step["id"] not in path:
+    step = max(ended, key=lambda s: s["end_s"] or 0.0)
+    path = [step["id"]]
+    while True:
+        start = step["start_s"] or 0.0
+        before = [s for s in ended if s["id"] not in path and (s["end_s"] or 0.0) <= start]
+        if not before:
+            return path[::-1]
+        deps = step["depends_on"]
+        step = max(before, key=lambda s: (s["end_s"] or 0.0, s["id"] in deps))
         path.append(step["id"])
-        deps = [by_id[d] for d in step["depends_on"] if d in by_id]
-        step = max(deps, key=lambda s: s["end_s"] or 0.0) if deps else None
-    return path[::-1]
 
 
 def _budget(
@@ -225,11 +237,13 @@ def run_view(
     thread_budget: Budget | None = None,
     audit: AuditView | None = None,
     interrupts: Sequence[Any] = (),
+    fresh: Collection[str] = (),
     now: float | None = None,
 ) -> RunView:
     """The current turn of `state` (a thread's checkpoint values) as the inspector shows
     it. `budget` and `thread_budget` are the limits the run was given (the server's or
-    the config's); `now` (epoch seconds) ends the bars of subtasks still running."""
+    the config's); `fresh` the subtasks that finished in the step still running; `now`
+    (epoch seconds) ends the bars of subtasks still running."""
     mark = state.get("turn")
     ledger = list(state.get("ledger", []))
     entries = ledger[mark["entries_from"] if mark else 0 :]
@@ -249,7 +263,7 @@ def run_view(
             by_subtask.setdefault(entry["subtask"], []).append(entry)
     subtasks = [
         _subtask(row, by_subtask.get(row["id"], []), t0,
-                 _status(row, done, phase, row["id"] in results), now_s)
+                 _status(row, done, fresh, phase, row["id"] in results), now_s)
         for row in subtask_rows(state, entries)
     ]  # fmt: skip
     critical = _critical_path(subtasks)
@@ -271,6 +285,37 @@ def run_view(
         audit=audit, interrupts=[question_text(q) for q in interrupts],
         spans=spans_of(entries, t0), subtasks=subtasks, critical_path=critical,
         history=[{"request": t["request"], "answer": t["answer"]} for t in history],
+    )  # fmt: skip
+
+
+def snapshot_view(
+    snapshot: StateSnapshot,
+    thread_id: str,
+    *,
+    running: bool,
+    budget: Budget | None = None,
+    thread_budget: Budget | None = None,
+    audit: AuditView | None = None,
+) -> RunView:
+    """`run_view` of a thread's latest snapshot (`Trifecta.snapshot`); `running`: a run
+    on it is in progress in this process."""
+    phase: Phase = "finished"
+    if running:
+        phase = "running"
+    elif snapshot.interrupts:
+        phase = "paused"
+    elif snapshot.next:
+        phase = "pending"
+    fresh = [
+        str(i)
+        for task in snapshot.tasks
+        if isinstance(task.result, dict) and isinstance(task.result.get("results"), dict)
+        for i in task.result["results"]
+    ]
+    return run_view(
+        cast(RunState, snapshot.values), thread_id, phase, budget=budget,
+        thread_budget=thread_budget, audit=audit, fresh=fresh,
+        interrupts=[i.value for i in snapshot.interrupts],
     )  # fmt: skip
 
 

@@ -13,7 +13,6 @@ import json
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import cast
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -24,12 +23,11 @@ from trifecta._api_error import ApiError
 from trifecta._chat_request import thread_for
 from trifecta._http import authorize
 from trifecta._inspect_page import RunSummary, csp, render_body, render_page, runs_page
-from trifecta._inspect_view import AuditView, Phase, RunView, audit_view, run_view
+from trifecta._inspect_view import AuditView, RunView, audit_view, snapshot_view
 from trifecta._server_checkpoint import is_outage
 from trifecta._server_live import LiveRuns
 from trifecta._thread_list import recent_threads
 from trifecta.config import Config
-from trifecta.graphs.state import RunState
 from trifecta.ledger import Budget
 from trifecta.runner import Trifecta
 
@@ -96,17 +94,9 @@ class RunPages:
             raise
         if snapshot is None:
             return None
-        phase: Phase = "finished"
-        if self.live.running(thread):
-            phase = "running"
-        elif snapshot.interrupts:
-            phase = "paused"
-        elif snapshot.next:
-            phase = "pending"
-        return run_view(
-            cast(RunState, snapshot.values), shown, phase, budget=self.budget,
+        return snapshot_view(
+            snapshot, shown, running=self.live.running(thread), budget=self.budget,
             thread_budget=self.config.thread_budget, audit=await self.audits.get(),
-            interrupts=[i.value for i in snapshot.interrupts],
         )  # fmt: skip
 
     async def follow(self, thread: str, shown: str) -> AsyncIterator[str]:
