@@ -244,7 +244,8 @@ def _kept(s: SubtaskView) -> str:
 def _subtask(s: SubtaskView) -> str:
     ident, status = _e(s["id"]), _e(s["status"])
     took = "" if s["start_s"] is None or s["end_s"] is None else f"{s['end_s'] - s['start_s']:.3f}s"
-    tier = "-" if s["tier"] is None else f"tier {s['tier']} ({s['solver']})"
+    tier = "" if s["tier"] is None else f"tier {s['tier']} ({s['solver']})"
+    facts = " · ".join(f for f in (s["specialist"], tier, took, _money(s["cost_usd"])) if f)
     attempts = "".join(_attempt_row(a) for a in s["attempts"])
     head = ("#", "tier", "solver / model", "route decision", "tokens in / out", "cost",
             "latency", "verdict", "evidence and errors")  # fmt: skip
@@ -254,7 +255,7 @@ def _subtask(s: SubtaskView) -> str:
     return (
         f'<details class="subtask status-{status}" id="subtask-{ident}">'
         f'<summary><b class="badge status-{status}">{status}</b> <b>{ident}</b> · '
-        f"{_e(s['specialist'])} · {_e(tier)} · {took} · {_money(s['cost_usd'])}"
+        f"{_e(facts)}"
         f'<div class="text">{_e(s["instruction"])} <b>→</b> {_e(s["answer"])}</div></summary>'
         f"<p>depends on: {_e(', '.join(s['depends_on']) or 'nothing')} · method: "
         f"{_e(s['method'])}</p><ul>{listed}</ul>"

@@ -192,6 +192,22 @@ def _subtask(
     )  # fmt: skip
 
 
+def _place_running(
+    subtasks: Sequence[SubtaskView], spans: Sequence[SpanView], now_s: float
+) -> None:
+    """A subtask still running has recorded nothing yet: its bar starts when what it
+    waited for ended (its dependencies, else the subtasks that started before it, else
+    the planner) and runs to now."""
+    ends = {s["id"]: s["end_s"] for s in subtasks if s["end_s"] is not None}
+    known = [s["start_s"] for s in subtasks if s["start_s"] is not None]
+    planned = max((s["end_s"] or 0.0 for s in spans if s["node"] == "plan"), default=0.0)
+    for view in subtasks:
+        if view["status"] == "running" and view["start_s"] is None:
+            deps = [ends[d] or 0.0 for d in view["depends_on"] if d in ends]
+            start = max(deps) if deps else min(known, default=planned)
+            view["start_s"], view["end_s"] = start, max(now_s, start)
+
+
 def _critical_path(subtasks: Sequence[SubtaskView]) -> list[str]:
     """What the turn's wall time waited for: from the subtask that ended last, back
     through the subtask that ended latest before each one started. That is often a
@@ -213,7 +229,7 @@ def _critical_path(subtasks: Sequence[SubtaskView]) -> list[str]:
 
 
 def _budget(
-    report: Report, entries: Sequence[LedgerEntry], wall: float, run: Budget, thread: Budget
+    report: Report, entries: Sequence[LedgerEntry], thread_wall: float, run: Budget, thread: Budget
 ) -> list[BudgetLine]:
     tokens = sum(e["tokens_in"] + e["tokens_out"] for e in entries)
     return [
@@ -224,7 +240,8 @@ def _budget(
         BudgetLine(scope="thread", what="tokens", used=tokens, limit=thread.max_tokens),
         BudgetLine(scope="thread", what="cost_usd", used=round(sum(e["cost_usd"] for e in entries), 8),
                    limit=thread.max_cost_usd),
-        BudgetLine(scope="thread", what="wall_s", used=round(wall, 4), limit=thread.max_wall_s),
+        BudgetLine(scope="thread", what="wall_s", used=round(thread_wall, 4),
+                   limit=thread.max_wall_s),
     ]  # fmt: skip
 
 
@@ -253,7 +270,8 @@ def run_view(
         else min((e.get("started_at", 0.0) for e in entries), default=0.0)
     )
     now_s = round((now if now is not None else time.time()) - t0, 6) if t0 else 0.0
-    finished_wall = state.get("wall_s", 0.0) - (mark["wall_before_s"] if mark else 0.0)
+    wall_before = mark["wall_before_s"] if mark else 0.0
+    finished_wall = state.get("wall_s", 0.0) - wall_before
     wall = now_s if phase == "running" else finished_wall
     results = state.get("results", {})
     done = {i: r["status"] for i, r in results.items()}
@@ -266,6 +284,7 @@ def run_view(
                  _status(row, done, fresh, phase, row["id"] in results), now_s)
         for row in subtask_rows(state, entries)
     ]  # fmt: skip
+    _place_running(subtasks, spans := spans_of(entries, t0), now_s)
     critical = _critical_path(subtasks)
     for view in subtasks:
         view["critical"] = view["id"] in critical
@@ -279,11 +298,11 @@ def run_view(
         answer=state.get("answer", ""), error=state.get("error"),
         stopped=state.get("stopped") or None, started_at=t0 or None, elapsed_s=wall,
         counts=counts, report=report,
-        budget=_budget(report, ledger, state.get("wall_s", 0.0), budget or Budget(),
-                       thread_budget or Budget()),
+        budget=_budget(report, ledger, max(state.get("wall_s", 0.0), wall_before + wall),
+                       budget or Budget(), thread_budget or Budget()),
         sensitive=[_why_sensitive(k) for k in state.get("sensitive", [])],
         audit=audit, interrupts=[question_text(q) for q in interrupts],
-        spans=spans_of(entries, t0), subtasks=subtasks, critical_path=critical,
+        spans=spans, subtasks=subtasks, critical_path=critical,
         history=[{"request": t["request"], "answer": t["answer"]} for t in history],
     )  # fmt: skip
 
