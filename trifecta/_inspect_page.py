@@ -37,7 +37,7 @@ summary{cursor:pointer}blockquote{margin:4px 0;padding:2px 10px;border-left:3px 
 .scroll{overflow-x:auto}.muted{color:#656d76}.warn{color:#9a6700}.bad{color:#cf222e}
 .status-verified{--c:#1a7f37}.status-checked{--c:#0969da}.status-rejected{--c:#cf222e}
 .status-unverifiable{--c:#9a6700}.status-running{--c:#8250df}.status-waiting{--c:#8c959f}
-.badge{background:var(--c,#57606a)}
+.badge{background:var(--c,#57606a)}.phase-running{--c:#8250df}.phase-paused,.phase-pending{--c:#9a6700}
 .node rect{fill:#fff;stroke:var(--c,#57606a);stroke-width:2}.node{cursor:pointer}
 .node .node-status{fill:var(--c,#57606a);font-weight:600}.node text{font-size:12px}
 .node.critical rect{stroke-width:3.5}.node:hover rect,.node:focus rect{stroke-width:5}
@@ -183,7 +183,8 @@ def _header(view: RunView) -> str:
         *(f'<p class="warn">Waiting for approval: {_e(q)}</p>' for q in view["interrupts"]),
     ]
     return (
-        f'<header><h1>Run {_e(view["thread_id"])} <span class="badge phase">{_e(view["phase"])}'
+        f'<header><h1>Run {_e(view["thread_id"])} <span class="badge phase-{_e(view["phase"])}">'
+        f"{_e(view['phase'])}"
         f'</span> <span class="muted">turn {view["turn"]}</span></h1>'
         f'<h4>Request</h4><div class="text request">{_e(view["request"])}</div>'
         f'<h4>Answer</h4><pre class="answer">{_e(view["answer"]) or "(none yet)"}</pre>'
