@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -83,15 +84,8 @@ class RunPages:
 
     async def view(self, thread: str, shown: str) -> RunView | None:
         """The thread's current turn, or None when the thread does not exist."""
-        try:
+        async with _store():
             snapshot = await self.app().snapshot(thread)
-        except Exception as exc:
-            if is_outage(exc):
-                raise ApiError(
-                    503, "The checkpoint store is unavailable; retry shortly.", "server_error",
-                    "checkpoint_unavailable",
-                ) from None  # fmt: skip
-            raise
         if snapshot is None:
             return None
         return snapshot_view(
@@ -116,6 +110,20 @@ class RunPages:
                 yield "event: end\ndata: {}\n\n"
                 return
             await self.live.changed(thread, 0.5 if view["phase"] == "running" else 2.0)
+
+
+@asynccontextmanager
+async def _store() -> AsyncIterator[None]:
+    """A checkpoint store outage is a 503, as on the chat route."""
+    try:
+        yield
+    except Exception as exc:
+        if is_outage(exc):
+            raise ApiError(
+                503, "The checkpoint store is unavailable; retry shortly.", "server_error",
+                "checkpoint_unavailable",
+            ) from None  # fmt: skip
+        raise
 
 
 def _headers(*, live: bool) -> dict[str, str]:
@@ -148,7 +156,8 @@ def runs_router(pages: RunPages) -> APIRouter:
     async def runs(request: Request, limit: int = 50) -> Response:
         key = authorize(request, settings.api_keys)
         prefix = thread_for("", key, settings.max_conversation_chars)
-        threads = await recent_threads(pages.saver(), prefix, max(1, min(limit, MAX_LISTED)))
+        async with _store():
+            threads = await recent_threads(pages.saver(), prefix, max(1, min(limit, MAX_LISTED)))
         rows = []
         for thread in threads:
             conversation = thread.removeprefix(prefix)
