@@ -5,16 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.fakes import INSPECTED, three_part
-from tests.net import serving
-from trifecta.config import ServerSettings, load_config
-from trifecta.server import create_app
+from tests.serving import serve
 
 
 @contextmanager
@@ -23,11 +20,7 @@ def serve_three_part(
 ) -> Iterator[str]:
     """`trifecta serve` on `three_part` (SQLite checkpoints in `tmp_path`), on a free
     127.0.0.1 port; `server` sets its `ServerSettings`. Yields the URL."""
-    config = load_config(env={}, data_dir=tmp_path, checkpoint=f"sqlite:///{tmp_path / 'cp.db'}")
-    config = replace(config, server=ServerSettings(**server))
-    app = create_app(config, build=lambda c, saver: three_part(saver, gate=gate))
-    with serving(app) as url:
-        yield url
+    yield from serve(tmp_path, build=lambda c, saver: three_part(saver, gate=gate), **server)
 
 
 def ask(url: str, conversation: str, key: str | None = None) -> dict[str, Any]:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 PG_URL = os.environ.get("TRIFECTA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -48,27 +45,3 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not come up within {seconds:g}s")
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a free 127.0.0.1 port in a thread; yields its URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise AssertionError("the server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

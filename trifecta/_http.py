@@ -175,12 +175,12 @@ def uvicorn_options(settings: ServerSettings, parser: str = "auto") -> dict[str,
     }
 
 
-def _presented(authorization: str) -> str | None:
-    """The key in ``Bearer <key>``, or the password of HTTP Basic credentials."""
+def _presented(authorization: str, basic: bool) -> str | None:
+    """The key in ``Bearer <key>``, or (`basic`) the password of HTTP Basic credentials."""
     scheme, _, value = authorization.partition(" ")
     if scheme == "Bearer":
         return value.strip()
-    if scheme != "Basic":
+    if scheme != "Basic" or not basic:
         return None
     try:
         return base64.b64decode(value.strip(), validate=True).decode().partition(":")[2]
@@ -188,25 +188,26 @@ def _presented(authorization: str) -> str | None:
         return None
 
 
-def matching_key(authorization: str, keys: tuple[str, ...]) -> str | None:
+def matching_key(authorization: str, keys: tuple[str, ...], *, basic: bool = False) -> str | None:
     """The configured key that an ``Authorization`` header carries (compared in constant
-    time): ``Bearer <key>``, or HTTP Basic credentials whose password is the key (what a
-    browser sends for a page once asked); None when it carries none of them."""
-    key = _presented(authorization)
+    time): ``Bearer <key>``, or with `basic` also HTTP Basic credentials whose password is
+    the key (what a browser sends for a page once asked); None when it carries none."""
+    key = _presented(authorization, basic)
     if key is None:
         return None
     return next((k for k in keys if hmac.compare_digest(key.encode(), k.encode())), None)
 
 
 def authorize(request: Request, keys: tuple[str, ...]) -> str | None:
-    """The caller's API key (None when the server has none configured).
+    """The caller's API key for `trifecta serve` (None when it has none configured), as a
+    bearer key or the password of HTTP Basic credentials.
 
     Raises:
         ApiError: 401 without a valid key; it asks browsers for Basic credentials.
     """
     if not keys:
         return None
-    key = matching_key(request.headers.get("authorization", ""), keys)
+    key = matching_key(request.headers.get("authorization", ""), keys, basic=True)
     if key is None:
         raise ApiError(
             401,

@@ -171,6 +171,7 @@ def runs_router(pages: RunPages) -> APIRouter:
         as_json = name.endswith(".json")
         conversation = name.removesuffix(".json") if as_json else name
         thread = thread_of(request, conversation)
+        request.state.thread_id = thread  # for the access log
         if "text/event-stream" in request.headers.get("accept", "") and not as_json:
             return StreamingResponse(
                 pages.follow(thread, conversation), media_type="text/event-stream",
