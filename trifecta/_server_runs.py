@@ -95,11 +95,16 @@ class RunPages:
 
     async def follow(self, thread: str, shown: str) -> AsyncIterator[str]:
         """Server-sent events: the page's content (``run``) whenever the run changed,
-        then ``end`` once it finished or paused, or past the server's deadline."""
+        then ``end`` once it finished or paused, past the server's deadline, or when the
+        checkpoint store cannot be read (its data then says why)."""
         last = ""
         deadline = asyncio.get_running_loop().time() + self.config.server.deadline_s + 5
         while True:
-            view = await self.view(thread, shown)
+            try:
+                view = await self.view(thread, shown)
+            except ApiError as exc:
+                yield f"event: end\ndata: {json.dumps(exc.body())}\n\n"
+                return
             if view is not None:
                 payload = json.dumps({"phase": view["phase"], "html": render_body(view)})
                 if payload != last:
