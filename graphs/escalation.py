@@ -394,6 +394,8 @@ async def _verify(spec: Specialist, job: Job, candidate: Candidate, ledger: Ledg
         verdict=verdict.status,
         latency_s=seconds,
         detail=verdict.method,
+        evidence=verdict.evidence,
+        errors=verdict.errors,
     )
     records.verdict(spec.name, job.subtask, job.tier, verdict, seconds, bool(ledger.sensitive))
     return verdict

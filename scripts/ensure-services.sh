@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the local PostgreSQL and MariaDB servers the tests use, if they are down.
+# Start the local PostgreSQL and MariaDB servers the tests use, if they are down, and
+# install Debian's Chromium and ChromeDriver (the inspector's browser tests) if missing.
 set -uo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -19,5 +20,13 @@ if ! maria_up; then
   echo "ensure-services: starting MariaDB" >&2
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
   wait_for MariaDB maria_up
+fi
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "ensure-services: installing chromium and chromium-driver" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  $sudo apt-get update -qq >/dev/null \
+    && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null \
+    || { echo "ensure-services: could not install chromium and chromium-driver" >&2; exit 1; }
 fi
 exit 0

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trifecta.models import Message
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from trifecta import Trifecta
+from trifecta.agents import ModelPlanner
+from trifecta.models import Message, Price
 from trifecta.specialists import Candidate, FunctionSolver, Job, Specialist
+from trifecta.specialists.math import math_specialist
 from trifecta.testing import CallInfo, FunctionModel, Reply, Scripted, completion
 from trifecta.verdict import Verdict, check_error
 
@@ -144,3 +151,40 @@ def big_model(body: dict[str, Any]) -> Scripted:
     if schema == "math_answer":
         return math_claims("31")
     return Scripted(completion("Tom has 31 apples left [t1]."))
+
+
+INSPECTED = (
+    "Integrate x^2 from 0 to 3. " + APPLES + " What is twice the first? "
+    '<img src=x onerror="window.xss=1"></script><script>window.xss=2</script>'
+)
+"""A three-part request for the run inspector, with markup a page must not run."""
+HOSTILE_ID = "<b onclick=alert(1)>s1</b>"
+"""A claim id with markup, as a model may write one."""
+
+
+def three_part(
+    checkpoint: str | BaseCheckpointSaver[str] = "memory", *, gate: threading.Event | None = None
+) -> Trifecta:
+    """The inspector's scenario: t1 (integral, SymPy) and t2 (`APPLES`) run in parallel;
+    t2's small model answers 30 three times (rejected), then the big one 31 (checked);
+    t3 doubles t1's answer. With `gate` (a `threading.Event`), t2's models wait for it.
+    The planner always plans the same three subtasks; the small model names its claim
+    `HOSTILE_ID`."""
+
+    async def claims(answer: str, claim_id: str) -> dict[str, Any]:
+        for _ in range(2000):  # at most 20 s
+            if gate is None or gate.is_set():
+                break
+            await asyncio.sleep(0.01)
+        claim = {"id": claim_id, "kind": "value", "expr": "3*12 - 5", "answer": answer}
+        return {"answer": answer, "claims": [claim]}
+
+    small = FunctionModel(lambda m, i: claims("30", HOSTILE_ID), name="small", latency=0.05, price=Price(0.1, 0.2))  # fmt: skip
+    big = FunctionModel(lambda m, i: claims("31", "s1"), name="big", latency=0.1, price=Price(10.0, 30.0))  # fmt: skip
+    steps = plan(
+        ("t1", "math", "Integrate x^2 from 0 to 3"),
+        ("t2", "math", APPLES),
+        ("t3", "math", "What is $t1 * 2?", ["t1"]),
+    )
+    planner = ModelPlanner(FunctionModel(lambda m, i: steps, name="planner"))
+    return Trifecta([math_specialist([small, big])], planner=planner, checkpoint=checkpoint)

@@ -20,9 +20,11 @@ class ApiError(TrifectaError):
         message: str,
         kind: str = "invalid_request_error",
         code: str | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
         self.status, self.message, self.kind, self.code = status, message, kind, code
+        self.headers = headers
 
     def body(self) -> dict[str, Any]:
         """The OpenAI error object."""
@@ -32,4 +34,4 @@ class ApiError(TrifectaError):
 
     def response(self) -> JSONResponse:
         """The error as a JSON response."""
-        return JSONResponse(self.body(), status_code=self.status)
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)

@@ -13,16 +13,20 @@ trickles bytes; uvicorn closes idle keep-alive connections (`timeout_keep_alive`
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 import json
 from typing import Any
 
 import h11
+from fastapi import Request
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from trifecta._api_error import ApiError
 from trifecta.config import ServerSettings
 
-__all__ = ["ApiKeyGate", "HeaderLimit", "matching_key", "uvicorn_options"]
+__all__ = ["ApiKeyGate", "HeaderLimit", "authorize", "matching_key", "uvicorn_options"]
 
 
 def _error_body(message: str, code: str) -> bytes:
@@ -171,13 +175,48 @@ def uvicorn_options(settings: ServerSettings, parser: str = "auto") -> dict[str,
     }
 
 
-def matching_key(authorization: str, keys: tuple[str, ...]) -> str | None:
-    """The configured key that ``Authorization: Bearer <key>`` carries (compared in
-    constant time), or None."""
-    if not authorization.startswith("Bearer "):
+def _presented(authorization: str, basic: bool) -> str | None:
+    """The key in ``Bearer <key>``, or (`basic`) the password of HTTP Basic credentials."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme == "Bearer":
+        return value.strip()
+    if scheme != "Basic" or not basic:
         return None
-    key = authorization.removeprefix("Bearer ").strip().encode()
-    return next((k for k in keys if hmac.compare_digest(key, k.encode())), None)
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode().partition(":")[2]
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def matching_key(authorization: str, keys: tuple[str, ...], *, basic: bool = False) -> str | None:
+    """The configured key that an ``Authorization`` header carries (compared in constant
+    time): ``Bearer <key>``, or with `basic` also HTTP Basic credentials whose password is
+    the key (what a browser sends for a page once asked); None when it carries none."""
+    key = _presented(authorization, basic)
+    if key is None:
+        return None
+    return next((k for k in keys if hmac.compare_digest(key.encode(), k.encode())), None)
+
+
+def authorize(request: Request, keys: tuple[str, ...]) -> str | None:
+    """The caller's API key for `trifecta serve` (None when it has none configured), as a
+    bearer key or the password of HTTP Basic credentials.
+
+    Raises:
+        ApiError: 401 without a valid key; it asks browsers for Basic credentials.
+    """
+    if not keys:
+        return None
+    key = matching_key(request.headers.get("authorization", ""), keys, basic=True)
+    if key is None:
+        raise ApiError(
+            401,
+            "Incorrect or missing API key (send Authorization: Bearer <key>).",
+            "invalid_request_error",
+            "invalid_api_key",
+            headers={"WWW-Authenticate": 'Basic realm="trifecta", charset="UTF-8"'},
+        )
+    return key
 
 
 class ApiKeyGate:

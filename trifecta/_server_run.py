@@ -14,6 +14,8 @@ from fastapi import Request
 from trifecta._api_error import ApiError
 from trifecta._chat_request import ChatTurn
 from trifecta._server_checkpoint import is_outage
+from trifecta._server_live import LiveRuns
+from trifecta.approval import question_text
 from trifecta.graphs.state import Event
 from trifecta.ledger import Budget
 from trifecta.result import RunResult
@@ -63,9 +65,16 @@ class ServerRun:
     that was interrupted, or start the next one."""
 
     def __init__(
-        self, app: Trifecta, stats: RunStats, turn: ChatTurn, thread: str, budget: Budget
+        self,
+        app: Trifecta,
+        stats: RunStats,
+        turn: ChatTurn,
+        thread: str,
+        budget: Budget,
+        live: LiveRuns | None = None,
     ) -> None:
         self.app, self.stats, self.turn, self.thread, self.budget = app, stats, turn, thread, budget
+        self.live = live or LiveRuns()
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self.replayed = False
         self._pending = False
@@ -137,7 +146,11 @@ class ServerRun:
     async def _execute(self) -> RunResult:
         if self._finished is not None:
             return self._finished
-        emit = self.queue.put_nowait
+
+        def emit(event: Event) -> None:
+            self.queue.put_nowait(event)
+            self.live.touch(self.thread)  # inspector pages following the thread read it again
+
         if self._answering:
             return await self.app.aresume(
                 self.thread,
@@ -159,6 +172,7 @@ class ServerRun:
 
     async def _guarded(self) -> RunResult:
         self.stats.active += 1
+        self.live.begin(self.thread)
         # the budget stops a run cleanly; this cuts one that cannot stop
         hard = (self.budget.max_wall_s or 0) + 1.0
         try:
@@ -188,6 +202,7 @@ class ServerRun:
             ) from None
         finally:
             self.stats.active -= 1
+            self.live.end(self.thread)
             self.queue.put_nowait(None)
 
     async def wait(self, request: Request) -> RunResult:
@@ -268,11 +283,5 @@ def reply_text(result: RunResult) -> str:
     message answers it)."""
     if not result.interrupts:
         return result.answer
-    lines = []
-    for question in result.interrupts:
-        if isinstance(question, dict):
-            why = f" ({question['why']})" if question.get("why") else ""
-            lines.append(f"{question.get('question', question)}{why}")
-        else:
-            lines.append(str(question))
+    lines = [question_text(q) for q in result.interrupts]
     return "\n".join([*lines, "Reply yes to approve; anything else declines."])

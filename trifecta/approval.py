@@ -23,7 +23,7 @@ from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-__all__ = ["GATES", "Approval", "Gate", "approved", "ask", "bind"]
+__all__ = ["GATES", "Approval", "Gate", "approved", "ask", "bind", "question_text"]
 
 Gate = Literal["cloud", "sql", "budget"]
 GATES: tuple[Gate, ...] = ("cloud", "sql", "budget")
@@ -55,6 +55,15 @@ def bind(question: Any, answer: Any) -> Any:
     if isinstance(question, dict) and "gate" in question and "question" in question:
         return {"answer": answer, "question": question["question"]}
     return answer
+
+
+def question_text(question: Any) -> str:
+    """What a paused run asks, for people: the question and why (an `Approval`), or
+    whatever a solver passed to ``interrupt()`` as text."""
+    if isinstance(question, dict):
+        why = f" ({question['why']})" if question.get("why") else ""
+        return f"{question.get('question', question)}{why}"
+    return str(question)
 
 
 def ask(question: Approval) -> bool:

@@ -19,6 +19,7 @@ from rich.text import Text
 from trifecta import __version__
 from trifecta._cli_audit import add_audit_parser, run_audit
 from trifecta._cli_docs import add_commands, run_ingest, run_search
+from trifecta._cli_inspect import add_inspect_parser, run_inspect
 from trifecta._cli_logging import add_log_options, configure_logging
 from trifecta._preflight import check_aliases, check_config, check_db, check_listen, fail
 from trifecta.approval import GATES
@@ -104,10 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     add_commands(commands)
     add_eval_parser(commands)
     add_audit_parser(commands)
+    add_inspect_parser(commands, _common)
     serve = commands.add_parser(
         "serve",
         help="serve an OpenAI-compatible chat endpoint",
-        description="POST /v1/chat/completions (plain and streaming), GET /v1/models, GET /healthz.",
+        description="POST /v1/chat/completions (plain and streaming), GET /v1/models, GET /healthz, "
+        "and the run inspector: GET /runs, /runs/{conversation} and /runs/{conversation}.json.",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -391,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_audit(args)
     if args.command == "eval":
         return run_eval(args)
+    if args.command == "inspect":
+        return run_inspect(args, lambda: _config(args))
     try:
         config = _run_config(args)
         result = asyncio.run(_execute(args, config))

@@ -18,6 +18,7 @@ from trifecta.models import ChatModel, Message, ModelReply, OutputSchema, Usage
 from trifecta.models._callbacks import redacted
 from trifecta.privacy import PrivacyViolation
 from trifecta.telemetry import add_cost, log_content, log_extra, span
+from trifecta.verdict import CheckError
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -61,7 +62,12 @@ class RouteRecord(TypedDict):
 
 
 class LedgerEntry(TypedDict):
-    """One model call, check or routing decision (``route`` holds the decision)."""
+    """One model call, check or routing decision (``route`` holds the decision).
+
+    ``started_at`` is when it began (epoch seconds; entries checkpointed before it was
+    kept lack it); a check also keeps its verdict's ``evidence`` and ``errors``, so
+    every attempt, not only the last, can be shown.
+    """
 
     kind: Literal["model", "check", "route"]
     node: str
@@ -75,6 +81,9 @@ class LedgerEntry(TypedDict):
     verdict: str | None
     detail: str
     route: NotRequired[RouteRecord]
+    started_at: NotRequired[float]
+    evidence: NotRequired[list[str]]
+    errors: NotRequired[list[CheckError]]
 
 
 class Report(TypedDict):
@@ -237,9 +246,14 @@ class Ledger:
         verdict: str,
         latency_s: float,
         detail: str,
+        evidence: Sequence[str] = (),
+        errors: Sequence[CheckError] = (),
     ) -> None:
-        """Record one deterministic check."""
-        self.record(_free("check", node, specialist, subtask, None, verdict, latency_s, detail))
+        """Record one deterministic check that took `latency_s` until now."""
+        entry = _free("check", node, specialist, subtask, None, verdict, latency_s, detail)
+        entry["started_at"] = entry["started_at"] - latency_s
+        entry["evidence"], entry["errors"] = list(evidence), list(errors)
+        self.record(entry)
 
     def record_route(self, *, specialist: str, subtask: str, route: RouteRecord) -> None:
         """Record one routing decision (its `model` is the tier's model, if it calls one)."""
@@ -309,7 +323,7 @@ class Ledger:
         remaining = self.remaining_s()
         if remaining is not None:
             timeout = remaining if timeout is None else min(timeout, remaining)
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         reply: ModelReply | None = None
         failure: Exception | None = None
         chat = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model.name}
@@ -335,6 +349,7 @@ class Ledger:
                     latency_s=time.monotonic() - started,
                     verdict=None,
                     detail="ok" if failure is None else f"error: {failure}",
+                    started_at=started_at,
                 )
                 self.record(entry)
                 add_cost(entry["cost_usd"])
@@ -456,8 +471,9 @@ def _free(
     latency_s: float,
     detail: str,
 ) -> LedgerEntry:
-    """An entry that spends no tokens."""
+    """An entry that spends no tokens, stamped now."""
     return LedgerEntry(
         kind=kind, node=node, specialist=specialist, subtask=subtask, model=model,
         tokens_in=0, tokens_out=0, cost_usd=0.0, latency_s=latency_s, verdict=verdict, detail=detail,
+        started_at=time.time(),
     )  # fmt: skip

@@ -20,7 +20,7 @@ from langchain_core.runnables.config import merge_configs
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from trifecta import specialists as _specialists
 from trifecta._as_tool import as_tool
@@ -140,27 +140,26 @@ class Trifecta:
         to resume, e.g. after a crash or an `interrupt()`), or None when the thread does
         not exist. With `turn`, the checkpoint that finished that turn of the
         conversation (None if it never finished)."""
+        snapshot = await self.snapshot(thread_id, turn=turn)
+        if snapshot is None:
+            return None
+        result = build_result(cast(RunState, snapshot.values), thread_id, self.reference_model())
+        asked = [i.value for i in snapshot.interrupts]
+        return replace(result, pending=True, interrupts=asked) if snapshot.next else result
+
+    async def snapshot(self, thread_id: str, *, turn: int | None = None) -> StateSnapshot | None:
+        """The thread's latest LangGraph state (with the writes of subtasks that finished
+        in a step still running), or with `turn` the one that finished that turn; None
+        when there is none."""
         parts = self._parts()
         with detached():
             config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-            return await self._state(parts, config, thread_id, turn)
-
-    async def _state(
-        self, parts: Parts, config: RunnableConfig, thread_id: str, turn: int | None
-    ) -> RunResult | None:
-        async with self._saver() as saver:
-            app = self._app(parts, saver)
-            latest = await app.aget_state(config)
-            snapshot = (
-                await turn_end(app, config, latest, turn)
-                if turn is not None and latest.values
-                else latest
-            )
-        if snapshot is None or not snapshot.values:
-            return None
-        result = build_result(cast(RunState, snapshot.values), thread_id, _reference(parts))
-        asked = [i.value for i in snapshot.interrupts]
-        return replace(result, pending=True, interrupts=asked) if snapshot.next else result
+            async with self._saver() as saver:
+                app = self._app(parts, saver)
+                found: StateSnapshot | None = await app.aget_state(config)
+                if turn is not None and found is not None and found.values:
+                    found = await turn_end(app, config, found, turn)
+        return found if found is not None and found.values else None
 
     @classmethod
     def from_config(

@@ -38,10 +38,12 @@ from trifecta._access_log import AccessLog, log_startup
 from trifecta._api_error import ApiError
 from trifecta._chat_reply import ChatStream, completion
 from trifecta._chat_request import ChatTurn, parse_chat, read_body, thread_for
-from trifecta._http import HeaderLimit, matching_key, uvicorn_options
+from trifecta._http import HeaderLimit, authorize, uvicorn_options
 from trifecta._responses import ResponsesStream, parse_responses, response_object
 from trifecta._server_checkpoint import ServerCheckpointer, open_server_checkpointer
+from trifecta._server_live import LiveRuns
 from trifecta._server_run import RunStats, ServerRun
+from trifecta._server_runs import RunPages, runs_router
 from trifecta.config import Config, ServerSettings
 from trifecta.ledger import Budget
 from trifecta.runner import Trifecta
@@ -59,7 +61,7 @@ def create_app(
     `Trifecta.from_config`); the checkpointer is opened once for the app's lifetime.
     Serve it with ``uvicorn.run(app, **uvicorn_options(config.server))``. It logs a
     startup line (naming `address`) and one line per request on ``trifecta.server``."""
-    stats = RunStats()
+    stats, live = RunStats(), LiveRuns()
     holder: dict[str, Any] = {}
     settings = config.server
 
@@ -88,6 +90,15 @@ def create_app(
     )
     app.add_middleware(AccessLog)
 
+    pages = RunPages(
+        lambda: holder["app"],
+        lambda: holder["store"].saver,
+        live,
+        config,
+        _budget(config, settings),
+    )
+    app.include_router(runs_router(pages))
+
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return exc.response()
@@ -105,7 +116,7 @@ def create_app(
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
-        _authorize(request, settings.api_keys)
+        authorize(request, settings.api_keys)
         return {
             "object": "list",
             "data": [
@@ -115,7 +126,7 @@ def create_app(
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat(request: Request) -> Response:
-        key = _authorize(request, settings.api_keys)
+        key = authorize(request, settings.api_keys)
         raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
         turn = parse_chat(raw, settings)
         run = await _prepared(request, turn, key, _conversation(request, turn))
@@ -127,7 +138,7 @@ def create_app(
 
     @app.post("/v1/responses", response_model=None)
     async def responses(request: Request) -> Response:
-        key = _authorize(request, settings.api_keys)
+        key = authorize(request, settings.api_keys)
         raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
         asked = parse_responses(raw, settings)
         conversation = asked.previous[0] if asked.previous else _conversation(request, asked.turn)
@@ -145,7 +156,7 @@ def create_app(
     ) -> ServerRun:
         thread = thread_for(conversation, key, settings.max_conversation_chars)
         request.state.thread_id = thread  # for the access log
-        run = ServerRun(holder["app"], stats, turn, thread, _budget(config, settings))
+        run = ServerRun(holder["app"], stats, turn, thread, _budget(config, settings), live)
         await run.prepare()
         return run
 
@@ -160,18 +171,3 @@ def _conversation(request: Request, turn: ChatTurn) -> str:
 def _budget(config: Config, settings: ServerSettings) -> Budget:
     wall = min(config.budget.max_wall_s or settings.deadline_s, settings.deadline_s)
     return replace(config.budget, max_wall_s=wall)
-
-
-def _authorize(request: Request, keys: tuple[str, ...]) -> str | None:
-    """The caller's API key (None when the server has none configured)."""
-    if not keys:
-        return None
-    key = matching_key(request.headers.get("authorization", ""), keys)
-    if key is None:
-        raise ApiError(
-            401,
-            "Incorrect or missing API key (send Authorization: Bearer <key>).",
-            "invalid_request_error",
-            "invalid_api_key",
-        )
-    return key

@@ -115,16 +115,24 @@ async def _verify(candidate: Candidate, timeout: float, *, formal: bool) -> Verd
         f"{c.get('id', i)}: {c.get('kind')} {c.get('expr')} = {c.get('answer')}: {o['status']} ({o['method']})"
         for i, (c, o) in enumerate(zip(claims, outcomes, strict=True))
     )
+    data = {"claims": [_checked_claim(c, o) for c, o in zip(claims, outcomes, strict=True)]}
     statuses = {o["status"] for o in outcomes}
     if "rejected" in statuses:
-        return Verdict("rejected", "sympy", evidence, errors)
+        return Verdict("rejected", "sympy", evidence, errors, data=data)
     if "unverifiable" in statuses:
-        return Verdict("unverifiable", "sympy", evidence, errors)
+        return Verdict("unverifiable", "sympy", evidence, errors, data=data)
     if not formal and not await _final_answer_claimed(candidate, claims, timeout):
         missing = check_error("final", f"no claim has the final answer {candidate.answer!r}")
-        return Verdict("unverifiable", "sympy", evidence, (missing,))
+        return Verdict("unverifiable", "sympy", evidence, (missing,), data=data)
     method = outcomes[-1]["method"] if formal else "every step checked by sympy"
-    return Verdict("verified" if formal else "checked", method, evidence)
+    return Verdict("verified" if formal else "checked", method, evidence, data=data)
+
+
+def _checked_claim(claim: dict[str, Any], outcome: dict[str, Any]) -> dict[str, str]:
+    """A claim as a result keeps it: its fields as text, and how SymPy checked it."""
+    fields = {k: str(claim.get(k, "")) for k in ("id", "kind", "expr", "answer")}
+    reasons = "; ".join(str(e) for e in outcome["errors"])
+    return {**fields, "status": outcome["status"], "method": outcome["method"], "errors": reasons}
 
 
 def _claim_errors(
