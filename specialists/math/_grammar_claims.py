@@ -297,7 +297,7 @@ class ClaimTransformer(ExprTransformer):
         return Center(_only(children, Ex)[0], given.name if given else "")
 
     def order(self, children: list[Any]) -> Order:
-        """"To order n" reads two ways (through xⁿ, or up to O(xⁿ)): not guessed; "up to
+        """ "To order n" reads two ways (through xⁿ, or up to O(xⁿ)): not guessed; "up to
         x^n", "of degree n" and "first n terms" say which."""
         raise Reject(f"'order {children[-1]}' reads two ways: say 'up to x^{children[-1]}'")
 
