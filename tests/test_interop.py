@@ -35,7 +35,7 @@ async def test_as_tool_answers_with_what_was_verified() -> None:
     )
     call = {
         "name": "trifecta",
-        "args": {"request": "What is sqrt(63/2)?"},
+        "args": {"request": "Is Pluto a planet? What is 2+2?"},
         "id": "c1",
         "type": "tool_call",
     }
