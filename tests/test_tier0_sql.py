@@ -47,6 +47,10 @@ ANSWERS = [  # question, the rows it must return (as a multiset of rounded value
     ("How many patients were born in 1969?", [(1,)]),
     ("How many patients were born between 1960 and 1980?", [(2,)]),
     ("What is the maximum duration of cancelled appointments?", [(45,)]),
+    ("Which cities have at least two patients?", [("Leeds",)]),
+    ("Which city has the most patients?", [("Leeds",)]),
+    ("Which status has the fewest appointments?", [("scheduled",)]),
+    ("Which statuses are shared by more than one appointment?", [("cancelled",), ("done",)]),
     ("List the names of patients ordered by birth date.", None),  # order checked below
 ]
 
@@ -58,6 +62,8 @@ DECLINED = [
     "How many appointments were cancelled by phone?",  # 'phone' names nothing
     "What is the fee of the longest appointment?",  # 'longest' is no column's word
     "How many cities are there?",  # no table of cities: a distinct count was not asked
+    "Which patients have more than 1 appointment?",  # a count of another table: needs a join
+    "Which cities have at least 1.5 patients?",  # a count is a whole number
     "How many appointments cost more than 100?",  # 'cost' is no column
     "What is the average fee of appointments in Paris?",  # Paris is stored nowhere
     "Which patients are not from Leeds and older than 30?",  # 'older' without an age

@@ -29,6 +29,7 @@ _FLAG_VALUES = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "0",
 _UNITS = frozenset(
     {"minute", "min", "hour", "day", "second", "sec", "usd", "eur", "gbp", "kg", "cm", "km", "pct"}
 )
+_LATIN_US = ("tuses", "puses", "buses", "nuses", "ruses")  # statuses, campuses, bonuses
 _TABLE_PREFIXES = frozenset({"ref", "tbl", "tb", "lu", "dim", "fact", "lookup"})
 
 
@@ -39,7 +40,7 @@ def stem(word: str) -> str:
         return _IRREGULAR[word]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
+    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes", *_LATIN_US)):
         return word[:-2]
     if len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]

@@ -41,7 +41,7 @@ FILLER = frozenset(
         "display,tell,listed,exist,recorded,stored,any,ever,to,those,these,this,"
         "also,where,from,in total,in the database,do we have,are there,is there,can you,"
         "all the,everything,information,info,data,records,entries,rows,across,among,overall,either,"
-        "live,lives,living,located,based"
+        "live,lives,living,located,based,shared by"
     )
 )
 """Phrases that frame a question without changing its query."""

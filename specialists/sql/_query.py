@@ -53,9 +53,11 @@ class Query:
     order: tuple[Refs, str, str] | None = None  # columns, direction, implied word
     limit: int | None = None
     group: Refs = ()
-    mode: bool = False
+    mode: str = ""  # DESC: the most common value; ASC: the least common
     distinct: bool = False
     per_row: bool = True  # "the X with the highest Y"; False for "which X has the most Y"
+    count_filter: tuple[str, str] | None = None  # "with at least 2 <rows>": (op, n)
+    count_extreme: str = ""  # "which X has the most <rows>": DESC, or ASC for the fewest
 
     def add_filter(
         self, columns: Refs, op: str, operands: tuple[str, ...], implied: str = ""
@@ -75,7 +77,30 @@ class Query:
     def set_mode(self, columns: Refs, pos: int) -> None:
         """The most common value of a column."""
         self.set_group(columns, pos, first=True)
-        self.mode = True
+        self.mode = "DESC"
+
+    def having(self, table: str, op: str, number: str) -> None:
+        """ "Hometowns shared by at least two teachers": a count of the table's rows per
+        the selected column, compared with a whole number."""
+        if self.table and self.table != table:
+            raise Declined("the rows counted are not the table asked about")
+        if not number.isdigit() or self.count_filter is not None:
+            raise Declined("a count compared with something not a whole number")
+        self.table = table
+        self.count_filter = (op, number)
+
+    def group_selected(self) -> None:
+        """Group by the one plain selected column (for a count filter or extreme)."""
+        plain = [s for s in self.select if not s.func]
+        if len(plain) != 1 or len(self.select) != 1 or self.group:
+            raise Declined("a count per group needs exactly one thing to group by")
+        self.group = plain[0].columns
+
+    def most_rows(self, direction: str) -> None:
+        """ "Which year has the most concerts": the selected column's value that the most
+        (or fewest) rows share; the column is named elsewhere in the question."""
+        self.group_selected()
+        self.mode = direction
 
     def set_group(self, columns: Refs, pos: int, first: bool = False) -> None:
         """Group by a column, which is also selected (first when the question opened
@@ -260,9 +285,12 @@ def _render(query: Query, resolver: _Resolver) -> str:
     sql = f"SELECT {'DISTINCT ' if query.distinct else ''}{', '.join(select)} FROM {source}"
     sql += f" WHERE {' AND '.join(where)}" if where else ""
     sql += f" GROUP BY {group}" if group else ""
+    if query.count_filter is not None:
+        sql += f" HAVING COUNT(*) {query.count_filter[0]} {query.count_filter[1]}"
     if query.mode:
         counts = f"SELECT COUNT(*) AS n FROM {source}{filtered} GROUP BY {group}"
-        sql += f" HAVING COUNT(*) = (SELECT MAX(n) FROM ({counts}) AS counts)"
+        extreme = "MAX" if query.mode == "DESC" else "MIN"
+        sql += f" HAVING COUNT(*) = (SELECT {extreme}(n) FROM ({counts}) AS counts)"
     return sql + order
 
 

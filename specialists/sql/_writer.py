@@ -106,6 +106,10 @@ def _interpret(items: list[Item], lex: Lexicon) -> Query:
     _counts(items, body, query, lex)
     _groups(items, body, query)
     _rest(body, query)
+    if query.count_filter is not None:
+        query.group_selected()
+    if query.count_extreme:
+        query.most_rows(query.count_extreme)
     left = [i for i in body if not i.used and i.kind != "and"]
     if left:
         raise Declined(f"nothing takes {left[0].text!r}")
@@ -240,7 +244,11 @@ def _comparison(body: list[Item], item: Item, query: Query) -> None:
         after = _next(body, number)
         columns = _numeric_columns(after)
         if not columns and after is not None and after.kind == "schema":
-            raise Declined("a count compared with a number ('more than 3 templates')")
+            if after.columns or not after.tables or op in {"BETWEEN", "="}:
+                raise Declined("a count compared with a number, on no table")
+            item.used = after.used = True  # "with at least two paragraphs"
+            query.having(after.tables[0], op, operands[0])
+            return
         before = after
         if not columns:  # "orders after 2020": the date; "orders over 100": the amount
             dated = item.text in _DATE_WORDS or all(_YEAR.fullmatch(o) for o in operands)
@@ -326,6 +334,14 @@ def _superlatives(items: list[Item], body: list[Item], query: Query) -> None:
             word, direction = item.data
             item.used = True
             query.set_order((), direction, implied=word, limit=1)
+        elif item.kind == "sup" and _counted_table(body, item) is not None:
+            table = _counted_table(body, item)  # "which year has the most concerts"
+            assert table is not None
+            item.used = table.used = True
+            if query.table and query.table != table.tables[0]:
+                raise Declined("the rows counted are not the table asked about")
+            query.table = table.tables[0]
+            query.count_extreme = item.data
         elif item.kind == "sup":
             marker = _before(items, item)
             if marker is not None and marker.text == "the":
@@ -342,6 +358,21 @@ def _superlatives(items: list[Item], body: list[Item], query: Query) -> None:
                 raise Declined(f"{item.text!r} names no column")
             column.used = item.used = True
             query.set_mode(column.columns, item.pos)
+
+
+def _counted_table(body: list[Item], item: Item) -> Item | None:
+    """The table after "the most" / "the fewest" (``most number of concerts`` too)."""
+    following = _next(body, item)
+    if following is not None and following.kind == "count":
+        following = _next(body, following)
+    if following is None or following.kind != "schema" or following.columns or not following.tables:
+        return None
+    if item.text not in {"most", "least", "fewest"}:
+        return None
+    counting = _next(body, item)
+    if counting is not None and counting.kind == "count":
+        counting.used = True
+    return following
 
 
 def _aggregates(body: list[Item], query: Query) -> None:
