@@ -228,3 +228,44 @@ def test_the_review_false_accepts_are_declined_or_answered_right(tmp_path: Path)
         else:
             assert sql is not None, question
             assert _normal(run_checked(db, sql).rows) == _normal(expected), (question, sql)
+
+
+REVIEW2_SQL = """
+CREATE TABLE publishers (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT, genre TEXT, price REAL, publisher_id INTEGER REFERENCES publishers(id));
+CREATE TABLE events (id INTEGER PRIMARY KEY, title TEXT, status TEXT);
+CREATE TABLE members (id INTEGER PRIMARY KEY, name TEXT, number TEXT, member_since DATE, level INTEGER);
+CREATE TABLE sightings (id INTEGER PRIMARY KEY, bird TEXT, count INTEGER);
+CREATE TABLE players (id INTEGER PRIMARY KEY, name TEXT, team TEXT, rank INTEGER, age_rating INTEGER);
+CREATE TABLE sales (id INTEGER PRIMARY KEY, sold_on DATETIME, amount REAL);
+INSERT INTO publishers VALUES (1, 'Faber'), (2, 'Orbit');
+INSERT INTO books VALUES (1, 'Dune', 'scifi', 9, 2), (2, 'Emma', NULL, 12, 1), (3, 'Atlas', NULL, 30, 1);
+INSERT INTO events VALUES (1, 'Gala', 'live'), (2, 'Fair', 'done'), (3, 'Expo', 'live');
+INSERT INTO members VALUES (1, 'Alice', 'M-100', '2022-03-01', 2), (2, 'Bob', 'M-101', '2019-05-05', 1),
+  (3, 'Dana', 'M-102', '2023-01-09', 3);
+INSERT INTO sightings VALUES (1, 'wren', 10), (2, 'owl', 15);
+INSERT INTO players VALUES (1, 'Ito', 'Red', 1, 12), (2, 'Kim', 'Blue', 2, 16), (3, 'Lee', NULL, 3, 18);
+INSERT INTO sales VALUES (1, '1609459200', 10), (2, '1640995200', 20)
+"""
+
+REVIEW2 = [  # a second review's false accepts, one per class: each must be declined
+    "How many events are live?",  # 'live' is a filler word and a stored value
+    "What is the number of the member named Bob?",  # a count, or the column 'number'
+    "What is the total count of sightings?",  # COUNT(*) or SUM(count)
+    "List the names of books",  # books have titles; 'name' is the publisher's
+    "What are the titles of the 2 cheapest books?",  # top n, not price = 2
+    "List the names of members since 2022",  # member_since >= 2022, not = 2022
+    "How many sales after 2021?",  # sold_on holds epoch seconds, not ISO dates
+    "How many books whose publisher name is not Faber?",  # a negation across a join
+    "Which player has the highest rank?",  # rank 1 is the best
+    "What is the name of the oldest player?",  # age_rating is not an age
+    "List the names of players in order",  # 'in order' of what?
+]
+
+
+def test_the_second_review_false_accepts_are_declined(tmp_path: Path) -> None:
+    db, writer = _writer(tmp_path, REVIEW2_SQL)
+    written = {q: writer.write(q) for q in REVIEW2}
+    assert written == dict.fromkeys(REVIEW2), {q: s for q, s in written.items() if s}
+    genre = writer.write("What is the most common genre?")  # NULL is no genre
+    assert genre is not None and run_checked(db, genre).rows == [["scifi"]]

@@ -21,6 +21,7 @@ _TOKEN = re.compile(rf"{_QUOTED}|((?<![\w.])-?\d+(?:\.\d+)?)|([a-z][a-z0-9]*|,)"
 _POSSESSIVE = re.compile(r"(?<=[a-z])'s\b|(?<=s)'(?=\s)", re.IGNORECASE)
 _MAX_PHRASE = 6
 _WORDS_FIRST = frozenset({"agg", "sup", "count"})
+_AGGREGATE_WORDS = frozenset({*ph.AGGREGATES, *ph.SUPERLATIVES})
 
 _TABLES: list[tuple[str, dict[tuple[str, ...], Any]]] = [
     ("count", dict.fromkeys(ph.COUNTING, True)),
@@ -118,6 +119,15 @@ def _longest(tokens: list[tuple[str, str]], start: int, lex: Lexicon) -> tuple[I
             continue
         item = _schema(run, start, lex) or _phrase(run, start) or _value(run, start, lex)
         phrase = _phrase(run, start)
+        if phrase is not None and run in lex.values:  # "live", "in", "Data": a word or a value?
+            raise Unexplained(f"{' '.join(run)!r} is a word of the grammar and a stored value")
+        if (
+            item is not None
+            and item.kind == "schema"
+            and len(run) > 1
+            and (run[0],) in _AGGREGATE_WORDS
+        ):
+            raise Unexplained(f"{' '.join(run)!r}: an aggregate of a column, or a column's name")
         if item is not None and item.kind == "schema" and phrase and phrase.kind in _WORDS_FIRST:
             phrase.columns = item.columns  # "average": AVG, or the column "Average"
             item = phrase

@@ -29,6 +29,30 @@ _FLAG_VALUES = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "0",
 _UNITS = frozenset(
     {"minute", "min", "hour", "day", "second", "sec", "usd", "eur", "gbp", "kg", "cm", "km", "pct"}
 )
+_FUNCTION_WORDS = frozenset(
+    [
+        "since",
+        "to",
+        "from",
+        "at",
+        "by",
+        "in",
+        "on",
+        "of",
+        "for",
+        "with",
+        "before",
+        "after",
+        "until",
+        "per",
+        "and",
+        "or",
+        "not",
+        "the",
+        "a",
+        "an",
+    ]
+)  # member_since of members is not "since"
 _LATIN_US = ("tuses", "puses", "buses", "nuses", "ruses")  # statuses, campuses, bonuses
 _TABLE_PREFIXES = frozenset({"ref", "tbl", "tb", "lu", "dim", "fact", "lookup"})
 
@@ -137,7 +161,7 @@ def _column_names(table: str, column: str) -> tuple[tuple[str, ...], ...]:
         if full[cut - 1] not in own:
             break
         names.add(full[cut:])
-    return tuple(sorted(n for n in names if n))
+    return tuple(sorted(n for n in names if n and not (len(n) == 1 and n[0] in _FUNCTION_WORDS)))
 
 
 def _column_ref(
@@ -148,16 +172,18 @@ def _column_ref(
     numeric = kind.startswith(_NUMERIC)
     stored = tuple(values(table, col.name)) if values is not None and not numeric else ()
     seen = stored or col.samples
-    dated = (
-        "DATE" in kind or "TIME" in kind or (bool(seen) and all(_ISO_DATE.match(v) for v in seen))
-    )
+    declared = "DATE" in kind or "TIME" in kind
+    iso = bool(seen) and all(_ISO_DATE.match(v) for v in seen)
+    dated = iso or (declared and not seen)  # '20/08/2021' or epoch seconds are no ISO dates
     ref = ColumnRef(
         table,
         col.name,
         numeric,
         _column_names(table, col.name),
         dated=dated and not numeric,
-        textual=not numeric and not any(_NUMBER_TEXT.fullmatch(v.strip()) for v in seen),
+        textual=not numeric
+        and not declared
+        and not any(_NUMBER_TEXT.match(v.strip()) for v in seen),
         flag=bool(seen) and {v.strip().lower() for v in seen} <= _FLAG_VALUES,
     )
     return ref, stored

@@ -54,7 +54,7 @@ NAMING = _phrases("named,called,titled,with the name,with name,by the name of")
 NEGATIONS = _phrases("not,is not,are not,other than")
 ALTERNATIVES = _phrases("or")
 COUNTING = _phrases(
-    "how many,number of,count of,count,total number of,total count of,the number of,amount of"
+    "how many,number of,count of,count,total number of,total count of,the number of"
 )
 MODE = _phrases("most common,most frequent,most popular")
 """The value of a column that most rows share."""
@@ -96,12 +96,12 @@ COMPARISONS: dict[tuple[str, ...], str] = {
         ),
         ">",
     ),
-    **dict.fromkeys(_phrases("at least,no less than,not less than"), ">="),
+    **dict.fromkeys(_phrases("at least,no less than,not less than,since"), ">="),
     **dict.fromkeys(
         _phrases("less than,fewer than,lower than,smaller than,under,below,before,earlier than"),
         "<",
     ),
-    **dict.fromkeys(_phrases("at most,no more than,not more than"), "<="),
+    **dict.fromkeys(_phrases("at most,no more than,not more than,until"), "<="),
     **dict.fromkeys(_phrases("equal to,equals,exactly"), "="),
     ("between",): "BETWEEN",
 }
@@ -147,7 +147,8 @@ DIRECTIONS: dict[tuple[str, ...], str] = {
         _phrases(
             "ascending,asc,in ascending order,in increasing order,increasing,alphabetically,"
             "in alphabetical order,in ascending alphabetical order,from low to high,"
-            "from lowest to highest,from the youngest to the oldest,from youngest to oldest"
+            "from lowest to highest,from the youngest to the oldest,from youngest to oldest,"
+            "in order"
         ),
         "ASC",
     ),

@@ -16,7 +16,7 @@ from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon
 __all__ = ["Declined", "Query", "render"]
 
 Refs = tuple[ColumnRef, ...]
-_NAME_LIKE = frozenset({"name", "title", "id", "code"})
+_RANK_WORDS = frozenset({"rank", "ranking", "position", "place", "seed"})
 _MONEY_WORDS = frozenset({"amount", "price", "cost", "fee", "total", "revenue", "paid", "value"})
 _EQUALITY = frozenset({"=", "!=", "IN", "NOT IN"})
 _YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
@@ -55,7 +55,6 @@ class Query:
     group: Refs = ()
     mode: str = ""  # DESC: the most common value; ASC: the least common
     distinct: bool = False
-    per_row: bool = True  # "the X with the highest Y"; False for "which X has the most Y"
     count_filter: tuple[str, str] | None = None  # "with at least 2 <rows>": (op, n)
     count_extreme: str = ""  # "which X has the most <rows>": DESC, or ASC for the fewest
 
@@ -151,8 +150,8 @@ class _Resolver:
             return self._amount()
         if implied == "date":
             return self._date()
-        if implied:  # "the oldest": the main table's own age, never a joined table's
-            found = [r for r in self._own() if any(implied in n for n in r.names)]
+        if implied:  # "the oldest": the main table's own age (not age_rating), never a joined one
+            found = [r for r in self._own() if any(_implies(implied, n) for n in r.names)]
             if len(found) != 1:
                 raise Declined(f"no one {implied!r} column in {self.main}")
             return found[0]
@@ -179,20 +178,21 @@ class _Resolver:
         """The main table's one date column, else its one year column ("after 2020")."""
         dated = [r for r in self._own() if r.dated]
         years = [r for r in self._own() if r.numeric and any("year" in n for n in r.names)]
-        for chosen in (dated, years):
-            if len(chosen) == 1:
-                return chosen[0]
-        raise Declined("a year compared with no one date column")
+        unread = [r for r in self._own() if not (r.numeric or r.textual or r.dated or r.flag)]
+        if len(dated) + len(years) != 1 or unread:  # a date stored as '20/08/2021' may be meant
+            raise Declined("a year compared with no one date or year column")
+        return [*dated, *years][0]
 
     def _amount(self) -> ColumnRef:
-        """The main table's one money column ("orders over 100", "over 100 dollars")."""
+        """The main table's one number, when it is an amount ("orders over 100"); with
+        another number beside it ("members over 25": age or deposit?) nothing is guessed."""
         table = self.lex.schema.tables[self.main]
         refs = [self.lex.column(self.main, c.name) for c in table.columns if not c.primary_key]
         numeric = [
             r for r in refs if r is not None and r.numeric and not r.column.lower().endswith("id")
         ]
         money = [r for r in numeric if any(_MONEY_WORDS & set(n) for n in r.names)]
-        if len(money) != 1:
+        if len(money) != 1 or len(numeric) != 1:
             raise Declined("a number compared with no column, and no one amount column")
         return money[0]
 
@@ -218,6 +218,12 @@ class _Resolver:
             f"{_quote(self.main)} AS T1 JOIN {_quote(self.joined)} AS T2 "
             f"ON T1.{_quote(link[0])} = T2.{_quote(link[1])}"
         )
+
+
+def _implies(word: str, name: tuple[str, ...]) -> bool:
+    """Whether a column named `name` is what an adjective means: "oldest" the `age` (not
+    `age_rating`), "born" a birth date or year."""
+    return name == (word,) or (word == "birth" and "birth" in name)
 
 
 def _tables_of_all(candidates: list[Refs]) -> set[str]:
@@ -279,6 +285,8 @@ def _render(query: Query, resolver: _Resolver) -> str:
         if other not in {resolver.main, resolver.joined}:
             raise Declined(f"table {other} is not part of the query")
     source = resolver.source()
+    if query.mode or query.count_filter is not None:  # a NULL is no value to count
+        where.append(f"{group} IS NOT NULL")
     filtered = f" WHERE {' AND '.join(where)}" if where else ""
     if extreme:
         where.append(f"{extreme}{source}{filtered})")
@@ -295,15 +303,29 @@ def _render(query: Query, resolver: _Resolver) -> str:
 
 
 def _check_selection(query: Query, resolver: _Resolver) -> None:
-    """Decline what reads as a predicate or a group but would be listed per row: a yes/no
-    column ("the smokers"), "which nationality has the most goals" (a sum per group), a
-    value filter on a table that refers to itself ("the manager of Bob")."""
+    """Decline what the query would answer differently from the question: a yes/no column
+    listed ("the smokers"), a column taken from a table the question does not name, a
+    negation or comparison across an inner join (rows without a match vanish), an extreme
+    of the joined table's rows, "the highest rank", a value filter on a table that refers to
+    itself ("the manager of Bob")."""
     plain = [resolver.column(s.columns) for s in query.select if not s.func and s.columns]
     if any(ref.flag for ref in plain):
         raise Declined("a yes/no column is a condition, not a thing to list")
-    per_group = query.order is not None and query.limit == 1 and not query.per_row
-    if per_group and not all(_NAME_LIKE & {w for n in r.names for w in n} for r in plain):
-        raise Declined("'which X has the most Y' is a total per X")
+    selected = [resolver.column(s.columns) for s in query.select if s.columns]
+    if any(r.table == resolver.joined for r in selected) and resolver.joined not in query.others:
+        raise Declined("a column of a table the question does not name ('the names of books')")
+    for item in query.filters:
+        ref = resolver.column(item.columns, item.implied)
+        if ref.table == resolver.joined and item.op not in {"=", "IN"}:
+            raise Declined("a negation or comparison across a join drops unmatched rows")
+    if query.order is not None and query.limit == 1:
+        columns, _, implied = query.order
+        if resolver.column(columns, implied).table == resolver.joined:
+            raise Declined("the highest of the joined table's rows, or of all its rows?")
+    ranked = [resolver.column(query.order[0], query.order[2])] if query.order else []
+    ranked += [resolver.column(s.columns) for s in query.select if s.func in {"MAX", "MIN"}]
+    if any(set(_RANK_WORDS) & {w for n in r.names for w in n} for r in ranked):
+        raise Declined("the highest rank: the largest number, or rank 1?")
     tables = {resolver.main, resolver.joined} - {""}
     schema = resolver.lex.schema
     own_keys = any(

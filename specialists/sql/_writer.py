@@ -29,6 +29,7 @@ from trifecta.specialists.sql._schema import Schema
 __all__ = ["Writer"]
 
 _MAX_QUESTION = 500
+_RELATIONS = frozenset({"since", "before", "after", "until", "from", "to", "over", "under"})
 _YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
 _DATE_WORDS = frozenset({"after", "before", "since", "until", "earlier than", "later than"})
 _DIRECTIONAL = frozenset(
@@ -292,7 +293,13 @@ def _number_filter(items: list[Item], body: list[Item], item: Item, query: Query
     """``4 cylinders`` or ``age 3`` (equality on the numeric column beside it), ``in 2014``
     (the year column)."""
     after, before = _next(body, item), _prev(body, item)
+    if after is not None and (
+        after.kind in {"sup", "isup", "value"} or (after.tables and not after.columns)
+    ):
+        raise Declined("a number before rows or a superlative: 'the 3 cheapest books' (top n)")
     for side in (after, before):
+        if side is not None and side.kind == "schema" and side.text.split()[-1] in _RELATIONS:
+            raise Declined(f"'{side.text} {item.data}': a comparison the column's name states")
         columns = _numeric_columns(side)
         if columns and side is not None:
             side.used = item.used = True
@@ -349,9 +356,10 @@ def _superlatives(items: list[Item], body: list[Item], query: Query) -> None:
             column = _next(body, item, "schema")
             if marker is None or marker.text not in _ROW_MARKERS or column is None:
                 continue  # an aggregate: "the highest price"
+            if marker.text not in {"with", "whose"}:
+                raise Declined("'which X has the most Y' is a total per X")
             column.used = item.used = True
             query.set_order(column.columns, item.data, limit=1)
-            query.per_row = marker.text in {"with", "whose"}
         elif item.kind == "mode":
             column = _next(body, item, "schema")
             if column is None or not column.columns:
@@ -420,15 +428,9 @@ def _counts(items: list[Item], body: list[Item], query: Query, lex: Lexicon) -> 
         if item.used or item.kind != "count":
             continue
         item.used = True
-        following = _next(items, item)
-        numbered = ("number",) in lex.columns
-        if (
-            item.text == "number of"
-            and following is not None
-            and following.text == "the"
-            and numbered
-        ):
-            raise Declined("'the number of the': a count, or the column 'number'")
+        named = [w for w in item.text.split() if (w,) in lex.columns]
+        if named:  # "the number of the member", "the total count of sightings"
+            raise Declined(f"'{item.text}': a count, or the column {named[0]!r}")
         while (again := _next(body, item, "count")) is not None:  # "count the number of"
             item = again
             item.used = True
