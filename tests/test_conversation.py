@@ -9,10 +9,10 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from tests.fakes import plan, scripted
+from tests.fakes import plan, scripted, upper_specialist
 from trifecta import Trifecta
-from trifecta.agents import ModelPlanner, RulePlanner
-from trifecta.agents._followup import resolve_followup
+from trifecta.agents import ModelPlanner, PlanRequest, RulePlanner
+from trifecta.ledger import Ledger
 from trifecta.models import Message
 from trifecta.plan import UNROUTED, Turn
 from trifecta.specialists import FunctionSolver, Specialist, default_specialists
@@ -22,6 +22,14 @@ from trifecta.verdict import Verdict
 
 def _turn(parts: int = 1, **verified: str) -> list[Turn]:
     return [Turn(request="earlier", answer="…", verified=verified, parts=parts)]
+
+
+async def _planned(request: str, history: list[Turn]) -> str:
+    """The instruction the offline planner writes for a one-part follow-up (to a
+    specialist that takes any clause, so a clause left alone is still planned)."""
+    ask = PlanRequest(request, [upper_specialist()], max_subtasks=8, history=history)
+    (only,) = await RulePlanner().plan(ask, Ledger())
+    return only["instruction"]
 
 
 @pytest.mark.parametrize(
@@ -35,8 +43,10 @@ def _turn(parts: int = 1, **verified: str) -> list[Turn]:
         ("half of it", "What is (42)/2?"),
     ],
 )
-def test_a_follow_up_computes_on_the_last_verified_number(clause: str, instruction: str) -> None:
-    assert resolve_followup(clause, _turn(t1="42")) == instruction
+async def test_a_follow_up_computes_on_the_last_verified_number(
+    clause: str, instruction: str
+) -> None:
+    assert await _planned(clause, _turn(t1="42")) == instruction
 
 
 @pytest.mark.parametrize(
@@ -51,8 +61,8 @@ def test_a_follow_up_computes_on_the_last_verified_number(clause: str, instructi
         ("what is that times 3 and 4?", _turn(t1="42")),  # not wholly consumed
     ],
 )
-def test_an_uncertain_reference_is_left_alone(clause: str, history: list[Turn]) -> None:
-    assert resolve_followup(clause, history) == clause
+async def test_an_uncertain_reference_is_left_alone(clause: str, history: list[Turn]) -> None:
+    assert await _planned(clause, history) == clause
 
 
 async def test_offline_turns_refer_back_and_each_turn_reports_only_itself() -> None:

@@ -14,7 +14,6 @@ from tests.net import free_port
 from trifecta.cli import main
 from trifecta.errors import RunError, TrifectaError, UserError
 from trifecta.models import Message, ModelError, OpenAIChatModel
-from trifecta.specialists.rag import _embeddings
 
 
 def _package_exceptions() -> dict[str, type[BaseException]]:
@@ -61,16 +60,16 @@ async def test_client_errors_become_model_errors() -> None:
 
 
 def test_cli_exit_codes_tell_bad_input_from_a_failed_part(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    corrupt_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["run", "   ", "--data-dir", str(tmp_path)]) == 2
     assert "error: the request is empty" in capsys.readouterr().err
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("The refund window is 30 days.")
-    monkeypatch.setattr(_embeddings, "MODEL_SHA256", "0" * 64)  # the model file is "corrupt"
     code = main(
         ["run", "What is the refund window?", "--docs", str(docs), "--data-dir", str(tmp_path)]
     )
     assert code == 3
-    assert "reinstall: pip install 'trifecta[rag]'" in capsys.readouterr().err
+    assert f"{corrupt_model}, expected" in (err := capsys.readouterr().err)
+    assert "reinstall: pip install 'trifecta[rag]'" in err

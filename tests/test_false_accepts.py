@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.claimgen import GENERATORS, Case
-from trifecta.specialists.math._engine import check_claim
+from trifecta.specialists.math import check_claim
 
 T = TypeVar("T")
 EXAMPLES = {

@@ -16,20 +16,19 @@ from pathlib import Path
 from typing import Any, cast
 
 from tests.fakes import HOSTILE_ID, INSPECTED, three_part
-from trifecta import Budget, Trifecta
-from trifecta._inspect_page import csp, render_page
-from trifecta._inspect_view import RunView, audit_view, run_view, snapshot_view
+from trifecta import Budget, RunView, Trifecta, audit_view, render_page, snapshot_view
 from trifecta.cli import main
 from trifecta.config import load_config
 from trifecta.demo import DEMO_REQUEST
-from trifecta.graphs.state import RunState
 from trifecta.specialists import default_specialists
 
 
 async def _view(app: Trifecta, thread: str, **kwargs: Any) -> RunView:
     snapshot = await app.snapshot(thread)
     assert snapshot is not None
-    return run_view(cast(RunState, snapshot.values), thread, "finished", **kwargs)
+    view = snapshot_view(snapshot, thread, running=False, **kwargs)
+    assert view["phase"] == "finished"
+    return view
 
 
 async def test_every_attempt_of_an_escalated_subtask_is_shown_in_order() -> None:
@@ -165,11 +164,15 @@ async def test_user_and_model_text_is_escaped_and_the_policy_runs_only_our_scrip
     assert not [(t, a) for t, attrs in parsed.tags for a, _ in attrs if a.startswith("on")]
     assert "window.xss=2" in page and "<script>window.xss" not in page
     assert "&lt;b onclick=alert(1)&gt;s1&lt;/b&gt;" in page  # a model's claim id
-    policy = csp(live=False)
+    (policy,) = [
+        dict(attrs)["content"]
+        for tag, attrs in parsed.tags
+        if tag == "meta" and dict(attrs).get("http-equiv") == "Content-Security-Policy"
+    ]
+    assert policy is not None
     assert f"'sha256-{_digest(''.join(parsed.inline['script']))}'" in policy
     assert f"'sha256-{_digest(''.join(parsed.inline['style']))}'" in policy
     assert "connect-src 'none'" in policy and "default-src 'none'" in policy
-    assert re.search(r'http-equiv="Content-Security-Policy" content="[^"]+"', page)
 
 
 def _cli(*args: str) -> int:

@@ -20,8 +20,7 @@ from tests.fakes import three_part
 from tests.inspected import ask, serve_three_part
 from tests.net import PG_URL
 from trifecta import Trifecta
-from trifecta._thread_list import recent_threads
-from trifecta.checkpoint import open_checkpointer
+from trifecta.checkpoint import open_checkpointer, recent_threads
 
 
 def test_keys_guard_the_runs_and_each_key_sees_only_its_own(tmp_path: Path) -> None:

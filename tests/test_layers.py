@@ -1,4 +1,5 @@
-"""The package's layers: every import points down (or sideways within a layer).
+"""The package's layers: every import points down (or sideways within a layer); and the
+tests use only the public API (no private ``_module`` or ``_name`` of trifecta).
 
 core        trifecta.{verdict, plan, ledger, routing, models, config, ...}
 workers     trifecta.specialists.*  and  trifecta.agents.*  (core only, not each other)
@@ -127,3 +128,56 @@ def test_importing_a_core_leaf_loads_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def _private(dotted: str) -> bool:
+    """A name with a private part: ``_x`` anywhere (dunders such as ``__version__`` are public)."""
+    return any(p.startswith("_") and not p.endswith("__") for p in dotted.split("."))
+
+
+def private_imports(source: str) -> list[str]:
+    """The private trifecta modules and names `source` imports: ``from trifecta._x import
+    y``, ``from trifecta.x import _y``, ``import trifecta._x``,
+    ``importlib.import_module("trifecta._x")``, at any depth."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            names = [str(node.args[0].value)]
+        else:
+            continue
+        found += [n for n in names if n.split(".")[0] == "trifecta" and _private(n)]
+    return found
+
+
+def test_the_private_import_check_sees_every_form() -> None:
+    probe = (
+        "from trifecta.specialists.rag._lexical import LexicalIndex\n"
+        "from trifecta.specialists.rag import _embeddings, Chunk\n"
+        "from trifecta import __version__, Trifecta\n"
+        "import trifecta._http, trifecta.cli\n"
+        "def f():\n    import importlib\n    importlib.import_module('trifecta._inspect_page')\n"
+        "from tests.fakes import _helper\n"
+    )
+    assert private_imports(probe) == [
+        "trifecta.specialists.rag._lexical.LexicalIndex",
+        "trifecta.specialists.rag._embeddings",
+        "trifecta._http",
+        "trifecta._inspect_page",
+    ]
+
+
+def test_tests_import_only_the_public_api() -> None:
+    found = {
+        str(path.relative_to(ROOT)): private_imports(path.read_text())
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+    }
+    assert {path: names for path, names in found.items() if names} == {}

@@ -8,8 +8,7 @@ from pathlib import Path
 import bm25s
 import pytest
 
-from trifecta.specialists.rag._documents import Chunk
-from trifecta.specialists.rag._lexical import LexicalIndex
+from trifecta.specialists.rag import Chunk, LexicalIndex
 
 TEXTS = {
     "a1": ("a.md", "Refunds are paid within 14 days of the returned item arriving."),

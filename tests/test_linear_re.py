@@ -12,7 +12,7 @@ import pytest
 
 from trifecta.linear_re import LinearPattern
 from trifecta.privacy import find_sensitive
-from trifecta.specialists.math._requests import to_claim
+from trifecta.specialists.math import to_claim
 
 HANG = 60.0  # bound on a wait; the old patterns took minutes on these inputs
 

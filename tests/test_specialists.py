@@ -12,8 +12,7 @@ from trifecta import Trifecta
 from trifecta.graphs import run_specialist
 from trifecta.ledger import Ledger
 from trifecta.sandbox import IsolatedTimeout, run_isolated
-from trifecta.specialists.math import math_specialist
-from trifecta.specialists.math._engine import check_claim
+from trifecta.specialists.math import check_claim, math_specialist
 from trifecta.testing import FunctionModel
 
 CLAIMS = json.loads((Path(__file__).parent / "fixtures" / "claims.json").read_text())

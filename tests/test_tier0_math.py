@@ -10,8 +10,7 @@ import pytest
 
 from trifecta import Trifecta
 from trifecta.specialists import default_specialists
-from trifecta.specialists.math import check_claim
-from trifecta.specialists.math._requests import to_claim
+from trifecta.specialists.math import check_claim, to_claim
 
 ANSWERED = {  # request → the answer tier 0 gives, verified
     "What is the derivative of x^3 + 2x?": "3*x**2 + 2",

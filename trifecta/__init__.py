@@ -3,6 +3,11 @@
 A generalist planner splits a request into subtasks, specialists solve them, a
 deterministic check verifies each answer, and a merger writes the answer from
 verified results only.
+
+A finished or running thread reads back as the run inspector shows it:
+``snapshot_view(await app.snapshot(thread_id), thread_id, running=False)`` is its data (a
+`RunView`, JSON-ready), ``render_page(view)`` the self-contained HTML page, and
+``audit_view(config)`` what verifying the configured audit log finds, for its header.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from trifecta._inspect_page import render_page
+    from trifecta._inspect_view import RunView, audit_view, snapshot_view
     from trifecta.config import Config, ConfigError, Limits, load_config
     from trifecta.errors import RunError, TrifectaError, UserError
     from trifecta.graphs.state import Event
@@ -42,6 +49,7 @@ __all__ = [
     "RunContext",
     "RunError",
     "RunResult",
+    "RunView",
     "Status",
     "Subtask",
     "SubtaskSpec",
@@ -50,8 +58,11 @@ __all__ = [
     "UserError",
     "Verdict",
     "__version__",
+    "audit_view",
     "check_error",
     "load_config",
+    "render_page",
+    "snapshot_view",
 ]
 
 _LAZY = {
@@ -83,6 +94,10 @@ _LAZY = {
     "Status": "trifecta.verdict",
     "Verdict": "trifecta.verdict",
     "check_error": "trifecta.verdict",
+    "RunView": "trifecta._inspect_view",
+    "audit_view": "trifecta._inspect_view",
+    "snapshot_view": "trifecta._inspect_view",
+    "render_page": "trifecta._inspect_page",
 }
 
 

@@ -27,7 +27,7 @@ from trifecta._inspect_page import RunSummary, csp, render_body, render_page, ru
 from trifecta._inspect_view import AuditView, RunView, audit_view, snapshot_view
 from trifecta._server_checkpoint import is_outage
 from trifecta._server_live import LiveRuns
-from trifecta._thread_list import recent_threads
+from trifecta.checkpoint import recent_threads
 from trifecta.config import Config
 from trifecta.ledger import Budget
 from trifecta.runner import Trifecta

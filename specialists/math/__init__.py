@@ -1,5 +1,9 @@
 """The math specialist: SymPy solves formal requests (tier 0); models answer with
-claims that SymPy checks (tiers 1+). Every SymPy call runs in a killable worker."""
+claims that SymPy checks (tiers 1+). Every SymPy call runs in a killable worker.
+
+Its parts are public too: `to_claim` reads a formal request ("Integrate x^2 from 0 to 3")
+as the claim tier 0 computes, `check_claim` checks one claim in this process and
+`check_math` checks many, each in a killable worker."""
 
 from __future__ import annotations
 
@@ -26,7 +30,14 @@ from trifecta.specialists.math._requests import MATH_WORDS, to_claim
 from trifecta.telemetry import tool_span
 from trifecta.verdict import CheckError, Verdict, check_error
 
-__all__ = ["CLAIMS_SCHEMA", "CLAIM_KINDS", "check_claim", "check_math", "math_specialist"]
+__all__ = [
+    "CLAIMS_SCHEMA",
+    "CLAIM_KINDS",
+    "check_claim",
+    "check_math",
+    "math_specialist",
+    "to_claim",
+]
 
 CLAIMS_SCHEMA = OutputSchema(
     "math_answer",

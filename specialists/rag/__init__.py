@@ -1,5 +1,12 @@
 """The RAG specialist: answers only from retrieved passages, with citations whose quotes
-are checked verbatim and whose quoted sentence answers the question, or a refusal."""
+are checked verbatim and whose quoted sentence answers the question, or a refusal.
+
+Its parts are public too. The answer check: ``check_answer(parse_question(q),
+Passage(sentence, headings))`` says whether one sentence answers one question and why
+(an `AnswerCheck`); `passage_sentences` splits a chunk into such passages, headings kept as
+context. `INJECTION` matches text that reads as an instruction. The store: a
+`DocumentStore` keeps its chunks in Chroma and in a `LexicalIndex` (``store.lexical``: a
+SQLite sidecar ranked with BM25); a file over `MAX_FILE_BYTES` is skipped."""
 
 from __future__ import annotations
 
@@ -21,32 +28,48 @@ from trifecta.specialists.base import (
     Solver,
     Specialist,
 )
-from trifecta.specialists.rag._answers import INSTRUCTION
-from trifecta.specialists.rag._documents import Chunk, DocumentError, chunk_text, read_document
+from trifecta.specialists.rag._answers import INSTRUCTION, AnswerCheck, check_answer
+from trifecta.specialists.rag._documents import (
+    MAX_FILE_BYTES,
+    Chunk,
+    DocumentError,
+    chunk_text,
+    read_document,
+)
 from trifecta.specialists.rag._embeddings import (
     EmbeddingsUnavailable,
     offline_embeddings,
     openai_embeddings,
 )
-from trifecta.specialists.rag._questions import parse_question
+from trifecta.specialists.rag._lexical import LexicalIndex
+from trifecta.specialists.rag._questions import Question, parse_question
 from trifecta.specialists.rag._store import DocumentStore, Hit, IngestReport, list_collections
+from trifecta.specialists.rag._text import Passage, passage_sentences
 from trifecta.specialists.rag._verify import NOT_FOUND, answering, rival, verify_answer
 from trifecta.verdict import Verdict
 
 __all__ = [
     "INJECTION",
+    "MAX_FILE_BYTES",
     "NOT_FOUND",
     "RAG_SCHEMA",
+    "AnswerCheck",
     "Chunk",
     "DocumentError",
     "DocumentStore",
     "EmbeddingsUnavailable",
     "Hit",
     "IngestReport",
+    "LexicalIndex",
+    "Passage",
+    "Question",
+    "check_answer",
     "chunk_text",
     "list_collections",
     "offline_embeddings",
     "openai_embeddings",
+    "parse_question",
+    "passage_sentences",
     "rag_specialist",
     "read_document",
     "store_for_folder",

@@ -163,8 +163,13 @@ def model_directory(cache: Path) -> Path:
     return onnx.parent
 
 
-def offline_embeddings(cache: Path | None = None) -> OfflineMiniLM:
+def offline_embeddings(cache: Path | None = None, *, workers: int | None = None) -> OfflineMiniLM:
     """The default embedding function: no network, hash-checked model files.
+
+    Args:
+        cache: where the model's directory is laid out (default: the user's cache).
+        workers: batches embedded at once, each on its own single-threaded session
+            (default: one per core, at most 4).
 
     Raises:
         EmbeddingsUnavailable: with the install command when the packages are missing.
@@ -173,7 +178,7 @@ def offline_embeddings(cache: Path | None = None) -> OfflineMiniLM:
         cache
         or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "trifecta" / "models"
     )
-    return OfflineMiniLM(model_directory(cache))
+    return OfflineMiniLM(model_directory(cache), workers)
 
 
 def openai_embeddings(
