@@ -45,7 +45,7 @@ async def _rate(call: Call, calls: int, width: int) -> float:
 
 async def _direct(i: int) -> str:
     verdicts = await asyncio.to_thread(lambda: list(check_math([_claim(i)])))
-    return str(verdicts[0]["status"])
+    return str(verdicts[0].status)
 
 
 def _over(session: ClientSession) -> Call:

@@ -50,7 +50,7 @@ def _rights(requests: Sequence[dict[str, Any]], answers: Sequence[str | None]) -
     claims = [{"kind": "equal", "expr": a, "answer": requests[i]["answer"]} for i, a in pairs]
     right = [False] * len(answers)
     for (index, _), verdict in zip(pairs, check_math(claims, timeout=10.0), strict=True):
-        right[index] = verdict["status"] == "verified"
+        right[index] = verdict.status == "verified"
     return right
 
 

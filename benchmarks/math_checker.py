@@ -157,7 +157,7 @@ def run(data: Path, limit: int | None, timeout: float) -> list[tuple[str, str, s
     started = time.perf_counter()
     verdicts = list(check_math(steps, timeout=timeout))
     wall = time.perf_counter() - started
-    failures = [(c, v) for c, v in zip(steps, verdicts, strict=True) if v["status"] != "verified"]
+    failures = [(c, v) for c, v in zip(steps, verdicts, strict=True) if v.status != "verified"]
     rows.append(
         ("GSM8K steps verified", pct(len(steps) - len(failures), len(steps)), "target: all")
     )
@@ -166,10 +166,10 @@ def run(data: Path, limit: int | None, timeout: float) -> list[tuple[str, str, s
             (
                 "  not verified",
                 f"{claim['expr']}={claim['answer']}",
-                f"{verdict['status']}: {verdict['errors'][:1]}",
+                f"{verdict.status}: {verdict.messages[:1]}",
             )
         )
-    times = sorted(v["elapsed_ms"] for v in verdicts)
+    times = sorted(v.elapsed_ms for v in verdicts)
     rows.append(
         (
             "check time p50 / p99",
@@ -185,7 +185,7 @@ def run(data: Path, limit: int | None, timeout: float) -> list[tuple[str, str, s
     rejected: Counter[str] = Counter()
     for (_, kind), verdict in zip(perturbed, outcome, strict=True):
         by_kind[kind] += 1
-        rejected[kind] += verdict["status"] == "rejected"
+        rejected[kind] += verdict.status == "rejected"
     for kind in by_kind:
         rows.append(
             (
@@ -197,7 +197,7 @@ def run(data: Path, limit: int | None, timeout: float) -> list[tuple[str, str, s
 
     rows += math500(data / "math" / "math500_test.jsonl", limit, timeout)
     adversarial = list(check_math(ADVERSARIAL, timeout=timeout))
-    slowest = max(v["elapsed_ms"] for v in adversarial)
+    slowest = max(v.elapsed_ms for v in adversarial)
     statuses = ", ".join(f"{v['id']}={v['status']}" for v in adversarial)
     rows.append(
         ("adversarial inputs, slowest", f"{slowest:.0f} ms", f"timeout {timeout:g}s; {statuses}")
@@ -222,7 +222,7 @@ def math500(path: Path, limit: int | None, timeout: float) -> list[tuple[str, st
     accepted: Counter[str] = Counter()
     for (kind, _), verdict in zip(pairs, verdicts, strict=True):
         totals[kind] += 1
-        accepted[kind] += verdict["status"] == "verified"
+        accepted[kind] += verdict.status == "verified"
     parsed = len(answers) - sum(parse_errors.values())
     rows.append(
         (
@@ -244,7 +244,7 @@ def math500(path: Path, limit: int | None, timeout: float) -> list[tuple[str, st
     accepted_pairs = [
         (c["expr"].strip(), c["answer"].strip())
         for c, v in zip(others, check_math(others, timeout=timeout), strict=True)
-        if v["status"] == "verified"
+        if v.status == "verified"
     ]
     equal = [p for p in accepted_pairs if p in GENUINELY_EQUAL or p[::-1] in GENUINELY_EQUAL]
     false = [p for p in accepted_pairs if p not in equal]

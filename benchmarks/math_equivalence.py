@@ -195,7 +195,7 @@ def run_trifecta(pairs: Sequence[Pair], timeout: float, workers: int | None) -> 
     started = time.perf_counter()
     verdicts = list(check_math(claims, timeout=timeout, workers=workers))
     seconds = time.perf_counter() - started
-    return Scores(tuple(v["status"] == "verified" for v in verdicts), seconds)
+    return Scores(tuple(v.status == "verified" for v in verdicts), seconds)
 
 
 class MathVerify:

@@ -80,11 +80,11 @@ def generated(scale: float, timeout: float) -> list[Row]:
         started = time.perf_counter()
         verdicts = list(check_math([*true, *wrong], timeout=timeout))
         seconds = time.perf_counter() - started
-        true_ok = sum(v["status"] == "verified" for v in verdicts[: len(true)])
+        true_ok = sum(v.status == "verified" for v in verdicts[: len(true)])
         accepted = [
             c
             for c, v in zip(wrong, verdicts[len(true) :], strict=True)
-            if v["status"] == "verified"
+            if v.status == "verified"
         ]
         total_wrong, total_false = total_wrong + len(wrong), total_false + len(accepted)
         shown = "; ".join(f"{c['expr']} = {c['answer']}"[:80] for c in accepted[:2])
@@ -105,8 +105,8 @@ def generated(scale: float, timeout: float) -> list[Row]:
 def review(timeout: float) -> list[Row]:
     """The adversarial review's examples: how many still pass."""
     verdicts = list(check_math(REVIEW, timeout=timeout))
-    passed = [c for c, v in zip(REVIEW, verdicts, strict=True) if v["status"] == "verified"]
-    statuses = ", ".join(sorted({v["status"] for v in verdicts}))
+    passed = [c for c, v in zip(REVIEW, verdicts, strict=True) if v.status == "verified"]
+    statuses = ", ".join(sorted({v.status for v in verdicts}))
     return [
         (
             "adversarial review list: false accepts",
@@ -122,7 +122,7 @@ def datasets(data: Path, timeout: float) -> list[Row]:
         return [("GSM8K / MATH-500", "skipped", f"no math data under {data} (pass --data-dir)")]
     steps = gsm8k_claims(data / "math" / "gsm8k_test.jsonl", None)
     verdicts = list(check_math(steps, timeout=timeout))
-    ok = sum(v["status"] == "verified" for v in verdicts)
+    ok = sum(v.status == "verified" for v in verdicts)
     rows: list[Row] = [("GSM8K steps verified", pct(ok, len(steps)), "true claims; target 100%")]
     return rows + math500(data / "math" / "math500_test.jsonl", None, timeout)
 

@@ -46,10 +46,10 @@ class HypothesisDraw:
 def _check(case: Case) -> None:
     for claim in case.true:
         outcome = check_claim(claim)
-        assert outcome["status"] == "verified", (claim, outcome)
+        assert outcome.status == "verified", (claim, outcome)
     for claim in case.wrong:
         outcome = check_claim(claim)
-        assert outcome["status"] != "verified", (claim, outcome)
+        assert outcome.status != "verified", (claim, outcome)
 
 
 @pytest.mark.parametrize("name", sorted(GENERATORS))

@@ -42,8 +42,8 @@ ADVERSARIAL = [
 
 def test_adversarial_claims_come_back_labelled() -> None:
     verdicts = list(check_math([c for c, _ in ADVERSARIAL], timeout=1.0))
-    assert [(v["id"], v["status"]) for v in verdicts] == [(c["id"], s) for c, s in ADVERSARIAL]
-    assert verdicts[-1]["method"] == "timeout" and verdicts[-1]["errors"] == ["gave up after 1s"]
+    assert [(v.id, v.status) for v in verdicts] == [(c["id"], s) for c, s in ADVERSARIAL]
+    assert verdicts[-1].method == "timeout" and verdicts[-1].messages == ["gave up after 1s"]
 
 
 def test_order_is_kept_with_many_workers() -> None:
@@ -52,8 +52,8 @@ def test_order_is_kept_with_many_workers() -> None:
         for i in range(200)
     ]
     verdicts = list(check_math(claims, workers=4))
-    assert [v["id"] for v in verdicts] == list(range(200))
-    assert [v["status"] for v in verdicts] == [
+    assert [v.id for v in verdicts] == list(range(200))
+    assert [v.status for v in verdicts] == [
         "rejected" if i % 7 == 0 else "verified" for i in range(200)
     ]
 

@@ -26,9 +26,9 @@ def _claim_id(case: dict[str, Any]) -> str:
 @pytest.mark.parametrize("case", CLAIMS, ids=[_claim_id(c) for c in CLAIMS])
 def test_claim_fixture(case: dict[str, Any]) -> None:
     outcome = check_claim(case["claim"])
-    assert outcome["status"] == case["status"], outcome
-    assert case["method"] in outcome["method"]
-    assert bool(outcome["errors"]) == (case["status"] != "verified")
+    assert outcome.status == case["status"], outcome
+    assert case["method"] in outcome.method
+    assert bool(outcome.errors) == (case["status"] != "verified")
 
 
 def _spin(seconds: float) -> int:

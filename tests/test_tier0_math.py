@@ -152,7 +152,7 @@ def test_a_long_hostile_request_is_refused_without_parsing() -> None:
     ],
 )
 def test_list_kinds_and_points_are_checked(claim: dict[str, Any], status: str) -> None:
-    assert check_claim(claim)["status"] == status
+    assert check_claim(claim).status == status
 
 
 def test_routing_by_content_uses_the_grammar() -> None:

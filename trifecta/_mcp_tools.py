@@ -152,11 +152,11 @@ class McpTools:
     ) -> MathResult:
         """Check math claims with SymPy: one verdict per claim (verified, rejected or
         unverifiable) with its method and errors."""
-        from trifecta.specialists.math import check_math
+        from trifecta.specialists.math import check_math, claim_line
 
         plain = [c.model_dump(exclude_none=True) for c in claims]
         verdicts = await anyio.to_thread.run_sync(lambda: list(check_math(plain, timeout=timeout)))
-        return MathResult(verdicts=verdicts)
+        return MathResult(verdicts=[claim_line(v) for v in verdicts])
 
     async def check_sql(
         self,

@@ -183,9 +183,10 @@ def _check(args: argparse.Namespace) -> int:
     stream = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)  # noqa: SIM115
     lines = _read_json_lines(stream)
     if args.checker == "math":
-        from trifecta.specialists.math import check_math
+        from trifecta.specialists.math import check_math, claim_line
 
-        verdicts = check_math(lines, timeout=args.timeout, workers=args.workers)
+        checked = check_math(lines, timeout=args.timeout, workers=args.workers)
+        verdicts: Iterator[dict[str, Any]] = (claim_line(v) for v in checked)
     else:
         from trifecta.specialists.sql import check_queries, connect
 

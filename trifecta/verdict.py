@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # plan loads pydantic; verdict stays a light leaf
 __all__ = [
     "ACCEPTED",
     "CheckError",
+    "CheckVerdict",
     "Result",
     "Status",
     "SubtaskRow",
@@ -72,6 +73,31 @@ class Verdict:
     def accepted(self) -> bool:
         """True when the status is `verified` or `checked`."""
         return self.status in ACCEPTED
+
+    @property
+    def messages(self) -> list[str]:
+        """The errors' messages, in order."""
+        return [e["message"] for e in self.errors]
+
+
+@dataclass(frozen=True)
+class CheckVerdict(Verdict):
+    """The verdict on one item of a batch check (`check_math`, `check_queries`; the
+    lines of ``trifecta check`` and the MCP tools are written from it).
+
+    Attributes:
+        id: the item's ``id``, as given (None when it had none).
+        elapsed_ms: how long its check took, when measured.
+    """
+
+    id: Any = None
+    elapsed_ms: float | None = None
+
+    @classmethod
+    def of(cls, verdict: Verdict, id: Any, elapsed_ms: float | None = None) -> CheckVerdict:
+        """`verdict` as the verdict on the item `id`."""
+        shared = {f.name: getattr(verdict, f.name) for f in fields(Verdict)}
+        return cls(**shared, id=id, elapsed_ms=elapsed_ms)
 
 
 class Result(TypedDict):

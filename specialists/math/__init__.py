@@ -3,7 +3,8 @@ claims that SymPy checks (tiers 1+). Every SymPy call runs in a killable worker.
 
 Its parts are public too: `to_claim` reads a formal request ("Integrate x^2 from 0 to 3")
 as the claim tier 0 computes, `check_claim` checks one claim in this process and
-`check_math` checks many, each in a killable worker."""
+`check_math` checks many, each in a killable worker, and `claim_line` writes one of
+their verdicts as the JSON line of ``trifecta check math``."""
 
 from __future__ import annotations
 
@@ -24,17 +25,18 @@ from trifecta.specialists.base import (
     Solver,
     Specialist,
 )
-from trifecta.specialists.math._check import check_math
+from trifecta.specialists.math._check import check_math, claim_line
 from trifecta.specialists.math._engine import CLAIM_KINDS, check_claim, compute
 from trifecta.specialists.math._requests import MATH_WORDS, to_claim
 from trifecta.telemetry import tool_span
-from trifecta.verdict import CheckError, Verdict, check_error
+from trifecta.verdict import CheckError, CheckVerdict, Verdict, check_error
 
 __all__ = [
     "CLAIMS_SCHEMA",
     "CLAIM_KINDS",
     "check_claim",
     "check_math",
+    "claim_line",
     "math_specialist",
     "to_claim",
 ]
@@ -123,11 +125,11 @@ async def _verify(candidate: Candidate, timeout: float, *, formal: bool) -> Verd
     outcomes = await asyncio.to_thread(lambda: list(check_math(claims, timeout=timeout)))
     errors = _claim_errors(claims, outcomes)
     evidence = tuple(
-        f"{c.get('id', i)}: {c.get('kind')} {c.get('expr')} = {c.get('answer')}: {o['status']} ({o['method']})"
+        f"{c.get('id', i)}: {c.get('kind')} {c.get('expr')} = {c.get('answer')}: {o.status} ({o.method})"
         for i, (c, o) in enumerate(zip(claims, outcomes, strict=True))
     )
     data = {"claims": [_checked_claim(c, o) for c, o in zip(claims, outcomes, strict=True)]}
-    statuses = {o["status"] for o in outcomes}
+    statuses = {o.status for o in outcomes}
     if "rejected" in statuses:
         return Verdict("rejected", "sympy", evidence, errors, data=data)
     if "unverifiable" in statuses:
@@ -135,24 +137,24 @@ async def _verify(candidate: Candidate, timeout: float, *, formal: bool) -> Verd
     if not formal and not await _final_answer_claimed(candidate, claims, timeout):
         missing = check_error("final", f"no claim has the final answer {candidate.answer!r}")
         return Verdict("unverifiable", "sympy", evidence, (missing,), data=data)
-    method = outcomes[-1]["method"] if formal else "every step checked by sympy"
+    method = outcomes[-1].method if formal else "every step checked by sympy"
     return Verdict("verified" if formal else "checked", method, evidence, data=data)
 
 
-def _checked_claim(claim: dict[str, Any], outcome: dict[str, Any]) -> dict[str, str]:
+def _checked_claim(claim: dict[str, Any], outcome: CheckVerdict) -> dict[str, str]:
     """A claim as a result keeps it: its fields as text, and how SymPy checked it."""
     fields = {k: str(claim.get(k, "")) for k in ("id", "kind", "expr", "answer")}
-    reasons = "; ".join(str(e) for e in outcome["errors"])
-    return {**fields, "status": outcome["status"], "method": outcome["method"], "errors": reasons}
+    reasons = "; ".join(outcome.messages)
+    return {**fields, "status": outcome.status, "method": outcome.method, "errors": reasons}
 
 
 def _claim_errors(
-    claims: list[dict[str, Any]], outcomes: list[dict[str, Any]]
+    claims: list[dict[str, Any]], outcomes: list[CheckVerdict]
 ) -> tuple[CheckError, ...]:
     return tuple(
         check_error(str(c.get("id", i)), f"{c.get('expr')} = {c.get('answer')}: {message}")
         for i, (c, o) in enumerate(zip(claims, outcomes, strict=True))
-        for message in o["errors"]
+        for message in o.messages
     )
 
 
@@ -164,4 +166,4 @@ async def _final_answer_claimed(
         {"kind": "equal", "expr": candidate.answer, "answer": c.get("answer", "")} for c in claims
     ]
     outcomes = await asyncio.to_thread(lambda: list(check_math(finals, timeout=timeout)))
-    return any(o["status"] == "verified" for o in outcomes)
+    return any(o.status == "verified" for o in outcomes)

@@ -10,30 +10,42 @@ from typing import Any
 
 from trifecta.sandbox import IsolatedError, IsolatedTimeout, WorkerPool, default_pool
 from trifecta.specialists.math._engine import check_claim
+from trifecta.specialists.math._equal import outcome
+from trifecta.verdict import CheckVerdict, Verdict
 
-__all__ = ["check_math"]
+__all__ = ["check_math", "claim_line"]
 
 
-def _one(pool: WorkerPool, claim: Any, timeout: float) -> dict[str, Any]:
-    started = time.perf_counter()
-    claim_id = claim.get("id") if isinstance(claim, dict) else None
+def _verdict(pool: WorkerPool, claim: Any, timeout: float) -> Verdict:
     if isinstance(claim, Exception):
-        outcome = {"status": "rejected", "method": "input", "errors": [str(claim)]}
-    elif not isinstance(claim, dict):
-        outcome = {
-            "status": "rejected",
-            "method": "input",
-            "errors": ["a claim must be a JSON object"],
-        }
-    else:
-        try:
-            outcome = pool.run(check_claim, claim, timeout=timeout)
-        except IsolatedTimeout as exc:
-            outcome = {"status": "unverifiable", "method": "timeout", "errors": [str(exc)]}
-        except IsolatedError as exc:
-            outcome = {"status": "unverifiable", "method": "worker", "errors": [str(exc)]}
+        return outcome("rejected", "input", str(claim))
+    if not isinstance(claim, dict):
+        return outcome("rejected", "input", "a claim must be a JSON object")
+    try:
+        return pool.run(check_claim, claim, timeout=timeout)
+    except IsolatedTimeout as exc:
+        return outcome("unverifiable", "timeout", str(exc))
+    except IsolatedError as exc:
+        return outcome("unverifiable", "worker", str(exc))
+
+
+def _one(pool: WorkerPool, claim: Any, timeout: float) -> CheckVerdict:
+    started = time.perf_counter()
+    verdict = _verdict(pool, claim, timeout)
     elapsed = round((time.perf_counter() - started) * 1000, 3)
-    return {"id": claim_id, **outcome, "elapsed_ms": elapsed}
+    return CheckVerdict.of(verdict, claim.get("id") if isinstance(claim, dict) else None, elapsed)
+
+
+def claim_line(verdict: CheckVerdict) -> dict[str, Any]:
+    """One claim's verdict as ``trifecta check math`` prints it and the MCP tool returns
+    it: ``{"id", "status", "method", "errors", "elapsed_ms"}``, errors as messages."""
+    return {
+        "id": verdict.id,
+        "status": verdict.status,
+        "method": verdict.method,
+        "errors": verdict.messages,
+        "elapsed_ms": verdict.elapsed_ms,
+    }
 
 
 def check_math(
@@ -42,11 +54,12 @@ def check_math(
     timeout: float = 2.0,
     workers: int | None = None,
     pool: WorkerPool | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[CheckVerdict]:
     """Check claims, yielding one verdict per claim in input order.
 
-    Each verdict is ``{"id", "status", "method", "errors", "elapsed_ms"}`` with status
-    ``verified``, ``rejected`` or ``unverifiable``. Every claim runs in a worker
+    Each verdict carries the claim's ``id``, its status (``verified``, ``rejected`` or
+    ``unverifiable``), method, errors and ``elapsed_ms`` (`claim_line` writes it as
+    JSON). Every claim runs in a worker
     process under `timeout` seconds and the pool's memory cap; a non-object or an
     `Exception` in `claims` (e.g. a line that was not JSON) becomes a rejected verdict.
 
@@ -58,7 +71,7 @@ def check_math(
     """
     pool = pool or default_pool()
     width = workers or pool.size
-    pending: deque[Future[dict[str, Any]]] = deque()
+    pending: deque[Future[CheckVerdict]] = deque()
     with ThreadPoolExecutor(max_workers=width) as executor:
         for claim in claims:
             pending.append(executor.submit(_one, pool, claim, timeout))

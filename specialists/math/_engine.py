@@ -2,24 +2,26 @@
 
 A claim is a dict: ``{"kind", "expr", "answer", "var"?, "lower"?, "upper"?, "point"?}``;
 ``"at"`` (``{"x": "2"}``) evaluates a value or a derivative at a point, ``"order"`` is a
-derivative's order or a series' order. Everything crossing the process boundary is plain
-strings, lists and dicts.
+derivative's order or a series' order. A check returns a `Verdict`; everything else
+crossing the process boundary is plain strings, lists and dicts.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import mpmath
 import sympy as sp
 
 from trifecta.errors import TrifectaError
-from trifecta.specialists.math._equal import Outcome, outcome, same, same_stated
+from trifecta.specialists.math._equal import outcome, same, same_stated
 from trifecta.specialists.math._expr import ExprError, parse_expr
 from trifecta.specialists.math._lists import LIST_KINDS, check_list, compute_list
 from trifecta.specialists.math._values import Value, assume, parse_value, same_value
+from trifecta.verdict import Verdict
 
-__all__ = ["CLAIM_KINDS", "check_claim", "check_claims", "compute"]
+__all__ = ["CLAIM_KINDS", "check_claim", "compute"]
 
 CLAIM_KINDS = (
     "value", "equal", "solve", "derivative", "antiderivative", "integral", "limit", "series",
@@ -181,8 +183,9 @@ def _transform(op: str, expr: Any) -> Any:
     return sp.simplify(expr)
 
 
-def check_claim(claim: dict[str, Any]) -> dict[str, Any]:
-    """Check one claim; returns ``{"status", "method", "errors"}``."""
+def check_claim(claim: dict[str, Any]) -> Verdict:
+    """Check one claim (in this process): verified, rejected or unverifiable, how, and
+    the error that decided it."""
     try:
         return _check(claim)
     except NoLimit as exc:
@@ -200,12 +203,7 @@ def check_claim(claim: dict[str, Any]) -> dict[str, Any]:
         return outcome("unverifiable", "sympy", repr(exc))
 
 
-def check_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check several claims in order."""
-    return [check_claim(claim) for claim in claims]
-
-
-def _check(claim: dict[str, Any]) -> dict[str, Any]:
+def _check(claim: dict[str, Any]) -> Verdict:
     kind = claim.get("kind")
     if kind not in CLAIM_KINDS:
         raise ValueError(f"unknown claim kind {kind!r}; expected one of {', '.join(CLAIM_KINDS)}")
@@ -242,7 +240,7 @@ def _assumed(expr: Any, assumptions: dict[str, str]) -> Any:
     return assume(Value("expr", (expr,)), assumptions).items[0] if assumptions else expr
 
 
-def _check_integral(expr: Any, var: Any, claim: dict[str, Any], stated: Value) -> Outcome:
+def _check_integral(expr: Any, var: Any, claim: dict[str, Any], stated: Value) -> Verdict:
     """SymPy's definite integral, else numeric quadrature where the integrand has no
     singularity; a divergent integral is rejected, not compared."""
     lower, upper = parse_expr(claim["lower"]), parse_expr(claim["upper"])
@@ -256,7 +254,7 @@ def _check_integral(expr: Any, var: Any, claim: dict[str, Any], stated: Value) -
     if value is None:
         return outcome("unverifiable", "integral", "no closed form and no reliable quadrature")
     result = same_stated(value, answer, stated.stated)
-    return {**result, "method": f"numeric quadrature: {result['method']}"}
+    return replace(result, method=f"numeric quadrature: {result.method}")
 
 
 def _quadrature(expr: Any, var: Any, lower: Any, upper: Any) -> Any:
@@ -300,7 +298,7 @@ def _solutions(text: str, symbols: list[Any]) -> list[dict[Any, Any]]:
     return out
 
 
-def _check_solve(claim: dict[str, Any]) -> dict[str, Any]:
+def _check_solve(claim: dict[str, Any]) -> Verdict:
     equations = _equations(claim)
     symbols = _symbols(claim, *equations)
     claimed = _solutions(str(claim["answer"]), symbols)
@@ -315,7 +313,7 @@ def _check_solve(claim: dict[str, Any]) -> dict[str, Any]:
 
 def _complete(
     equations: list[Any], symbols: list[Any], claimed: list[dict[Any, Any]]
-) -> dict[str, Any]:
+) -> Verdict:
     if len(equations) == 1 and len(symbols) == 1:
         roots = sp.solveset(equations[0], symbols[0], domain=sp.S.Complexes)
         if not isinstance(roots, sp.FiniteSet):

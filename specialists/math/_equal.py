@@ -22,9 +22,9 @@ from typing import Any
 import sympy as sp
 from sympy.core.evalf import PrecisionExhausted
 
-__all__ = ["MIN_ROUNDED_DIGITS", "Outcome", "Stated", "outcome", "same", "same_stated"]
+from trifecta.verdict import Status, Verdict, check_error
 
-Outcome = dict[str, Any]
+__all__ = ["MIN_ROUNDED_DIGITS", "Stated", "outcome", "same", "same_stated"]
 
 MIN_ROUNDED_DIGITS = 3
 _POINTS = 16
@@ -49,9 +49,9 @@ class Stated:
     digits: int
 
 
-def outcome(status: str, method: str, error: str | None = None) -> Outcome:
-    """A check outcome: ``{"status", "method", "errors"}``."""
-    return {"status": status, "method": method, "errors": [error] if error else []}
+def outcome(status: Status, method: str, error: str | None = None) -> Verdict:
+    """A check's verdict; its one error, if any, names the method as its rule."""
+    return Verdict(status, method, errors=(check_error(method, error),) if error else ())
 
 
 def _show(expr: Any) -> str:
@@ -99,7 +99,7 @@ def _proved_zero(expr: Any) -> bool | None:
     return proved if isinstance(proved, bool) else None
 
 
-def same(left: Any, right: Any, note: str = "") -> Outcome:
+def same(left: Any, right: Any, note: str = "") -> Verdict:
     """Decide left == right for SymPy expressions: exactly, symbolically, then at points."""
     what = f"{note}: " if note else ""
     if left == right:
@@ -125,7 +125,7 @@ def same(left: Any, right: Any, note: str = "") -> Outcome:
     return _same_at_points(left, right, difference, what)
 
 
-def _constant_gap(gap: Any, what: str) -> Outcome:
+def _constant_gap(gap: Any, what: str) -> Verdict:
     zero = _zero(gap)
     if zero:
         return outcome("verified", "symbolic")
@@ -134,7 +134,7 @@ def _constant_gap(gap: Any, what: str) -> Outcome:
     return outcome("rejected", "symbolic", f"{what}they differ by the constant {_show(gap)}")
 
 
-def _same_number(left: Any, right: Any, what: str) -> Outcome:
+def _same_number(left: Any, right: Any, what: str) -> Verdict:
     if left.has(sp.Float) or right.has(sp.Float):
         return _same_float(left, right, what)
     if left.is_Rational and right.is_Rational:
@@ -153,7 +153,7 @@ def _same_number(left: Any, right: Any, what: str) -> Outcome:
     )
 
 
-def _same_float(left: Any, right: Any, what: str) -> Outcome:
+def _same_float(left: Any, right: Any, what: str) -> Verdict:
     """A computed float (numeric quadrature) against a value: relative to its precision."""
     floats = left.atoms(sp.Float) | right.atoms(sp.Float)
     digits = min(f._prec for f in floats) * 0.30103
@@ -166,10 +166,10 @@ def _same_float(left: Any, right: Any, what: str) -> Outcome:
     return outcome("rejected", "numeric", f"{what}{_numeric(a)} is not {_numeric(b)}")
 
 
-def same_stated(truth: Any, answer: Any, stated: Stated | None, note: str = "") -> Outcome:
+def same_stated(truth: Any, answer: Any, stated: Stated | None, note: str = "") -> Verdict:
     """`same`, then, for an answer written as a decimal, whether `truth` rounds to it."""
     result = same(truth, answer, note)
-    if result["status"] == "verified" or stated is None or truth.free_symbols:
+    if result.status == "verified" or stated is None or truth.free_symbols:
         return result
     if stated.digits < MIN_ROUNDED_DIGITS or _is_special(truth):
         return result
@@ -218,7 +218,7 @@ def _gap_at(difference: Any, point: dict[Any, Any]) -> Any | None:
     return None if _is_special(gap) or not gap.is_number else gap
 
 
-def _differs(left: Any, right: Any, point: dict[Any, Any], what: str) -> Outcome:
+def _differs(left: Any, right: Any, point: dict[Any, Any], what: str) -> Verdict:
     shown = ", ".join(f"{k}={v}" for k, v in point.items())
     return outcome(
         "rejected",
@@ -227,7 +227,7 @@ def _differs(left: Any, right: Any, point: dict[Any, Any], what: str) -> Outcome
     )
 
 
-def _probe(left: Any, right: Any, difference: Any, what: str) -> Outcome | None:
+def _probe(left: Any, right: Any, difference: Any, what: str) -> Verdict | None:
     """Before simplifying (which costs far more than evaluating): a counterexample at the
     first `_PROBES` points whose differences are not one constant (a constant gap is
     left to `_constant_gap`, which names it); None when there is none."""
@@ -241,7 +241,7 @@ def _probe(left: Any, right: Any, difference: Any, what: str) -> Outcome | None:
     return _differs(left, right, nonzero, what)
 
 
-def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Outcome:
+def _same_at_points(left: Any, right: Any, difference: Any, what: str) -> Verdict:
     symbols = sorted(difference.free_symbols, key=str)
     tested = 0
     for point in _points(symbols, _POINTS * 4):

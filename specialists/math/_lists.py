@@ -13,9 +13,10 @@ from typing import Any
 
 import sympy as sp
 
-from trifecta.specialists.math._equal import Outcome, outcome, same_stated
+from trifecta.specialists.math._equal import outcome, same_stated
 from trifecta.specialists.math._expr import normalize, parse_expr
 from trifecta.specialists.math._values import parse_value
+from trifecta.verdict import Verdict
 
 __all__ = ["LIST_KINDS", "check_list", "compute_list"]
 
@@ -81,7 +82,7 @@ def compute_list(claim: dict[str, Any]) -> str:
     return "*".join(f"{p}**{k}" if k > 1 else str(p) for p, k in sorted(factors.items()))
 
 
-def check_list(claim: dict[str, Any]) -> Outcome:
+def check_list(claim: dict[str, Any]) -> Verdict:
     """Check a list-kind claim: gcd, lcm, mean and median against their exact value; a
     factorisation by its factors being prime and multiplying to the number."""
     if claim["kind"] == "factorint":
@@ -92,7 +93,7 @@ def check_list(claim: dict[str, Any]) -> Outcome:
     return same_stated(_truth(claim), stated.items[0], stated.stated)
 
 
-def _check_factors(number: int, answer: str) -> Outcome:
+def _check_factors(number: int, answer: str) -> Verdict:
     product = 1
     for part in normalize(answer).split(" * "):
         match = _FACTOR.fullmatch(part)

@@ -10,7 +10,7 @@ from typing import Any
 
 import sympy as sp
 
-from trifecta.specialists.math._equal import Outcome, Stated, outcome, same_stated
+from trifecta.specialists.math._equal import Stated, outcome, same_stated
 from trifecta.specialists.math._expr import ExprError, parse_expr
 from trifecta.specialists.math._latex import is_latex, latex_to_plain, unwrap
 from trifecta.specialists.math._written import (
@@ -20,6 +20,7 @@ from trifecta.specialists.math._written import (
     mixed_number,
     split_units,
 )
+from trifecta.verdict import Verdict
 
 __all__ = [
     "ASSUMPTIONS",
@@ -218,7 +219,7 @@ def _map_value(value: Value, fn: Any) -> Value:
     return replace(value, items=tuple(_map_value(v, fn) for v in value.items))
 
 
-def same_value(left: Value, right: Value) -> Outcome:
+def same_value(left: Value, right: Value) -> Verdict:
     """Decide left == right; the outcome's method says how. When both state units,
     the units must be the same too (a unit stated on one side only is not compared)."""
     if left.units and right.units and left.units != right.units:
@@ -251,34 +252,34 @@ def same_value(left: Value, right: Value) -> Outcome:
     return _same_sequence(left.items, right.items)
 
 
-def _interval_and_tuple(interval: Value, pair: Value) -> Outcome:
+def _interval_and_tuple(interval: Value, pair: Value) -> Verdict:
     """``(a, b)`` reads as a point or an open interval, so it equals only an open one."""
     if not (interval.left_open and interval.right_open):
         return outcome("rejected", "interval", "(a, b) is open; the interval includes an endpoint")
     return _same_sequence(interval.items, pair.items)
 
 
-def _text_and_expr(text: Value, expr: Value) -> Outcome:
+def _text_and_expr(text: Value, expr: Value) -> Verdict:
     """A text answer against letters: the same word, ignoring case and spacing."""
     ok = text.items[0] in (expr.word, _text_key(sp.sstr(expr.items[0])))
     return outcome("verified" if ok else "rejected", "text", None if ok else "different text")
 
 
-def _equation_and_expr(equation: Value, expr: Value) -> Outcome:
+def _equation_and_expr(equation: Value, expr: Value) -> Verdict:
     """``x = 5`` (read as the value 5, for `x`) against an equation such as ``5 = x``."""
     if not expr.assigned:
         return outcome("rejected", "structure", "a equation is not a expr")
     return _same_equation(equation.items[0], sp.Symbol(expr.assigned) - expr.items[0])
 
 
-_MIXED_KINDS: dict[tuple[str, str], Callable[[Value, Value], Outcome]] = {
+_MIXED_KINDS: dict[tuple[str, str], Callable[[Value, Value], Verdict]] = {
     ("interval", "tuple"): _interval_and_tuple,
     ("text", "expr"): _text_and_expr,
     ("equation", "expr"): _equation_and_expr,
 }
 
 
-def _same_equation(left: Any, right: Any) -> Outcome:
+def _same_equation(left: Any, right: Any) -> Verdict:
     """Equations are equal when one side-difference is a nonzero constant multiple of the other."""
     ratio = sp.simplify(left / right) if right != 0 else None
     if ratio is not None and not ratio.free_symbols and ratio != 0 and ratio.is_finite:
@@ -286,14 +287,14 @@ def _same_equation(left: Any, right: Any) -> Outcome:
     return outcome("rejected", "equation", "the equations are not multiples of each other")
 
 
-def _same_sequence(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
+def _same_sequence(left: tuple[Any, ...], right: tuple[Any, ...]) -> Verdict:
     if len(left) != len(right):
         return outcome("rejected", "structure", f"{len(left)} items, not {len(right)}")
     outcomes = [same_value(a, b) for a, b in zip(left, right, strict=True)]
     return _combine(outcomes)
 
 
-def _same_unordered(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
+def _same_unordered(left: tuple[Any, ...], right: tuple[Any, ...]) -> Verdict:
     if len(left) != len(right):
         return outcome("rejected", "structure", f"{len(left)} items, not {len(right)}")
     remaining = list(right)
@@ -303,7 +304,7 @@ def _same_unordered(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
             (
                 (i, o)
                 for i, r in enumerate(remaining)
-                if (o := same_value(item, r))["status"] == "verified"
+                if (o := same_value(item, r)).status == "verified"
             ),
             None,
         )
@@ -314,12 +315,12 @@ def _same_unordered(left: tuple[Any, ...], right: tuple[Any, ...]) -> Outcome:
     return _combine(outcomes)
 
 
-def _combine(outcomes: list[Outcome]) -> Outcome:
+def _combine(outcomes: list[Verdict]) -> Verdict:
     for status in ("rejected", "unverifiable"):
-        bad = [o for o in outcomes if o["status"] == status]
+        bad = [o for o in outcomes if o.status == status]
         if bad:
             return bad[0]
-    methods = sorted({o["method"] for o in outcomes})
+    methods = sorted({o.method for o in outcomes})
     return outcome("verified", " + ".join(methods) or "structure")
 
 

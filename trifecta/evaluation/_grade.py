@@ -24,7 +24,7 @@ def _math_equal(got: str, expected: str) -> bool:
     if not got.strip() or not str(expected).strip():
         return False
     claim = {"kind": "equal", "expr": got, "answer": str(expected)}
-    return next(iter(check_math([claim]))).get("status") == "verified"
+    return next(iter(check_math([claim]))).status == "verified"
 
 
 @lru_cache(maxsize=64)
