@@ -82,9 +82,7 @@ def generated(scale: float, timeout: float) -> list[Row]:
         seconds = time.perf_counter() - started
         true_ok = sum(v.status == "verified" for v in verdicts[: len(true)])
         accepted = [
-            c
-            for c, v in zip(wrong, verdicts[len(true) :], strict=True)
-            if v.status == "verified"
+            c for c, v in zip(wrong, verdicts[len(true) :], strict=True) if v.status == "verified"
         ]
         total_wrong, total_false = total_wrong + len(wrong), total_false + len(accepted)
         shown = "; ".join(f"{c['expr']} = {c['answer']}"[:80] for c in accepted[:2])

@@ -311,9 +311,7 @@ def _check_solve(claim: dict[str, Any]) -> Verdict:
     return _complete(equations, symbols, claimed)
 
 
-def _complete(
-    equations: list[Any], symbols: list[Any], claimed: list[dict[Any, Any]]
-) -> Verdict:
+def _complete(equations: list[Any], symbols: list[Any], claimed: list[dict[Any, Any]]) -> Verdict:
     if len(equations) == 1 and len(symbols) == 1:
         roots = sp.solveset(equations[0], symbols[0], domain=sp.S.Complexes)
         if not isinstance(roots, sp.FiniteSet):
