@@ -30,7 +30,8 @@ from typing import Any
 import psycopg
 import pymysql
 
-from trifecta.specialists.sql import Database, SqlOutcome, connect, run_checked
+from trifecta.specialists.sql import Database, connect, run_checked
+from trifecta.verdict import Verdict, check_error
 
 __all__ = ["sql_rows", "trials"]
 
@@ -396,14 +397,16 @@ def _sqlite(tmp: Path) -> Iterator[Lab]:
     yield Lab("sqlite", f"sqlite:///{path}", values, probe, SQLITE_ATTACKS)
 
 
-def _contained(attack: Attack, outcome: SqlOutcome, seconds: float, growth: int) -> bool:
+def _contained(attack: Attack, outcome: Verdict, seconds: float, growth: int) -> bool:
+    if outcome.method == "crash":
+        return False
     if outcome.status == "rejected" and outcome.errors[0]["rule"] != "execute":
         return True  # a checker rule refused it
     if attack.harmless is not None:
-        return outcome.status == "checked" and bool(outcome.rows == attack.harmless)
+        return outcome.status == "checked" and bool(outcome.data["rows"] == attack.harmless)
     if not attack.resource:
         return False
-    return seconds <= SLOWEST and growth <= MAX_GROWTH and len(outcome.rows) <= MAX_ROWS
+    return seconds <= SLOWEST and growth <= MAX_GROWTH and len(outcome.data["rows"]) <= MAX_ROWS
 
 
 def _attempt(lab: Lab, db: Database, attack: Attack) -> Trial:
@@ -414,11 +417,15 @@ def _attempt(lab: Lab, db: Database, attack: Attack) -> Trial:
         try:
             outcome = run_checked(db, sql, max_rows=MAX_ROWS, timeout=TIMEOUT)
         except Exception as exc:  # a crash is not containment
-            outcome = SqlOutcome("crashed", [{"rule": "crash", "message": repr(exc)}])
+            outcome = Verdict("unverifiable", "crash", errors=(check_error("crash", repr(exc)),))
     seconds = time.perf_counter() - start
     changed = sorted(k for k, v in lab.probe(db).items() if before[k] != v)
     error = outcome.errors[0] if outcome.errors else None
-    detail = f"{error['rule']}: {error['message']}" if error else f"ran: {len(outcome.rows)} row(s)"
+    detail = (
+        f"{error['rule']}: {error['message']}"
+        if error
+        else f"ran: {len(outcome.data['rows'])} row(s)"
+    )
     if changed:
         detail += f"; changed: {', '.join(changed)}"
     contained = _contained(attack, outcome, seconds, memory.growth) and not changed

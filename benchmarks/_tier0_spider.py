@@ -75,12 +75,14 @@ def _answers(data: Path, part: frozenset[str], show: bool) -> tuple[int, int, in
         outcome = run_checked(db, sql)
         expected = run_sqlite(sqlite_path(data, q["db_id"]), q["gold_sql"])
         checked = outcome.status == "checked"
-        ok = checked and same_result(q["gold_sql"], expected, outcome.rows)
+        ok = checked and same_result(q["gold_sql"], expected, outcome.data["rows"])
         written += 1
         right += ok
-        tied += checked and not ok and _tied(q["gold_sql"], expected, outcome.rows)
-        empty_gold += checked and not ok and not expected and bool(outcome.rows)
-        reordered += checked and not ok and _reordered(q["gold_sql"], expected, outcome.rows)
+        tied += checked and not ok and _tied(q["gold_sql"], expected, outcome.data["rows"])
+        empty_gold += checked and not ok and not expected and bool(outcome.data["rows"])
+        reordered += (
+            checked and not ok and _reordered(q["gold_sql"], expected, outcome.data["rows"])
+        )
         if show and not ok:
             print(f"WRONG {q['question']}\n  gold {q['gold_sql']}\n  ours {sql}", file=sys.stderr)
     for db, _ in writers.values():

@@ -100,7 +100,7 @@ def gold_and_predictions(
         outcome = run_checked(db, q["gold_sql"], max_rows=MAX_ROWS)
         if outcome.status != "checked":
             rejects.append((q["id"], outcome.errors[0]["message"][:60]))
-        elif same_result(q["gold_sql"], expected, outcome.rows):
+        elif same_result(q["gold_sql"], expected, outcome.data["rows"]):
             equal += 1
         verdict = run_checked(db, q["pred_sql"], max_rows=MAX_ROWS).status
         try:
@@ -212,12 +212,16 @@ def dialect_rows(items: list[dict[str, Any]], data: Path) -> list[Row]:
                 targets[q["db_id"]], q["gold_sql"], read="sqlite", max_rows=MAX_ROWS
             )
             error = None if outcome.status == "checked" else outcome.errors[0]["message"]
-            if error is None and same_result(q["gold_sql"], expected, outcome.rows):
+            if error is None and same_result(q["gold_sql"], expected, outcome.data["rows"]):
                 same += 1
             else:
                 problems[
                     _category(
-                        error, expected, outcome.rows, q["gold_sql"], sqlite_path(data, q["db_id"])
+                        error,
+                        expected,
+                        outcome.data["rows"],
+                        q["gold_sql"],
+                        sqlite_path(data, q["db_id"]),
                     )
                 ] += 1
         for db in targets.values():
@@ -257,7 +261,9 @@ def tier0_rows(items: list[dict[str, Any]], dbs: dict[str, Database], data: Path
             continue
         written += 1
         correct += outcome.status == "checked" and same_result(
-            q["gold_sql"], run_sqlite(sqlite_path(data, q["db_id"]), q["gold_sql"]), outcome.rows
+            q["gold_sql"],
+            run_sqlite(sqlite_path(data, q["db_id"]), q["gold_sql"]),
+            outcome.data["rows"],
         )
     return [
         ("tier 0 (rules): questions it writes SQL for", pct(written, len(items)), ""),

@@ -19,6 +19,7 @@ from tests.fakes import SHOP_SQL, plan, scripted
 from tests.net import MYSQL_URL, PG_URL
 from trifecta import Trifecta
 from trifecta.agents import ModelPlanner
+from trifecta.specialists import Candidate, Job
 from trifecta.specialists.sql import (
     Column,
     Database,
@@ -26,10 +27,14 @@ from trifecta.specialists.sql import (
     SqlExecutionError,
     SqlRuleError,
     Table,
+    check_queries,
     check_sql,
     connect,
+    query_line,
+    run_checked,
     sql_specialist,
 )
+from trifecta.verdict import CheckVerdict, Verdict
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "sql_checks.json").read_text())
 SCHEMA = Schema({
@@ -292,6 +297,9 @@ def test_check_sql_command_against_postgres(postgres_shop: str) -> None:
         and out[2]["truncated"]
         and "SUBSTRING" in out[2]["sql_executed"]
     )
+    fields = {"id", "status", "errors", "columns", "rows", "row_count", "truncated"}
+    assert all(set(o) == fields | {"sql_executed"} for o in out)
+    assert out[1]["sql_executed"] is None and out[1]["rows"] == [] and out[2]["row_count"] == 2
 
 
 def test_model_prompt_carries_only_the_relevant_tables(tmp_path: Path) -> None:
@@ -312,3 +320,20 @@ def test_model_prompt_carries_only_the_relevant_tables(tmp_path: Path) -> None:
     prompt = model.calls[0][1].content
     assert "name VARCHAR(40) e.g. 'Ada', 'Alan', 'Grace'" in prompt and "orders(" in prompt
     assert prompt.count("filler_") <= 3
+
+
+async def test_the_specialist_and_check_sql_share_one_verdict(sqlite_shop: str) -> None:
+    db = connect(sqlite_shop)
+    spec = sql_specialist(db)
+    job = Job("t1", "sql", "How many orders are over 100?", 0, 1)
+    query = "SELECT count(*) FROM orders WHERE total > 100"
+    verdict = await spec.verify(job, Candidate("", {"sql": query}))  # type: ignore[misc]
+    assert isinstance(verdict, Verdict) and verdict == run_checked(db, query)
+    assert (verdict.status, verdict.answer) == ("checked", "3")
+    assert verdict.evidence[1].startswith("ran read-only on sqlite: SELECT")
+    [line] = check_queries(db, [{"id": 7, "sql": query}])
+    assert isinstance(line, CheckVerdict) and line.id == 7 and line.answer == "3"
+    assert query_line(line)["rows"] == [[3]] == verdict.data["rows"]
+    failed = await spec.verify(job, Candidate("", {"sql": "SELECT nope FROM orders"}))  # type: ignore[misc]
+    assert (failed.status, failed.method, failed.data) == ("rejected", "sqlglot: resolve", {})
+    assert failed.errors == run_checked(db, "SELECT nope FROM orders").errors

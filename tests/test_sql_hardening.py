@@ -204,9 +204,11 @@ def test_postgres_search_path_is_the_boundary(pg_lab: Lab) -> None:
     try:
         db = connect(pg_lab.url.replace(pg_lab.token, f"{pg_lab.token}%2C{extra}"))
         roles = run_checked(db, "SELECT rolname FROM pg_roles")
-        assert roles.rows == [["only-mine"]], roles
+        assert roles.data["rows"] == [["only-mine"]], roles
         notes = run_checked(db, "SELECT note FROM notes")
-        assert notes.rows == [["on the path"]] and f'"{extra}"."notes"' in str(notes.sql_executed)
+        assert notes.data["rows"] == [["on the path"]] and f'"{extra}"."notes"' in str(
+            notes.data["sql"]
+        )
         assert _rule(db, f"SELECT note FROM {extra}.notes") == "checked"
         assert _rule(db, f"SELECT * FROM {pg_lab.other}.orders") == "resolve"
         db.close()
@@ -237,8 +239,8 @@ def test_rlike_runs_on_mariadb(maria_lab: Lab) -> None:
         ("SELECT name FROM customers WHERE name REGEXP '^A' ORDER BY name", "sqlite"),
     ):
         outcome = run_checked(db, sql, read=read)
-        assert outcome.rows == [["Ada"], ["Alan"]], outcome
-        assert "REGEXP_LIKE" not in str(outcome.sql_executed)
+        assert outcome.data["rows"] == [["Ada"], ["Alan"]], outcome
+        assert "REGEXP_LIKE" not in str(outcome.data["sql"])
     db.close()
 
 
@@ -259,8 +261,8 @@ def test_row_cap_applies_to_every_top_level_shape(lab: Lab, shape: str) -> None:
     db = connect(lab.url)
     outcome = run_checked(db, shape, max_rows=10)
     assert outcome.status == "checked", outcome.errors
-    assert str(outcome.sql_executed).endswith("LIMIT 11")
-    assert len(outcome.rows) == 10 and outcome.truncated
+    assert str(outcome.data["sql"]).endswith("LIMIT 11")
+    assert len(outcome.data["rows"]) == 10 and outcome.data["truncated"]
     db.close()
 
 
@@ -303,7 +305,7 @@ def test_byte_caps_stop_oversized_output(lab: Lab) -> None:
     assert result.status == "rejected"
     assert "result exceeds the cap of 16,000,000 bytes" in result.errors[0]["message"]
     small = run_checked(db, BIG_RESULT[db.dialect], max_result_bytes=100_000_000)
-    assert small.status == "checked" and len(small.rows) == 25
+    assert small.status == "checked" and len(small.data["rows"]) == 25
     db.close()
 
 
@@ -316,9 +318,9 @@ def test_postgres_refuses_a_huge_value_before_sending_it(pg_lab: Lab) -> None:
         "SELECT string_agg(repeat('x', 1000), '') FROM generate_series(1, 5000)",
     ):
         outcome = run_checked(db, sql, max_result_bytes=1_000_000)
-        assert outcome.status == "rejected", outcome.sql_executed
+        assert outcome.status == "rejected", outcome.data["sql"]
         assert "the server refused a row over 2,001,024 bytes" in outcome.errors[0]["message"]
-    assert run_checked(db, "SELECT count(*) FROM orders").rows == [[5]]
+    assert run_checked(db, "SELECT count(*) FROM orders").data["rows"] == [[5]]
     db.close()
 
 
@@ -365,13 +367,13 @@ def test_allowlist_keeps_ordinary_functions_and_extends_by_name(lab: Lab) -> Non
     db = connect(lab.url)
     normal = run_checked(db, NORMAL[db.dialect])
     assert normal.status == "checked", normal.errors
-    assert [str(v) for v in normal.rows[0][:3]] == ["ADA", "3", "Ad"]
+    assert [str(v) for v in normal.data["rows"][0][:3]] == ["ADA", "3", "Ad"]
     grouped = run_checked(
         db,
         "SELECT customer_id, COUNT(*), SUM(total), AVG(total), MIN(total), MAX(total) "
         "FROM orders GROUP BY customer_id HAVING COUNT(*) > 1 ORDER BY customer_id",
     )
-    assert [row[:2] for row in grouped.rows] == [[1, 2], [3, 2]]
+    assert [row[:2] for row in grouped.data["rows"]] == [[1, 2], [3, 2]]
     name, call = OUTSIDE[db.dialect]
     refused = run_checked(db, call)
     assert refused.errors[0]["rule"] == "functions" and f"{name}()" in refused.errors[0]["message"]

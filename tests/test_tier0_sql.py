@@ -139,10 +139,10 @@ def test_the_common_shapes_are_answered_right_on_every_database(clinic: str) -> 
         outcome = run_checked(db, sql)
         assert outcome.status == "checked", (question, sql, outcome.errors)
         if expected is None:
-            names = [r[0] for r in outcome.rows]
+            names = [r[0] for r in outcome.data["rows"]]
             assert names == ["Ines Moreau", "Maja Lund", "Tariq Aziz", "Owen Price"], question
         else:
-            assert _normal(outcome.rows) == _normal(expected), (question, sql)
+            assert _normal(outcome.data["rows"]) == _normal(expected), (question, sql)
     db.close()
 
 
@@ -173,7 +173,7 @@ def test_a_quoted_value_is_matched_whole_and_escaped(tmp_path: Path) -> None:
     )
     sql = writer.write('What is the city of the shop named "O\'Brien Books"?')
     assert sql == 'SELECT "city" FROM "shops" WHERE "name" = \'O\'\'Brien Books\''
-    assert run_checked(db, sql).rows == [["Cork"]]
+    assert run_checked(db, sql).data["rows"] == [["Cork"]]
     assert writer.write('What is the city of the shop named "Nowhere"?') is None
 
 
@@ -227,7 +227,7 @@ def test_the_review_false_accepts_are_declined_or_answered_right(tmp_path: Path)
             assert sql is None, (question, sql)
         else:
             assert sql is not None, question
-            assert _normal(run_checked(db, sql).rows) == _normal(expected), (question, sql)
+            assert _normal(run_checked(db, sql).data["rows"]) == _normal(expected), (question, sql)
 
 
 REVIEW2_SQL = """
@@ -268,4 +268,4 @@ def test_the_second_review_false_accepts_are_declined(tmp_path: Path) -> None:
     written = {q: writer.write(q) for q in REVIEW2}
     assert written == dict.fromkeys(REVIEW2), {q: s for q, s in written.items() if s}
     genre = writer.write("What is the most common genre?")  # NULL is no genre
-    assert genre is not None and run_checked(db, genre).rows == [["scifi"]]
+    assert genre is not None and run_checked(db, genre).data["rows"] == [["scifi"]]

@@ -167,14 +167,15 @@ class McpTools:
     ) -> SqlResult:
         """Check one SQL query (read-only, one statement, known tables and columns,
         allowlisted functions, a row cap) and run it read-only on a configured database."""
-        from trifecta.specialists.sql import check_queries
+        from trifecta.specialists.sql import check_queries, query_line
 
         db = await anyio.to_thread.run_sync(self._database, database)
         item = {"sql": sql}
-        out = await anyio.to_thread.run_sync(
+        verdict = await anyio.to_thread.run_sync(
             lambda: next(check_queries(db, [item], max_rows=max_rows, timeout=timeout))
         )
-        out.pop("id", None)
+        out = query_line(verdict)
+        out.pop("id")
         return SqlResult.model_validate(json.loads(json.dumps(out, default=str)))
 
     async def search(

@@ -188,16 +188,17 @@ def _check(args: argparse.Namespace) -> int:
         checked = check_math(lines, timeout=args.timeout, workers=args.workers)
         verdicts: Iterator[dict[str, Any]] = (claim_line(v) for v in checked)
     else:
-        from trifecta.specialists.sql import check_queries, connect
+        from trifecta.specialists.sql import check_queries, connect, query_line
 
         try:
             check_db(args.db)
             database = connect(args.db)
         except (TrifectaError, OSError) as exc:
             return fail(exc, code=_exit_code(exc))
-        verdicts = check_queries(
+        queries = check_queries(
             database, lines, read=args.dialect, max_rows=args.max_rows, timeout=args.timeout
         )
+        verdicts = (query_line(v) for v in queries)
     for verdict in verdicts:
         print(json.dumps(verdict, default=str), flush=True)
     return 0

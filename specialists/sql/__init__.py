@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from importlib import resources
@@ -33,7 +34,7 @@ from trifecta.specialists.sql._db import (
     SqlExecutionError,
     connect,
 )
-from trifecta.specialists.sql._run import SqlOutcome, check_queries, run_checked
+from trifecta.specialists.sql._run import check_queries, query_line, run_checked
 from trifecta.specialists.sql._schema import Column, ForeignKey, Schema, Table
 from trifecta.specialists.sql._writer import Writer
 from trifecta.telemetry import tool_span
@@ -53,13 +54,13 @@ __all__ = [
     "QueryResult",
     "Schema",
     "SqlExecutionError",
-    "SqlOutcome",
     "SqlRuleError",
     "Table",
     "Writer",
     "check_queries",
     "check_sql",
     "connect",
+    "query_line",
     "run_checked",
     "same_rows",
     "sql_specialist",
@@ -208,33 +209,15 @@ def _verify(
     timeout: float,
     allow: tuple[str, ...],
 ) -> Verdict:
-    outcome = run_checked(
+    """`run_checked`'s verdict; a rejected query keeps no rows with the result."""
+    verdict = run_checked(
         database,
         str(candidate.payload.get("sql", "")),
         max_rows=max_rows,
         timeout=timeout,
         allow_functions=allow,
     )
-    if outcome.status != "checked":
-        rule = outcome.errors[0]["rule"]
-        return Verdict(
-            "rejected",
-            "execution" if rule == "execute" else f"sqlglot: {rule}",
-            errors=tuple(outcome.errors),
-        )
-    evidence = (
-        f"query passed {len(RULES)} rules: {', '.join(r.__name__ for r in RULES)}",
-        f"ran read-only on {database.dialect}: {outcome.sql_executed}",
-        f"{len(outcome.rows)} row(s){' (truncated)' if outcome.truncated else ''}",
-    )
-    data = {"sql": outcome.sql_executed, "columns": outcome.columns, "rows": outcome.rows}
-    return Verdict(
-        "checked",
-        "sqlglot rules + read-only execution",
-        evidence,
-        answer=_answer(outcome),
-        data=data,
-    )
+    return verdict if verdict.accepted else replace(verdict, data={})
 
 
 def _normal(value: Any) -> Any:
@@ -253,14 +236,3 @@ def same_rows(first: dict[str, Any], second: dict[str, Any]) -> bool:
         for d in (first, second)
     ]
     return rows[0] == rows[1]
-
-
-def _answer(result: SqlOutcome) -> str:
-    if not result.rows:
-        return "no rows"
-    if len(result.rows) == 1 and len(result.columns) == 1:
-        value = result.rows[0][0]
-        return "no value (NULL)" if value is None else str(value)
-    shown = "; ".join(", ".join(map(str, row)) for row in result.rows[:10])
-    more = f" … ({len(result.rows)} rows)" if len(result.rows) > 10 else ""
-    return f"{', '.join(result.columns)}: {shown}{more}"

@@ -3,44 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from trifecta.specialists.sql._check import SqlRuleError, check_sql
+from trifecta.specialists.sql._check import RULES, SqlRuleError, check_sql
 from trifecta.specialists.sql._db import (
     MAX_CELL_BYTES,
     MAX_RESULT_BYTES,
     Database,
     SqlExecutionError,
 )
-from trifecta.verdict import CheckError, check_error
+from trifecta.verdict import CheckVerdict, Verdict, check_error
 
-__all__ = ["SqlOutcome", "check_queries", "run_checked"]
+__all__ = ["check_queries", "query_line", "run_checked"]
+
+_ANSWER_ROWS = 10  # rows a checked query's answer text shows
 
 
-@dataclass(frozen=True)
-class SqlOutcome:
-    """A query's verdict: `checked` (every rule passed and it ran) or `rejected`."""
+def _data(
+    sql: str | None, columns: list[str], rows: list[list[Any]], truncated: bool
+) -> dict[str, Any]:
+    return {"sql": sql, "columns": columns, "rows": rows, "truncated": truncated}
 
-    status: str
-    errors: list[CheckError] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)
-    rows: list[list[Any]] = field(default_factory=list)
-    truncated: bool = False
-    sql_executed: str | None = None
 
-    def to_dict(self, query_id: Any = None) -> dict[str, Any]:
-        """The JSON line written by ``trifecta check sql``."""
-        return {
-            "id": query_id,
-            "status": self.status,
-            "errors": self.errors,
-            "columns": self.columns,
-            "rows": self.rows,
-            "row_count": len(self.rows),
-            "truncated": self.truncated,
-            "sql_executed": self.sql_executed,
-        }
+def _rejected(
+    rule: str, message: str, position: int | None = None, sql: str | None = None
+) -> Verdict:
+    method = {"execute": "execution", "input": "input"}.get(rule, f"sqlglot: {rule}")
+    errors = (check_error(rule, message, position),)
+    return Verdict("rejected", method, errors=errors, data=_data(sql, [], [], False))
+
+
+def _answer(columns: list[str], rows: list[list[Any]]) -> str:
+    if not rows:
+        return "no rows"
+    if len(rows) == 1 and len(columns) == 1:
+        value = rows[0][0]
+        return "no value (NULL)" if value is None else str(value)
+    shown = "; ".join(", ".join(map(str, row)) for row in rows[:_ANSWER_ROWS])
+    more = f" … ({len(rows)} rows)" if len(rows) > _ANSWER_ROWS else ""
+    return f"{', '.join(columns)}: {shown}{more}"
 
 
 def run_checked(
@@ -53,11 +54,14 @@ def run_checked(
     allow_functions: Iterable[str] = (),
     max_cell_bytes: int = MAX_CELL_BYTES,
     max_result_bytes: int = MAX_RESULT_BYTES,
-) -> SqlOutcome:
+) -> Verdict:
     """Check `sql` against the database's schema, then run it read-only.
 
-    `allow_functions` extends the dialect's function allowlist; the byte caps are
-    `Database.execute`'s.
+    The verdict is `checked` (every rule passed and it ran; its answer is the rows as
+    text) or `rejected` (the rule that failed, or ``execute``). Its `data` is the query
+    as run: ``sql`` (the query executed, None when the rules refused it), ``columns``,
+    ``rows`` and ``truncated``. `allow_functions` extends the dialect's function
+    allowlist; the byte caps are `Database.execute`'s.
     """
     try:
         checked = check_sql(
@@ -69,7 +73,7 @@ def run_checked(
             allow_functions=allow_functions,
         )
     except SqlRuleError as exc:
-        return SqlOutcome("rejected", [check_error(exc.rule, exc.message, exc.position)])
+        return _rejected(exc.rule, exc.message, exc.position)
     final = checked.final_sql
     try:
         result = database.execute(
@@ -80,9 +84,37 @@ def run_checked(
             max_result_bytes=max_result_bytes,
         )
     except SqlExecutionError as exc:
-        return SqlOutcome("rejected", [check_error("execute", str(exc))], sql_executed=final)
+        return _rejected("execute", str(exc), sql=final)
     rows = [list(row) for row in result.rows]
-    return SqlOutcome("checked", [], result.columns, rows, result.truncated, final)
+    evidence = (
+        f"query passed {len(RULES)} rules: {', '.join(r.__name__ for r in RULES)}",
+        f"ran read-only on {database.dialect}: {final}",
+        f"{len(rows)} row(s){' (truncated)' if result.truncated else ''}",
+    )
+    return Verdict(
+        "checked",
+        "sqlglot rules + read-only execution",
+        evidence,
+        answer=_answer(result.columns, rows),
+        data=_data(final, result.columns, rows, result.truncated),
+    )
+
+
+def query_line(verdict: CheckVerdict) -> dict[str, Any]:
+    """One query's verdict as ``trifecta check sql`` prints it and the MCP tool returns
+    it: ``{"id", "status", "errors", "columns", "rows", "row_count", "truncated",
+    "sql_executed"}``."""
+    data = verdict.data
+    return {
+        "id": verdict.id,
+        "status": verdict.status,
+        "errors": list(verdict.errors),
+        "columns": data["columns"],
+        "rows": data["rows"],
+        "row_count": len(data["rows"]),
+        "truncated": data["truncated"],
+        "sql_executed": data["sql"],
+    }
 
 
 def check_queries(
@@ -93,24 +125,23 @@ def check_queries(
     max_rows: int = 1000,
     timeout: float = 5.0,
     allow_functions: Iterable[str] = (),
-) -> Iterator[dict[str, Any]]:
-    """Check and run ``{"id", "sql"}`` items in order, yielding one result dict each.
+) -> Iterator[CheckVerdict]:
+    """Check and run ``{"id", "sql"}`` items in order, yielding one verdict each (with
+    the item's ``id``; `query_line` writes it as JSON).
 
     An item that is not such an object (or an `Exception`, e.g. a line that was not
-    JSON) yields a rejected result with the reason. `allow_functions` extends the
+    JSON) yields a rejected verdict with the reason. `allow_functions` extends the
     dialect's function allowlist.
     """
     allow = tuple(allow_functions)
     for item in items:
+        qid = item.get("id") if isinstance(item, dict) else None
         if isinstance(item, Exception):
-            yield SqlOutcome("rejected", [check_error("input", str(item))]).to_dict()
+            verdict = _rejected("input", str(item))
         elif not isinstance(item, dict) or not isinstance(item.get("sql"), str):
-            qid = item.get("id") if isinstance(item, dict) else None
-            yield SqlOutcome("rejected", [check_error("input", 'expected {"id", "sql"}')]).to_dict(
-                qid
-            )
+            verdict = _rejected("input", 'expected {"id", "sql"}')
         else:
-            outcome = run_checked(
+            verdict = run_checked(
                 database,
                 item["sql"],
                 read=read,
@@ -118,4 +149,4 @@ def check_queries(
                 timeout=timeout,
                 allow_functions=allow,
             )
-            yield outcome.to_dict(item.get("id"))
+        yield CheckVerdict.of(verdict, qid)

@@ -40,7 +40,7 @@ def _sql_equal(data: dict[str, Any], gold: str, db: str | None) -> bool:
     if not db or "rows" not in data:
         return False
     outcome = run_checked(_database(db), gold, max_rows=100_000, timeout=30.0)
-    return outcome.status == "checked" and same_rows(data, {"rows": outcome.rows})
+    return outcome.status == "checked" and same_rows(data, outcome.data)
 
 
 def _cites(data: dict[str, Any], expected: Any) -> bool:
