@@ -15,7 +15,7 @@ from trifecta.specialists.math import check_claim, to_claim
 ANSWERED = {  # request → the answer tier 0 gives, verified
     "What is the derivative of x^3 + 2x?": "3*x**2 + 2",
     "What is 1700 divided by 30?": "170/3",
-    "How much is half of 50 plus twice 10?": "45",
+    "How much is (half of 50) plus twice 10?": "45",
     "What is 2 to the power of 8?": "256",
     "What is 81 to the power of 1/2?": "9",
     "What is seven times eight?": "56",

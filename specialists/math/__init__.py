@@ -100,6 +100,7 @@ def _tier0(timeout: float) -> Any:
         )
         if claim is None:
             raise CannotSolve("not a formal request SymPy can compute directly")
+        claim = {**claim, "domain": "real"}  # no request the grammar reads names complex
         try:
             done = await asyncio.to_thread(run_isolated, compute, claim, timeout=timeout)
         except (IsolatedTimeout, IsolatedError) as exc:

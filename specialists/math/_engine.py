@@ -2,8 +2,9 @@
 
 A claim is a dict: ``{"kind", "expr", "answer", "var"?, "lower"?, "upper"?, "point"?}``;
 ``"at"`` (``{"x": "2"}``) evaluates a value or a derivative at a point, ``"order"`` is a
-derivative's order or a series' order. A check returns a `Verdict`; everything else
-crossing the process boundary is plain strings, lists and dicts.
+derivative's order or a series' order, ``"domain": "real"`` refuses an answer that is not
+real (a solution set with a complex root included). A check returns a `Verdict`; everything
+else crossing the process boundary is plain strings, lists and dicts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sympy as sp
 
 from trifecta.errors import TrifectaError
 from trifecta.specialists.math._equal import outcome, same, same_stated
-from trifecta.specialists.math._expr import ExprError, parse_expr
+from trifecta.specialists.math._expr import ExprError, must_be_nonzero, parse_expr
 from trifecta.specialists.math._lists import LIST_KINDS, check_list, compute_list
 from trifecta.specialists.math._values import Value, assume, parse_value, same_value
 from trifecta.verdict import Verdict
@@ -95,11 +96,32 @@ def _at(claim: dict[str, Any], expr: Any) -> Any:
         return expr
     if not isinstance(point, dict):
         raise ValueError('"at" must map variable names to values, e.g. {"x": "2"}')
-    pairs = [(sp.Symbol(str(name)), parse_expr(str(value))) for name, value in point.items()]
+    pairs = {sp.Symbol(str(name)): parse_expr(str(value)) for name, value in point.items()}
     result = expr.subs(pairs, simultaneous=True)
-    if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+    if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not _defined(str(claim["expr"]), pairs):
         shown = ", ".join(f"{k} = {v}" for k, v in point.items())
-        raise ValueError(f"{sp.sstr(expr)} is undefined at {shown}")
+        raise ValueError(f"{claim['expr']} is undefined at {shown}")
+    return result
+
+
+def _defined(text: str, point: dict[Any, Any]) -> bool:
+    """Whether `text` as written is defined at `point`: no divisor (nor base of a power
+    of at most 0) is 0 there, which SymPy's own simplification (x/x to 1) would hide."""
+    for part in must_be_nonzero(text):
+        value = sp.simplify(part.subs(point, simultaneous=True))
+        if value.is_zero is not False or value.has(sp.zoo, sp.nan):
+            return False
+    return True
+
+
+def _real(result: Any) -> Any:
+    """`result` when it is real (or holds variables but no imaginary unit).
+
+    Raises:
+        ValueError: a number that is not real, or an expression with the imaginary unit.
+    """
+    if result.has(sp.I) or (result.is_number and result.is_extended_real is not True):
+        raise ValueError(f"{sp.sstr(result)} is not a real number (the request names no complex)")
     return result
 
 
@@ -131,6 +153,8 @@ def compute(claim: dict[str, Any]) -> dict[str, Any]:
         result = _series(expr, var, claim)
     else:
         result = _transform(claim.get("op", "simplify"), _at(claim, expr))
+    if claim.get("domain") == "real":
+        _real(result)
     if result.has(sp.Integral, sp.Limit):
         raise ValueError("no closed form found")
     if result.has(sp.zoo, sp.nan):
@@ -143,7 +167,13 @@ def _series(expr: Any, var: Any, claim: dict[str, Any]) -> Any:
     order = int(claim.get("order", 6))
     if not 1 <= order <= 50:
         raise ValueError("series order must be between 1 and 50")
-    return sp.series(expr, var, point, order).removeO()
+    right = sp.series(expr, var, point, order, dir="+").removeO()
+    left = sp.series(expr, var, point, order, dir="-").removeO()
+    shift = sp.Dummy("h")
+    polynomial = sp.expand(right.subs(var, point + shift))
+    if sp.simplify(right - left) != 0 or not polynomial.is_polynomial(shift):
+        raise ValueError(f"{sp.sstr(expr)} has no Taylor series at {var} = {sp.sstr(point)}")
+    return right
 
 
 def _compute_solve(claim: dict[str, Any]) -> dict[str, Any]:
@@ -153,9 +183,14 @@ def _compute_solve(claim: dict[str, Any]) -> dict[str, Any]:
         roots = sp.solveset(equations[0], symbols[0], domain=sp.S.Complexes)
         if not isinstance(roots, sp.FiniteSet):
             raise ValueError(f"solution set is not finite: {roots}")
+        roots = [r for r in roots if _solves(claim, {symbols[0]: r})]
+        if claim.get("domain") == "real":
+            _real(sp.Tuple(*roots))
         answer = "[" + ", ".join(map(sp.sstr, roots)) + "]"
     else:
-        found = sp.solve(equations, symbols, dict=True)
+        found = [s for s in sp.solve(equations, symbols, dict=True) if _solves(claim, s)]
+        if claim.get("domain") == "real":
+            _real(sp.Tuple(*(v for s in found for v in s.values())))
         answer = (
             "["
             + ", ".join("(" + ", ".join(sp.sstr(s[v]) for v in symbols) + ")" for s in found)
@@ -169,8 +204,19 @@ def _compute_solve(claim: dict[str, Any]) -> dict[str, Any]:
 
 
 def _equations(claim: dict[str, Any]) -> list[Any]:
+    return [_equation(e) for e in _equation_texts(claim)]
+
+
+def _equation_texts(claim: dict[str, Any]) -> list[str]:
     exprs = claim["expr"] if isinstance(claim["expr"], list) else [claim["expr"]]
-    return [_equation(str(e)) for e in exprs]
+    return [str(e) for e in exprs]
+
+
+def _solves(claim: dict[str, Any], solution: dict[Any, Any]) -> bool:
+    """Whether every equation as written is defined at `solution` (x^2/x = 0 has no
+    solution although SymPy simplifies it to x = 0)."""
+    sides = [side for text in _equation_texts(claim) for side in text.split("=")]
+    return all(_defined(side, solution) for side in sides)
 
 
 def _transform(op: str, expr: Any) -> Any:
@@ -207,6 +253,8 @@ def _check(claim: dict[str, Any]) -> Verdict:
     kind = claim.get("kind")
     if kind not in CLAIM_KINDS:
         raise ValueError(f"unknown claim kind {kind!r}; expected one of {', '.join(CLAIM_KINDS)}")
+    if claim.get("domain") == "real":
+        _real_answer(parse_value(str(claim["answer"])))
     if kind == "solve":
         return _check_solve(claim)
     if kind in LIST_KINDS:
@@ -234,6 +282,14 @@ def _check(claim: dict[str, Any]) -> Verdict:
     if kind == "series":
         return same(_series(expr, var, claim), sp.expand(answer))
     return same_stated(_limit(expr, var, claim), answer, stated.stated)
+
+
+def _real_answer(value: Value) -> None:
+    for item in value.items:
+        if isinstance(item, Value):
+            _real_answer(item)
+        else:
+            _real(item)
 
 
 def _assumed(expr: Any, assumptions: dict[str, str]) -> Any:
@@ -303,15 +359,23 @@ def _check_solve(claim: dict[str, Any]) -> Verdict:
     symbols = _symbols(claim, *equations)
     claimed = _solutions(str(claim["answer"]), symbols)
     for solution in claimed:
+        if not _solves(claim, solution):
+            shown = ", ".join(f"{k} = {v}" for k, v in solution.items())
+            return outcome("rejected", "substitution", f"the equations are undefined at {shown}")
         for equation in equations:
             residual = sp.simplify(equation.subs(solution))
             if residual != 0:
                 shown = ", ".join(f"{k} = {v}" for k, v in solution.items())
                 return outcome("rejected", "substitution", f"{shown} gives {residual}, not 0")
-    return _complete(equations, symbols, claimed)
+    return _complete(claim, equations, symbols, claimed)
 
 
-def _complete(equations: list[Any], symbols: list[Any], claimed: list[dict[Any, Any]]) -> Verdict:
+def _complete(
+    claim: dict[str, Any],
+    equations: list[Any],
+    symbols: list[Any],
+    claimed: list[dict[Any, Any]],
+) -> Verdict:
     if len(equations) == 1 and len(symbols) == 1:
         roots = sp.solveset(equations[0], symbols[0], domain=sp.S.Complexes)
         if not isinstance(roots, sp.FiniteSet):
@@ -324,7 +388,8 @@ def _complete(equations: list[Any], symbols: list[Any], claimed: list[dict[Any, 
     missing = [
         t
         for t in truth
-        if not any(all(sp.simplify(t[s] - c.get(s, sp.nan)) == 0 for s in t) for c in claimed)
+        if _solves(claim, t)
+        and not any(all(sp.simplify(t[s] - c.get(s, sp.nan)) == 0 for s in t) for c in claimed)
     ]
     if missing:
         shown = "; ".join(", ".join(f"{k} = {sp.sstr(v)}" for k, v in m.items()) for m in missing)

@@ -11,7 +11,7 @@ import sympy as sp
 
 from trifecta.errors import UserError
 
-__all__ = ["ExprError", "parse_expr"]
+__all__ = ["ExprError", "must_be_nonzero", "parse_expr"]
 
 MAX_CHARS = 10_000
 MAX_DEPTH = 40
@@ -21,9 +21,9 @@ MAX_INT_DIGITS = 4_000  # under the interpreter's int-to-str limit (4,300)
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
     "asin": sp.asin, "acos": sp.acos, "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
-    "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
+    "tanh": sp.tanh, "exp": sp.exp, "log": lambda *a: _log(*a), "ln": sp.log, "sqrt": sp.sqrt,
     "abs": sp.Abs, "Abs": sp.Abs, "floor": sp.floor, "ceiling": sp.ceiling,
-    "cbrt": lambda a: sp.real_root(a, 3),
+    "cbrt": lambda a: sp.real_root(a, 3), "real_root": lambda a, n: _real_root(a, n),
     "factorial": lambda n: _bounded(sp.factorial, n), "binomial": lambda n, k: _bounded(sp.binomial, n, k),
 }  # fmt: skip
 MAX_FACTORIAL = 10_000
@@ -32,7 +32,24 @@ MAX_FACTORIAL = 10_000
 def _bounded(fn: Callable[..., Any], *args: Any) -> Any:
     if any(a.is_number and abs(a) > MAX_FACTORIAL for a in args):
         raise ExprError(f"{fn.__name__} argument larger than {MAX_FACTORIAL}")
+    if any(a.is_number and a.is_integer is not True for a in args):
+        raise ExprError(f"{fn.__name__} of a number that is not an integer")
     return fn(*args)
+
+
+def _log(arg: Any, base: Any = None) -> Any:
+    """log(arg), or log(arg, base) for a base that is positive and not 1."""
+    if base is None:
+        return sp.log(arg)
+    if base.is_number and (base.is_positive is not True or base == 1):
+        raise ExprError(f"log base {sp.sstr(base)} is undefined: a base is positive and not 1")
+    return sp.log(arg, base)
+
+
+def _real_root(arg: Any, index: Any) -> Any:
+    if not (index.is_Integer and index >= 2):
+        raise ExprError("real_root(a, n) takes a whole number n of at least 2")
+    return sp.real_root(arg, index)
 
 
 _CONSTANTS: dict[str, Any] = {
@@ -119,6 +136,17 @@ def normalize(text: str, *, latex: bool = False, imaginary: bool = False) -> str
     return " ".join(parts)
 
 
+def _tree(text: str, *, latex: bool = False, imaginary: bool = False) -> ast.expr:
+    if len(text) > MAX_CHARS:
+        raise ExprError(f"expression is {len(text)} characters; the limit is {MAX_CHARS}")
+    source = normalize(text, latex=latex, imaginary=imaginary)
+    try:
+        return ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        offset = getattr(exc, "offset", None)
+        raise ExprError(f"cannot parse {text!r}: {getattr(exc, 'msg', exc)}", offset) from None
+
+
 def parse_expr(text: str, *, latex: bool = False, imaginary: bool = False) -> Any:
     """Parse `text` into a SymPy expression through a whitelist of syntax.
 
@@ -128,15 +156,26 @@ def parse_expr(text: str, *, latex: bool = False, imaginary: bool = False) -> An
     Raises:
         ExprError: unsupported syntax, unknown function, oversized input or numbers.
     """
-    if len(text) > MAX_CHARS:
-        raise ExprError(f"expression is {len(text)} characters; the limit is {MAX_CHARS}")
-    source = normalize(text, latex=latex, imaginary=imaginary)
-    try:
-        tree = ast.parse(source, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        offset = getattr(exc, "offset", None)
-        raise ExprError(f"cannot parse {text!r}: {getattr(exc, 'msg', exc)}", offset) from None
-    return _convert(tree.body, 0)
+    return _convert(_tree(text, latex=latex, imaginary=imaginary), 0)
+
+
+def must_be_nonzero(text: str) -> list[Any]:
+    """What must not be 0 where `text` is defined, as written and before SymPy simplifies
+    it away: each divisor, and each base raised to a power of at most 0 (``x/x`` needs
+    ``x``, ``x^0`` needs ``x``, ``(x-1)^2/(x-1)`` needs ``x - 1``).
+
+    Raises:
+        ExprError: as `parse_expr`.
+    """
+    out = []
+    for node in ast.walk(_tree(text)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            out.append(_convert(node.right, 0))
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = _convert(node.right, 0)
+            if exponent.is_number and exponent.is_extended_positive is False:
+                out.append(_convert(node.left, 0))
+    return out
 
 
 def _convert(node: ast.AST, depth: int) -> Any:
@@ -181,6 +220,8 @@ def _binop(node: ast.AST, depth: int) -> Any:
 
 
 def _power(base: Any, exponent: Any, node: ast.BinOp) -> Any:
+    if base.is_zero and exponent.is_zero:
+        raise ExprError("0^0 is undefined", node.col_offset)
     if (
         exponent.is_number
         and abs(exponent) > MAX_EXPONENT

@@ -196,6 +196,8 @@ class ClaimTransformer(ExprTransformer):
 
     def pct_change(self, children: list[Any]) -> Claim:
         start, end = (_number(e) for e in _only(children, Ex))
+        if start.startswith("-"):
+            raise Reject("a percent change from a negative number has no single convention")
         gain = (
             f"({start}) - ({end})"
             if _token(children, "CHANGE") == "decrease"

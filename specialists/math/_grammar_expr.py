@@ -4,12 +4,20 @@ Each node becomes an `Ex`: the text `_expr.parse_expr` reads (``2*x**2 + 1``), i
 variables, and the few facts that make a reading ambiguous. An ambiguous reading is
 refused (`Reject`), never guessed: a number after a product (``x 2``), a product after a
 quotient (``1/2x``: ``x/2`` or ``1/(2x)``?), an unbracketed function argument followed by
-more factors (``sin x y``), and a function call such as ``f(3)`` inside arithmetic.
+more factors (``sin x y``, ``sin pi/2``), a product or quotient after a number to a literal
+power (``e^2x``, ``8^2/3``), arithmetic after a worded operation (``half of 10 plus 4``,
+``2 to the power of 3 plus 1``), a worded power inside one (``half of 4 squared``,
+``negative two squared``), and a function call such as ``f(3)`` inside arithmetic. Some
+conventions are not assumed either: ``log`` without a base, trigonometry of whole numbers
+that look like degrees (``sin 30``), a remainder of a negative number, a factorial of a
+non-integer, a difference that could be either way round.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
 from lark import Token, Transformer_NonRecursive
@@ -78,6 +86,8 @@ _GREEK = frozenset(
 )
 _FUNCTION_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan"}
 _FUNCTIONS = frozenset(["f", "g", "h"])
+_TRIG = frozenset(["sin", "cos", "tan", "cot", "sec", "csc"])
+_LITERAL = re.compile(r"-?\d+(\.\d+)?")
 
 
 class Reject(TrifectaError, ValueError):
@@ -98,11 +108,20 @@ class Ex:
     call: tuple[str, int, Ex] | None = None  # f(a) or f'(a): name, primes, argument
     lone: str = ""  # the variable it is, when it is a lone variable
     grouped: bool = False  # holds a number written with thousands separators
+    open_word: bool = False  # ends in a worded operation's operand: half of 10, 2 mod 3
+    word_power: bool = False  # a worded power: 4 squared, 2 to the power of 3, 3 factorial
+    literal_power: bool = False  # ends in a power with a number exponent: x^2, 4^-1
+    number_power: bool = False  # ends in a number to a number power: e^2, 10^-2
 
 
 def number_word(word: str) -> int:
     """The value of a number word (``seven``, ``forty``)."""
     word = word.lower()
+    if "-" in word:
+        tens, unit = word.split("-")
+        if tens not in _TENS or tens == "hundred" or unit not in _NUMBER_WORDS[1:10]:
+            raise Reject(f"{word} is not a number")
+        return _TENS[tens] + _NUMBER_WORDS.index(unit)
     return _NUMBER_WORDS.index(word) if word in _NUMBER_WORDS else _TENS[word]
 
 
@@ -128,20 +147,59 @@ def _op(text: str, prec: int, *exs: Ex, lead: Ex | None = None, quotient: bool =
     return Ex(text, prec, free, lead_number=starts, quotient=quotient, grouped=grouped)
 
 
+def _left(a: Ex) -> None:
+    """Refuse an operation after `a` when `a` leaves its own extent open."""
+    if a.open_word:
+        raise Reject("arithmetic after a worded operation (half of 10 plus 4): two readings")
+    if a.bare:
+        raise Reject("an operation after an unbracketed function argument (sin pi/2)")
+
+
+def _tail(ex: Ex, last: Ex) -> Ex:
+    """`ex`, keeping what its last operand leaves open to a following operation."""
+    return replace(
+        ex,
+        bare=last.bare,
+        open_word=last.open_word,
+        literal_power=last.literal_power,
+        number_power=last.number_power,
+    )
+
+
+def _word_power(ex: Ex) -> Ex:
+    """`ex` as "x squared": a worded power, whose number exponent is no x^2 before /."""
+    return replace(ex, word_power=True, literal_power=False, number_power=False)
+
+
+def _word_operand(a: Ex) -> Ex:
+    if a.word_power:
+        raise Reject("a worded power inside a worded operation (half of 4 squared)")
+    return a
+
+
+def _worded(ex: Ex) -> Ex:
+    return replace(ex, open_word=True)
+
+
 def word_operands(children: list[Any]) -> list[Ex]:
     """Operands of "the sum of A and B", "A increased by p%": each one number, name,
     power or bracket, since "the sum of 2 and 3 times 4" has two readings."""
-    exs = _exprs(children)
+    exs = [_word_operand(e) for e in _exprs(children)]
     if any(e.prec < SIGNED for e in exs):
         raise Reject("a worded operation on an unbracketed sum or product")
     return exs
 
 
-def _power(base: Ex, exponent: Ex) -> Ex:
+def _power(base: Ex, exponent: Ex, *, worded: bool = False) -> Ex:
     if base.bare:
         raise Reject("a power of an unbracketed function argument (sin x^2)")
+    _left(base)
+    if worded and exponent.word_power:
+        raise Reject("a worded power of a worded power (2 to the power of 3 squared)")
     text = f"{_wrap(base, ATOM)}**{_wrap(exponent, SIGNED)}"
-    return _op(text, POWER, base, exponent, lead=base)
+    literal = bool(_LITERAL.fullmatch(exponent.text))
+    ex = _op(text, POWER, base, exponent, lead=base)
+    return replace(ex, literal_power=literal, number_power=literal and not base.free)
 
 
 def _literal(value: int) -> Ex:
@@ -179,7 +237,10 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
 
     def group(self, children: list[Any]) -> Ex:
         inner = _exprs(children)[0]
-        return replace(inner, text=f"({inner.text})", prec=ATOM, lead_number=False, bare=False)
+        closed = _tail(inner, Ex("", ATOM))
+        return replace(
+            closed, text=f"({inner.text})", prec=ATOM, lead_number=False, word_power=False
+        )
 
     def apply(self, children: list[Any]) -> Ex:
         name, argument = str(children[0]), _exprs(children)[0]
@@ -199,12 +260,18 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
     def call(self, children: list[Any]) -> Ex:
         name = str(children[0]).lower()
         args = _exprs(children)
-        if len(args) == 2 and name != "log":
-            raise Reject(f"{name} takes one argument")
-        if name == "cbrt" and args[0].free:
-            return _op(f"({args[0].text})**(1/3)", POWER, *args)
+        if len(args) == 2:
+            raise Reject(f"{name}(a, b): which is the base?")
+        arg = args[0]
+        if name == "log":
+            raise Reject("log without a base: natural or base 10? (say ln or log base 10)")
+        if name == "cbrt" and arg.free:
+            raise Reject("a cube root of a variable (the real root is not analytic at 0)")
+        degrees = _LITERAL.fullmatch(arg.text.strip("()"))
+        if name in _TRIG and degrees and abs(float(degrees[0])) > 6:
+            raise Reject(f"{name} {arg.text}: radians or degrees?")
         name = _FUNCTION_NAMES.get(name, name)
-        return _op(f"{name}({', '.join(a.text for a in args)})", ATOM, *args)
+        return _op(f"{name}({arg.text})", ATOM, arg)
 
     def bare_call(self, children: list[Any]) -> Ex:
         return replace(self.call(children), bare=True)
@@ -213,90 +280,132 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
         arg = _exprs(children)[0]
         return _op(f"sqrt({arg.text})", ATOM, arg)
 
+    def word_sqrt(self, children: list[Any]) -> Ex:
+        return _worded(self.sqrt([_word_operand(_exprs(children)[0])]))
+
     def cbrt(self, children: list[Any]) -> Ex:
-        return self.call([Token("FUNC", "cbrt"), *_exprs(children)])
+        arg = _word_operand(_exprs(children)[0])
+        return _worded(self.call([Token("FUNC", "cbrt"), arg]))
 
     def nth_root(self, children: list[Any]) -> Ex:
         index, arg = _exprs(children)
-        return _op(f"({arg.text})**(1/({index.text}))", POWER, index, arg)
+        if not index.text.isdigit() or int(index.text) < 2 or arg.free:
+            raise Reject("a root other than a whole-number root of a number")
+        return _op(f"real_root({arg.text}, {index.text})", ATOM, index, arg)
 
     def log_base(self, children: list[Any]) -> Ex:
         if str(children[0]).lower() != "log":
             raise Reject("only log has a base")
-        base, arg = _exprs(children)
-        return _op(f"log({arg.text}, {base.text})", ATOM, base, arg)
+        base, arg = (_word_operand(e) for e in _exprs(children))
+        if base.text.startswith("-") or base.text in ("0", "1"):
+            raise Reject(f"log base {base.text} is undefined")
+        return _worded(_op(f"log({arg.text}, {base.text})", ATOM, base, arg))
 
     def word_add(self, children: list[Any]) -> Ex:
-        return self.add(word_operands(children))
+        return _worded(self.add(word_operands(children)))
 
     def word_mul(self, children: list[Any]) -> Ex:
-        return self.mul(word_operands(children))
+        return _worded(self.mul(word_operands(children)))
 
     def word_sub(self, children: list[Any]) -> Ex:
-        return self.sub(word_operands(children))
+        a, b = word_operands(children)
+        if not (_LITERAL.fullmatch(a.text) and _LITERAL.fullmatch(b.text)):
+            raise Reject("the difference between a and b: a - b or b - a?")
+        if Fraction(a.text) < Fraction(b.text):
+            raise Reject(f"the difference between {a.text} and {b.text}: positive or negative?")
+        return _worded(self.sub([a, b]))
 
     def word_div(self, children: list[Any]) -> Ex:
-        return self.div(word_operands(children))
+        return _worded(self.div(word_operands(children)))
 
     def add(self, children: list[Any]) -> Ex:
         a, b = _exprs(children)
-        return _op(f"{_wrap(a, SUM)} + {_wrap(b, PRODUCT)}", SUM, a, b, lead=a)
+        _left(replace(a, bare=False))
+        ex = _op(f"{_wrap(a, SUM)} + {_wrap(b, PRODUCT)}", SUM, a, b, lead=a)
+        return replace(ex, open_word=b.open_word)
 
     def sub(self, children: list[Any]) -> Ex:
         a, b = _exprs(children)
-        return _op(f"{_wrap(a, SUM)} - {_wrap(b, PRODUCT)}", SUM, a, b, lead=a)
+        _left(replace(a, bare=False))
+        ex = _op(f"{_wrap(a, SUM)} - {_wrap(b, PRODUCT)}", SUM, a, b, lead=a)
+        return replace(ex, open_word=b.open_word)
 
     def mul(self, children: list[Any]) -> Ex:
         a, b = _exprs(children)
+        _left(a)
         text = f"{_wrap(a, PRODUCT)}*{_wrap(b, SIGNED)}"
-        return _op(text, PRODUCT, a, b, lead=a, quotient=a.quotient)
+        return _tail(_op(text, PRODUCT, a, b, lead=a, quotient=a.quotient), b)
 
     def fraction(self, children: list[Token]) -> Ex:
         return self.group([self.div([self.number(children[:1]), self.number(children[1:])])])
 
     def div(self, children: list[Any]) -> Ex:
         a, b = _exprs(children)
-        if a.text.endswith("**1"):
-            raise Reject("x^1/2: a power of 1 before a division reads as x^(1/2)")
-        return _op(f"{_wrap(a, PRODUCT)}/{_wrap(b, SIGNED)}", PRODUCT, a, b, lead=a, quotient=True)
+        _left(a)
+        if a.literal_power and _LITERAL.fullmatch(b.text):
+            raise Reject("x^2/3: a number power before a division reads as x^(2/3) too")
+        text = f"{_wrap(a, PRODUCT)}/{_wrap(b, SIGNED)}"
+        return _tail(_op(text, PRODUCT, a, b, lead=a, quotient=True), b)
 
     def imul(self, children: list[Any]) -> Ex:
         a, b = _exprs(children)
         if b.lead_number:
             raise Reject("a number after a factor (x 2)")
-        if a.bare or a.quotient:
-            raise Reject("an implicit product after sin x or a/b")
+        if a.quotient:
+            raise Reject("an implicit product after a/b")
+        if a.number_power:
+            raise Reject("e^2x: e^(2x) or e^2 * x?")
         return self.mul(children)
 
-    def mod(self, children: list[Any]) -> Ex:
+    def word_mod(self, children: list[Any]) -> Ex:
         a, b = _exprs(children)
-        text = f"{_wrap(a, ATOM)} - {_wrap(b, ATOM)}*floor({a.text}/({b.text}))"
-        return _op(text, SUM, a, b, lead=a)
+        _left(a)
+        if a.text.startswith("-") or b.text.startswith("-"):
+            raise Reject("a remainder of negative numbers: which sign convention?")
+        text = f"{_wrap(a, ATOM)} - {_wrap(b, ATOM)}*floor(({a.text})/({b.text}))"
+        return _worded(_op(text, SUM, a, b, lead=a))
 
     def neg(self, children: list[Any]) -> Ex:
         a = _exprs(children)[0]
-        return _op(f"-{_wrap(a, SIGNED)}", SIGNED, a)
+        if a.word_power:
+            raise Reject("negative two squared: (-2)^2 or -(2^2)?")
+        return _tail(_op(f"-{_wrap(a, SIGNED)}", SIGNED, a), a)
 
     def pow(self, children: list[Any]) -> Ex:
         base = _exprs(children)[0]
         exponent = children[-1]
-        return _power(base, _literal(exponent) if isinstance(exponent, int) else exponent)
+        worded = any(isinstance(c, Token) and c.type.startswith("TO_THE") for c in children)
+        if isinstance(exponent, int):
+            return replace(_power(base, _literal(exponent)), word_power=worded)
+        ex = replace(_power(base, exponent, worded=worded), word_power=worded)
+        return _worded(ex) if worded else ex
 
     def square(self, children: list[Any]) -> Ex:
-        return _power(_exprs(children)[0], _literal(2))
+        return _word_power(_power(_exprs(children)[0], _literal(2)))
 
     def cube(self, children: list[Any]) -> Ex:
-        return _power(_exprs(children)[0], _literal(3))
+        return _word_power(_power(_exprs(children)[0], _literal(3)))
+
+    def square_of(self, children: list[Any]) -> Ex:
+        return _worded(_power(_word_operand(_exprs(children)[0]), _literal(2)))
+
+    def cube_of(self, children: list[Any]) -> Ex:
+        return _worded(_power(_word_operand(_exprs(children)[0]), _literal(3)))
 
     def fact(self, children: list[Any]) -> Ex:
         a = _exprs(children)[0]
-        if a.bare:
-            raise Reject("a factorial of an unbracketed function argument")
+        _left(a)
         return _op(f"factorial({a.text})", ATOM, a, lead=a)
 
+    def word_fact(self, children: list[Any]) -> Ex:
+        return replace(self.fact(children), word_power=True)
+
+    def fact_of(self, children: list[Any]) -> Ex:
+        return _worded(self.fact([_word_operand(_exprs(children)[0])]))
+
     def _scaled(self, children: list[Any], text: str) -> Ex:
-        a = _exprs(children)[0]
-        return _op(text.format(_wrap(a, SIGNED)), PRODUCT, a)
+        a = _word_operand(_exprs(children)[0])
+        return _worded(_op(text.format(_wrap(a, SIGNED)), PRODUCT, a))
 
     def half(self, children: list[Any]) -> Ex:
         return self._scaled(children, "{}/2")
@@ -318,4 +427,4 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
 
     def pct_of(self, children: list[Any]) -> Ex:
         p, a = _exprs(children)
-        return _op(f"{p.text}/100*{_wrap(a, SIGNED)}", PRODUCT, p, a)
+        return _worded(_op(f"{p.text}/100*{_wrap(a, SIGNED)}", PRODUCT, p, _word_operand(a)))

@@ -59,6 +59,11 @@ _SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉₊₋", "0123456789+-")
 _SCRIPT = re.compile(r"([⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻]+)|([₀₁₂₃₄₅₆₇₈₉₊₋]+)")
 _WHAT_IS = re.compile(r"\bwhat\s*(?:'s|s)\b", re.IGNORECASE)
 _END = re.compile(r"(?:\s|[?.]|(?<![\d)])!)+$")
+_FRACTIONS = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4"}
+_MIXED = re.compile(r"(?<![\d.,])(\d+)\s*([½⅓⅔¼¾])")
+# "5!!" (double factorial, or a factorial and an exclamation?) and a lone closing "!"
+# after a number ("What is 5 plus 3!": an exclamation, or 3 factorial?) have two readings.
+_BANG = re.compile(r"!\s*!|^[^!]*[\d)]\s*!\s*$")
 
 
 def _script(match: re.Match[str]) -> str:
@@ -66,6 +71,10 @@ def _script(match: re.Match[str]) -> str:
     digits = (sup or sub).translate(_SUPER if sup else _SUB)
     mark = "^" if sup else "_"
     return f"{mark}{digits}" if digits in ("+", "-") else f"{mark}({digits})"
+
+
+def _mixed(match: re.Match[str]) -> str:
+    return f"({match.group(1)} + {_FRACTIONS[match.group(2)]})"
 
 
 def _latex(match: re.Match[str]) -> str:
@@ -79,10 +88,10 @@ def _latex_d(match: re.Match[str]) -> str:
 
 def normalize_request(text: str) -> str:
     """The request with Unicode and LaTeX operators as the grammar's plain tokens
-    (``x² ÷ 2`` → ``x^(2) / 2``, ``\\frac{d}{dx}`` → ``d/dx``), spaces collapsed and
-    closing punctuation dropped."""
+    (``x² ÷ 2`` → ``x^(2) / 2``, ``\\frac{d}{dx}`` → ``d/dx``, ``2½`` → ``(2 + 1/2)``),
+    spaces collapsed and closing punctuation dropped."""
     text = _LATEX_D.sub(_latex_d, text)
-    text = _COMMAND.sub(_latex, text).translate(_UNICODE)
+    text = _MIXED.sub(_mixed, _COMMAND.sub(_latex, text)).translate(_UNICODE)
     text = _SCRIPT.sub(_script, text)
     text = _WHAT_IS.sub("what is", text)
     return _END.sub("", " ".join(text.split()))
@@ -111,7 +120,7 @@ def _parser() -> Lark:
 def to_claim(instruction: str) -> dict[str, Any] | None:
     """The claim to compute for a formal request, or None when the grammar does not
     read the whole request or the request has no single safe reading."""
-    if len(instruction) > MAX_REQUEST_CHARS:
+    if len(instruction) > MAX_REQUEST_CHARS or _BANG.search(instruction):
         return None
     text = normalize_request(instruction)
     try:
