@@ -434,4 +434,6 @@ def _dydx(token: str, relations: Relations | None) -> Claim:
     of, by = token[1], token.split("/")[-1].strip()[1]
     if left.lone != of or of in body.free:
         raise Reject(f"{left.text} = … does not define {of}")
+    if body.free and by not in body.free:
+        raise Reject(f"d{of}/d{by} of an expression in {', '.join(sorted(body.free))}")
     return {"kind": "derivative", "expr": _variable_expr(body), "var": _variable(body, by)}

@@ -166,6 +166,11 @@ def _tail(ex: Ex, last: Ex) -> Ex:
     )
 
 
+def _closed(ex: Ex) -> Ex:
+    """`ex` inside brackets: nothing of it is open to what follows."""
+    return replace(_tail(ex, Ex("", ATOM)), lead_number=False, word_power=False)
+
+
 def _word_power(ex: Ex) -> Ex:
     """`ex` as "x squared": a worded power, whose number exponent is no x^2 before /."""
     return replace(ex, word_power=True, literal_power=False, number_power=False)
@@ -237,10 +242,7 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
 
     def group(self, children: list[Any]) -> Ex:
         inner = _exprs(children)[0]
-        closed = _tail(inner, Ex("", ATOM))
-        return replace(
-            closed, text=f"({inner.text})", prec=ATOM, lead_number=False, word_power=False
-        )
+        return replace(_closed(inner), text=f"({inner.text})", prec=ATOM)
 
     def apply(self, children: list[Any]) -> Ex:
         name, argument = str(children[0]), _exprs(children)[0]
@@ -336,6 +338,11 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
         text = f"{_wrap(a, PRODUCT)}*{_wrap(b, SIGNED)}"
         return _tail(_op(text, PRODUCT, a, b, lead=a, quotient=a.quotient), b)
 
+    def frac(self, children: list[Any]) -> Ex:
+        """\\frac{a}{b}: braces bound both parts."""
+        a, b = (_closed(e) for e in _exprs(children))
+        return self.div([a, b])
+
     def fraction(self, children: list[Token]) -> Ex:
         return self.group([self.div([self.number(children[:1]), self.number(children[1:])])])
 
@@ -387,10 +394,10 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
         return _word_power(_power(_exprs(children)[0], _literal(3)))
 
     def square_of(self, children: list[Any]) -> Ex:
-        return _worded(_power(_word_operand(_exprs(children)[0]), _literal(2)))
+        return _worded(_power(_closed(_word_operand(_exprs(children)[0])), _literal(2)))
 
     def cube_of(self, children: list[Any]) -> Ex:
-        return _worded(_power(_word_operand(_exprs(children)[0]), _literal(3)))
+        return _worded(_power(_closed(_word_operand(_exprs(children)[0])), _literal(3)))
 
     def fact(self, children: list[Any]) -> Ex:
         a = _exprs(children)[0]
@@ -401,7 +408,7 @@ class ExprTransformer(Transformer_NonRecursive[Token, Any]):
         return replace(self.fact(children), word_power=True)
 
     def fact_of(self, children: list[Any]) -> Ex:
-        return _worded(self.fact([_word_operand(_exprs(children)[0])]))
+        return _worded(self.fact([_closed(_word_operand(_exprs(children)[0]))]))
 
     def _scaled(self, children: list[Any], text: str) -> Ex:
         a = _word_operand(_exprs(children)[0])
