@@ -328,6 +328,33 @@ def test_list_kinds_and_points_are_checked(claim: dict[str, Any], status: str) -
     assert check_claim(claim).status == status
 
 
+@pytest.mark.parametrize(
+    ("claim", "status"),
+    [
+        ({"kind": "value", "expr": "log(5, 0)", "answer": "0"}, "rejected"),
+        ({"kind": "value", "expr": "log(4, -2)", "answer": "2"}, "rejected"),
+        ({"kind": "value", "expr": "x/x", "at": {"x": "0"}, "answer": "1"}, "rejected"),
+        ({"kind": "value", "expr": "x**0", "at": {"x": "0"}, "answer": "1"}, "rejected"),
+        ({"kind": "value", "expr": "x/x", "at": {"x": "2"}, "answer": "1"}, "verified"),
+        ({"kind": "solve", "expr": "x**2/x = 0", "var": "x", "answer": "[0]"}, "rejected"),
+        ({"kind": "solve", "expr": "x**2/x = 0", "var": "x", "answer": "[]"}, "verified"),
+        ({"kind": "series", "expr": "abs(x)", "point": "0", "order": 4, "answer": "x"}, "rejected"),
+        ({"kind": "series", "expr": "exp(1/x)", "point": "0", "answer": "exp(1/x)"}, "rejected"),
+        ({"kind": "value", "expr": "factorial(0.5)", "answer": "factorial(1/2)"}, "rejected"),
+        ({"kind": "value", "expr": "0^0", "answer": "1"}, "rejected"),
+        ({"kind": "value", "expr": "sqrt(-4)", "answer": "2*I"}, "verified"),
+        ({"kind": "value", "expr": "sqrt(-4)", "answer": "2*I", "domain": "real"}, "rejected"),
+        ({"kind": "solve", "expr": "x^2 = -1", "answer": "[]", "domain": "real"}, "rejected"),
+    ],
+)
+def test_claims_undefined_as_written_or_not_real_are_rejected(
+    claim: dict[str, Any], status: str
+) -> None:
+    """x/x at 0, a log base 0, a Laurent 'series', 0^0, (1/2)!; complex answers under
+    ``"domain": "real"`` (tier 0's claims: no request it reads names complex numbers)."""
+    assert check_claim(claim)["status"] == status
+
+
 def test_routing_by_content_uses_the_grammar() -> None:
     math = default_specialists()[0]
     assert math.affinity is not None
