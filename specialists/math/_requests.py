@@ -63,7 +63,7 @@ _FRACTIONS = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4"}
 _MIXED = re.compile(r"(?<![\d.,])(\d+)\s*([½⅓⅔¼¾])")
 # "5!!" (double factorial, or a factorial and an exclamation?) and a lone closing "!"
 # after a number ("What is 5 plus 3!": an exclamation, or 3 factorial?) have two readings.
-_BANG = re.compile(r"!\s*!|^[^!]*[\d)]\s*!\s*$")
+_BANG = re.compile(r"!\s*!|^[^!]*[\d)]\s*![\s.]*$")
 
 
 def _script(match: re.Match[str]) -> str:
