@@ -293,7 +293,7 @@ def test_reviewed_requests_are_never_verified_wrong(
         assert not verified, result.subtasks
     for answer in verified:
         claim = {"kind": "equal", "expr": answer, "answer": right}
-        assert check_claim(claim)["status"] == "verified", (answer, right)
+        assert check_claim(claim).status == "verified", (answer, right)
 
 
 def test_a_long_hostile_request_is_refused_without_parsing() -> None:
@@ -352,7 +352,7 @@ def test_claims_undefined_as_written_or_not_real_are_rejected(
 ) -> None:
     """x/x at 0, a log base 0, a Laurent 'series', 0^0, (1/2)!; complex answers under
     ``"domain": "real"`` (tier 0's claims: no request it reads names complex numbers)."""
-    assert check_claim(claim)["status"] == status
+    assert check_claim(claim).status == status
 
 
 def test_routing_by_content_uses_the_grammar() -> None:
