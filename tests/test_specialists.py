@@ -71,7 +71,7 @@ async def test_math_tier0_gives_up_on_an_overlong_computation_within_its_timeout
     outcome = await run_specialist(
         math_specialist(timeout=0.5),
         "t1",
-        "integrate exp(x**2)*sin(x**3)/log(x) from 2 to 3",
+        "integrate exp(x**2)*sin(x**3)/(1+x**7) from 2 to 3",
         Ledger(),
     )
     assert outcome.result["status"] == "unverifiable"
