@@ -24,7 +24,7 @@ from tests.fakes import SHOP_SQL
 from tests.net import PG_URL, free_port, wait_until_up
 from tests.serving import serve as _serve
 
-SLOW = "integrate exp(x**2)*sin(x**3)/log(x) from 2 to 3"  # SymPy gives up after its 2 s timeout
+SLOW = "integrate exp(x**2)*sin(x**3)/(1+x**7) from 2 to 3"  # SymPy gives up after its 2 s timeout
 
 
 @pytest.fixture
@@ -214,6 +214,9 @@ def test_two_server_processes_share_conversations_through_postgres(tmp_path: Pat
 
 def test_a_run_past_its_deadline_is_cut(tmp_path: Path) -> None:
     for url in _serve(tmp_path, deadline_s=0.2):
+        # a first request loads the math grammar's parse tables (built once per cache)
+        warm = {"model": "trifecta", "messages": [{"role": "user", "content": "What is 2+2?"}]}
+        assert httpx.post(f"{url}/v1/chat/completions", json=warm, timeout=30).status_code == 200
         response = httpx.post(
             f"{url}/v1/chat/completions",
             json={
