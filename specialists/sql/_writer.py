@@ -341,14 +341,12 @@ def _superlatives(items: list[Item], body: list[Item], query: Query) -> None:
             word, direction = item.data
             item.used = True
             query.set_order((), direction, implied=word, limit=1)
-        elif item.kind == "sup" and _counted_table(body, item) is not None:
-            table = _counted_table(body, item)  # "which year has the most concerts"
-            assert table is not None
+        elif item.kind == "sup" and (table := _counted_table(body, item)) is not None:
             item.used = table.used = True
             if query.table and query.table != table.tables[0]:
                 raise Declined("the rows counted are not the table asked about")
             query.table = table.tables[0]
-            query.count_extreme = item.data
+            query.count_extreme = item.data  # "which year has the most concerts"
         elif item.kind == "sup":
             marker = _before(items, item)
             if marker is not None and marker.text == "the":
