@@ -21,17 +21,15 @@ def serve(
     tmp_path: Path,
     overrides: dict[str, object] | None = None,
     build: Callable[[Config, Any], Trifecta] | None = None,
+    parser: str = "auto",
     **server: object,
 ) -> Iterator[str]:
-    """Serve with a SQLite checkpoint under `tmp_path`, `overrides` for the config,
-    `build` for the orchestrator and `server` for its `ServerSettings`; yields the base
-    URL and stops the server after."""
-    config = load_config(
-        env={},
-        data_dir=tmp_path,
-        checkpoint=f"sqlite:///{tmp_path / 'cp.sqlite'}",
-        **(overrides or {}),
-    )
+    """Serve with a SQLite checkpoint under `tmp_path` (unless `overrides` names one),
+    `overrides` for the config, `build` for the orchestrator, `parser` for uvicorn's
+    HTTP parser as the CLI picks it, and `server` for its `ServerSettings`; yields the
+    base URL and stops the server after."""
+    settings: dict[str, Any] = {"checkpoint": f"sqlite:///{tmp_path / 'cp.sqlite'}"}
+    config = load_config(env={}, data_dir=tmp_path, **{**settings, **(overrides or {})})
     config = replace(config, server=ServerSettings(**server))  # type: ignore[arg-type]
     port = free_port()
     runner = uvicorn.Server(
@@ -40,7 +38,7 @@ def serve(
             host="127.0.0.1",
             port=port,
             log_level="warning",
-            **uvicorn_options(config.server),
+            **uvicorn_options(config.server, parser),
         )
     )
     thread = threading.Thread(target=runner.run, daemon=True)

@@ -14,19 +14,17 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-import uvicorn
 
+from tests import serving
 from tests.net import PG_URL, free_port, wait_until_up
 from trifecta import Trifecta
-from trifecta.config import Config, ServerSettings, load_config
-from trifecta.server import create_app, uvicorn_options
+from trifecta.config import Config
 from trifecta.specialists import FunctionSolver, Specialist, default_specialists
 from trifecta.testing import TcpProxy
 from trifecta.verdict import Verdict
@@ -44,28 +42,8 @@ def serve(
     **server: Any,
 ) -> Iterator[str]:
     """Run the app under uvicorn (with the CLI's HTTP options) in a thread; yield its URL."""
-    config = load_config(
-        env={}, data_dir=tmp_path, checkpoint=checkpoint or f"sqlite:///{tmp_path / 'cp.sqlite'}"
-    )
-    config = replace(config, server=ServerSettings(**server))
-    port = free_port()
-    options = uvicorn_options(config.server, parser)
-    runner = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, build=build),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            **options,
-        )
-    )
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    while not runner.started:
-        threading.Event().wait(0.02)
-    yield f"http://127.0.0.1:{port}"
-    runner.should_exit = True
-    thread.join(timeout=10)
+    overrides = {"checkpoint": checkpoint} if checkpoint else None
+    yield from serving.serve(tmp_path, overrides, build, parser=parser, **server)
 
 
 def ask(
