@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from trifecta.specialists.base import (
     Specialist,
 )
 from trifecta.specialists.rag._answers import INSTRUCTION, AnswerCheck, check_answer
+from trifecta.specialists.rag._bridge import Bridge, WordVectors
 from trifecta.specialists.rag._documents import (
     MAX_FILE_BYTES,
     Chunk,
@@ -38,6 +39,7 @@ from trifecta.specialists.rag._documents import (
 )
 from trifecta.specialists.rag._embeddings import (
     EmbeddingsUnavailable,
+    OfflineMiniLM,
     offline_embeddings,
     openai_embeddings,
 )
@@ -128,15 +130,16 @@ def rag_specialist(
         store_root: where a folder's store lives (default: the data dir).
     """
     store = docs if isinstance(docs, DocumentStore) else store_for_folder(docs, store_root)
+    bridge = _bridges(store)
     prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
-    tiers: list[Solver] = [FunctionSolver(_extractive(store, k), name="extractive")]
+    tiers: list[Solver] = [FunctionSolver(_extractive(store, k, bridge), name="extractive")]
     tiers += [
         ModelSolver(m, prompt, RAG_SCHEMA, _candidate, context=_passages(store, k)) for m in models
     ]
 
     def verify(job: Job, candidate: Candidate) -> Verdict:
         hits = store.search(job.instruction, k)
-        return verify_answer(hits, job.instruction, candidate, store.vocabulary())
+        return verify_answer(hits, job.instruction, candidate, store.vocabulary(), bridge())
 
     def affinity(clause: str) -> float:
         return _coverage(clause, store.search(clause, k))
@@ -161,12 +164,23 @@ def _coverage(question: str, hits: Sequence[Hit]) -> float:
     return 0.95 * best if best >= MIN_COVERAGE else 0.0
 
 
-def _extractive(store: DocumentStore, k: int) -> Any:
+def _bridges(store: DocumentStore) -> Callable[[], Bridge | None]:
+    """The store's current `Bridge`, when it embeds with the offline MiniLM (the model
+    `BRIDGE_MIN` was chosen for); None with any other embedding function."""
+    vectors = WordVectors(store.embeddings) if isinstance(store.embeddings, OfflineMiniLM) else None
+
+    def current() -> Bridge | None:
+        return Bridge(vectors, store.vocabulary()) if vectors else None
+
+    return current
+
+
+def _extractive(store: DocumentStore, k: int, bridge: Callable[[], Bridge | None]) -> Any:
     """Tier 0: quote the retrieved sentence that best answers the question, or refuse."""
 
     def solve(job: Job) -> Candidate:
         hits = store.search(job.instruction, k)
-        found = answering(hits, parse_question(job.instruction), store.vocabulary())
+        found = answering(hits, parse_question(job.instruction), store.vocabulary(), bridge())
         if not found or rival(found, found[0]):
             return Candidate(NOT_FOUND, {"citations": []})
         sentence, hit = found[0].passage.text, found[0].hit
