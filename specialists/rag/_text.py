@@ -74,7 +74,10 @@ def lemma(term: str) -> str:
 _COMPOUND = re.compile(r"(?<![\w-])[A-Za-z]+(?:-[A-Za-z]+)+(?![\w-])")
 _PHRASAL = (
     (re.compile(r"\bcheck(ed|s|ing)? out\b", re.I), r"borrow\1"),
-    (re.compile(r"\b(?:bring|brought|take|took|give|gave)((?: \w+){0,3}?) back\b", re.I), r"return\1"),
+    (
+        re.compile(r"\b(?:bring|brought|take|took|give|gave)((?: \w+){0,3}?) back\b", re.I),
+        r"return\1",
+    ),
     (re.compile(r"\b(?:daily|per day)\b", re.I), "each day"),
     (re.compile(r"\b(?:weekly|per week)\b", re.I), "each week"),
     (re.compile(r"\b(?:monthly|per month)\b", re.I), "each month"),
