@@ -3,7 +3,8 @@ are checked verbatim and whose quoted sentence answers the question, or a refusa
 
 Its parts are public too. The answer check: ``check_answer(parse_question(q),
 Passage(sentence, headings))`` says whether one sentence answers one question and why
-(an `AnswerCheck`); `passage_sentences` splits a chunk into such passages, headings kept as
+(an `AnswerCheck`), where a `Bridge` (`WordVectors` and the store's `Vocabulary`) may
+cover words no document uses; `passage_sentences` splits a chunk into such passages, headings kept as
 context. `INJECTION` matches text that reads as an instruction. The store: a
 `DocumentStore` keeps its chunks in Chroma and in a `LexicalIndex` (``store.lexical``: a
 SQLite sidecar ranked with BM25); a file over `MAX_FILE_BYTES` is skipped."""
@@ -46,7 +47,7 @@ from trifecta.specialists.rag._embeddings import (
 from trifecta.specialists.rag._lexical import LexicalIndex
 from trifecta.specialists.rag._questions import Question, parse_question
 from trifecta.specialists.rag._store import DocumentStore, Hit, IngestReport, list_collections
-from trifecta.specialists.rag._text import Passage, passage_sentences
+from trifecta.specialists.rag._text import Passage, Vocabulary, passage_sentences
 from trifecta.specialists.rag._verify import NOT_FOUND, answering, rival, verify_answer
 from trifecta.verdict import Verdict
 
@@ -56,6 +57,7 @@ __all__ = [
     "NOT_FOUND",
     "RAG_SCHEMA",
     "AnswerCheck",
+    "Bridge",
     "Chunk",
     "DocumentError",
     "DocumentStore",
@@ -65,6 +67,8 @@ __all__ = [
     "LexicalIndex",
     "Passage",
     "Question",
+    "Vocabulary",
+    "WordVectors",
     "check_answer",
     "chunk_text",
     "list_collections",
