@@ -3,7 +3,8 @@ are checked verbatim and whose quoted sentence answers the question, or a refusa
 
 Its parts are public too. The answer check: ``check_answer(parse_question(q),
 Passage(sentence, headings))`` says whether one sentence answers one question and why
-(an `AnswerCheck`); `passage_sentences` splits a chunk into such passages, headings kept as
+(an `AnswerCheck`), where a `Bridge` (`WordVectors` and the store's `Vocabulary`) may
+cover words no document uses; `passage_sentences` splits a chunk into such passages, headings kept as
 context. `INJECTION` matches text that reads as an instruction. The store: a
 `DocumentStore` keeps its chunks in Chroma and in a `LexicalIndex` (``store.lexical``: a
 SQLite sidecar ranked with BM25); a file over `MAX_FILE_BYTES` is skipped."""
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from trifecta.specialists.base import (
     Specialist,
 )
 from trifecta.specialists.rag._answers import INSTRUCTION, AnswerCheck, check_answer
+from trifecta.specialists.rag._bridge import Bridge, WordVectors
 from trifecta.specialists.rag._documents import (
     MAX_FILE_BYTES,
     Chunk,
@@ -38,13 +40,14 @@ from trifecta.specialists.rag._documents import (
 )
 from trifecta.specialists.rag._embeddings import (
     EmbeddingsUnavailable,
+    OfflineMiniLM,
     offline_embeddings,
     openai_embeddings,
 )
 from trifecta.specialists.rag._lexical import LexicalIndex
 from trifecta.specialists.rag._questions import Question, parse_question
 from trifecta.specialists.rag._store import DocumentStore, Hit, IngestReport, list_collections
-from trifecta.specialists.rag._text import Passage, passage_sentences
+from trifecta.specialists.rag._text import Passage, Vocabulary, passage_sentences
 from trifecta.specialists.rag._verify import NOT_FOUND, answering, rival, verify_answer
 from trifecta.verdict import Verdict
 
@@ -54,6 +57,7 @@ __all__ = [
     "NOT_FOUND",
     "RAG_SCHEMA",
     "AnswerCheck",
+    "Bridge",
     "Chunk",
     "DocumentError",
     "DocumentStore",
@@ -63,6 +67,8 @@ __all__ = [
     "LexicalIndex",
     "Passage",
     "Question",
+    "Vocabulary",
+    "WordVectors",
     "check_answer",
     "chunk_text",
     "list_collections",
@@ -128,15 +134,16 @@ def rag_specialist(
         store_root: where a folder's store lives (default: the data dir).
     """
     store = docs if isinstance(docs, DocumentStore) else store_for_folder(docs, store_root)
+    bridge = _bridges(store)
     prompt = (resources.files(__name__) / "prompt.md").read_text("utf-8")
-    tiers: list[Solver] = [FunctionSolver(_extractive(store, k), name="extractive")]
+    tiers: list[Solver] = [FunctionSolver(_extractive(store, k, bridge), name="extractive")]
     tiers += [
         ModelSolver(m, prompt, RAG_SCHEMA, _candidate, context=_passages(store, k)) for m in models
     ]
 
     def verify(job: Job, candidate: Candidate) -> Verdict:
         hits = store.search(job.instruction, k)
-        return verify_answer(hits, job.instruction, candidate, store.vocabulary())
+        return verify_answer(hits, job.instruction, candidate, store.vocabulary(), bridge())
 
     def affinity(clause: str) -> float:
         return _coverage(clause, store.search(clause, k))
@@ -161,12 +168,23 @@ def _coverage(question: str, hits: Sequence[Hit]) -> float:
     return 0.95 * best if best >= MIN_COVERAGE else 0.0
 
 
-def _extractive(store: DocumentStore, k: int) -> Any:
+def _bridges(store: DocumentStore) -> Callable[[], Bridge | None]:
+    """The store's current `Bridge`, when it embeds with the offline MiniLM (the model
+    `BRIDGE_MIN` was chosen for); None with any other embedding function."""
+    vectors = WordVectors(store.embeddings) if isinstance(store.embeddings, OfflineMiniLM) else None
+
+    def current() -> Bridge | None:
+        return Bridge(vectors, store.vocabulary()) if vectors else None
+
+    return current
+
+
+def _extractive(store: DocumentStore, k: int, bridge: Callable[[], Bridge | None]) -> Any:
     """Tier 0: quote the retrieved sentence that best answers the question, or refuse."""
 
     def solve(job: Job) -> Candidate:
         hits = store.search(job.instruction, k)
-        found = answering(hits, parse_question(job.instruction), store.vocabulary())
+        found = answering(hits, parse_question(job.instruction), store.vocabulary(), bridge())
         if not found or rival(found, found[0]):
             return Candidate(NOT_FOUND, {"citations": []})
         sentence, hit = found[0].passage.text, found[0].hit

@@ -16,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trifecta.specialists._terms import STOPWORDS
+from trifecta.specialists.rag._bridge import Bridge
 from trifecta.specialists.rag._coverage import coverage
+from trifecta.specialists.rag._evidence import MONTH as _MONTH
+from trifecta.specialists.rag._evidence import WEEKDAY as _WEEKDAY
 from trifecta.specialists.rag._evidence import (
     asked_bound,
     circular_words,
@@ -115,10 +118,14 @@ def detail(word: str) -> bool:
 
 
 def check_answer(
-    question: Question, passage: Passage, generic: frozenset[str] = frozenset()
+    question: Question,
+    passage: Passage,
+    generic: frozenset[str] = frozenset(),
+    bridge: Bridge | None = None,
 ) -> AnswerCheck:
     """Check that `passage` answers `question` (see the module docstring); `generic`
-    words (the corpus's `topic`) need not be covered."""
+    words (the corpus's `topic`) need not be covered; a `bridge` may cover words no
+    document uses."""
     sentence = passage.text
     if question.kind == "calculation":
         return AnswerCheck(False, reason="the question asks for a calculation, not a fact")
@@ -126,7 +133,7 @@ def check_answer(
         return AnswerCheck(False, reason=f"the sentence is an instruction ({order!r})")
     if sentence.rstrip().endswith("?"):
         return AnswerCheck(False, reason="the sentence is a question")
-    covered, missing = coverage(question, sentence, passage.headings, generic)
+    covered, missing = coverage(question, sentence, passage.headings, generic, bridge)
     if missing:
         return AnswerCheck(False, "", covered, missing, f"does not mention {', '.join(missing)}")
     if question.subject and not any(" (" not in c for c in covered):
@@ -227,13 +234,6 @@ def _counted(tokens: list[str], units: frozenset[str], article: bool = False) ->
     return None
 
 
-_WEEKDAY = (
-    r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b|\bweek(?:end|day)s?\b|\bschool days?\b"
-)
-_MONTH = (
-    r"\b(?:january|february|march|april|june|july|august|september|october|november|december)\b"
-    r"|\bmay\s+\d|\b(?:in|of|every|since|until|from|by)\s+may\b"
-)
 _CLOCK = r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?(?:am|pm|a\.m\.|p\.m\.)|\bnoon\b|\bmidnight\b|\bo'clock\b"
 _TIME_WORDS = (
     r"\b(?:christmas|thanksgiving|easter|new year's|holidays?)\b"

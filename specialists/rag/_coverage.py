@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 from trifecta.specialists._terms import STOPWORDS
+from trifecta.specialists.rag._bridge import Bridge
 from trifecta.specialists.rag._evidence import token_lemma as _lemma
 from trifecta.specialists.rag._evidence import tokens as _tokens
 from trifecta.specialists.rag._questions import Question
@@ -39,10 +40,16 @@ _RELATED: tuple[frozenset[str], ...] = tuple(
 
 
 def coverage(
-    question: Question, sentence: str, headings: Iterable[str], generic: frozenset[str]
+    question: Question,
+    sentence: str,
+    headings: Iterable[str],
+    generic: frozenset[str],
+    bridge: Bridge | None = None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The subject words of `question` that `sentence` covers (as in `AnswerCheck`) and
-    those it misses; `generic` words (the corpus's topic) are never missing."""
+    those it misses; `generic` words (the corpus's topic) are never missing; a `bridge`
+    links words no document uses to the sentence's or its headings' words."""
+    headings = tuple(headings)
     own = lemmas(plain_words(sentence))
     around = set(lemmas(" ".join(_uncoordinated(plain_words(h)) for h in headings)))
     covered, missing = [], []
@@ -58,7 +65,11 @@ def coverage(
             covered.append(f"{word} (all {noun})")
         elif around & related and not (following and _rival(sentence, word, following)):
             covered.append(f"{word} (heading)")
-        elif word not in generic:
+        elif word in generic:
+            continue
+        elif bridge and (link := bridge.link(word, question.text, sentence, headings)):
+            covered.append(str(link))
+        else:
             missing.append(word)
     if question.head is not None and question.head not in own:
         missing.append(question.head)

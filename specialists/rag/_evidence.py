@@ -30,6 +30,8 @@ from trifecta.specialists._terms import STOPWORDS
 from trifecta.specialists.rag._text import lemmas, wordset
 
 __all__ = [
+    "MONTH",
+    "WEEKDAY",
     "Bound",
     "asked_bound",
     "circular_words",
@@ -42,6 +44,14 @@ __all__ = [
 ]
 
 Bound = Literal["upper", "lower", "end"]
+
+WEEKDAY = r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b|\bweek(?:end|day)s?\b|\bschool days?\b"
+"""A day of the week, or the weekend (a pattern, lower case)."""
+MONTH = (
+    r"\b(?:january|february|march|april|june|july|august|september|october|november|december)\b"
+    r"|\bmay\s+\d|\b(?:in|of|every|since|until|from|by)\s+may\b"
+)
+"""A month's name (a pattern, lower case; "may" only where it reads as the month)."""
 
 _ASKS: dict[Bound, re.Pattern[str]] = {
     "upper": re.compile(

@@ -147,7 +147,8 @@ _FUNCTION = wordset(
     "far soon recent recently early late big large it its they them their this that these "
     "those there here what which who whom whose where when why how within during through "
     "via without across around along toward towards upon onto among near since till "
-    "anything something nothing everything else besides except instead another done doing"
+    "anything something nothing everything else besides except instead another done doing "
+    "get gets getting still anywhere usually ever"
 )
 _AUX_WORDS = frozenset(_AUX.split("|"))
 _CONTACT = _lemmas_of("call contact reach ask phone write")
@@ -160,6 +161,7 @@ def parse_question(text: str) -> Question:
     if _ARITHMETIC.search(low):
         return Question(text, "calculation", ())
     low = _NOT.sub(" not", re.sub(r"\bcan't\b", "can not", re.sub(r"\bwon't\b", "will not", low)))
+    low = _AT_ONCE.sub("at once", low)  # "at one time": not a time asked about
     lead = _LEADING.sub("", low)
     found = next((q for q in (r(text, low, lead) for r in _READERS) if q is not None), None)
     found = found or _question(text, low, "what", ("statement",), consumed=())
@@ -168,6 +170,7 @@ def parse_question(text: str) -> Question:
 
 
 _NOT = re.compile(r"n't\b")
+_AT_ONCE = re.compile(r"\bat (?:one|a|the same) time\b")
 _COMPOUNDS = re.compile(r"(?<![\w-])[a-z]+(?:-[a-z]+)+(?![\w-])")
 
 
@@ -239,6 +242,11 @@ def _units(word: str | None) -> frozenset[str]:
 
 
 def _how_many(text: str, low: str, lead: str) -> Question | None:
+    if big := _HOW_BIG.search(low):  # a size asked of a room or a group: its capacity
+        people = _UNIT_FAMILIES[1]
+        return _question(
+            text, low, "how many", ("quantity",), (*big.group(0).split(), *_CAPACITY), people
+        )
     if "how many" not in low:
         return None
     word = _unit_word(_noun_after(low, "how many"))
@@ -251,6 +259,9 @@ def _how_many(text: str, low: str, lead: str) -> Question | None:
 
 
 _CAPACITY = ("fit", "hold", "accommodate", "seat", "take")
+_HOW_BIG = re.compile(
+    r"\bhow (?:big|large)\b(?: (?:of )?an? (?:group|party|crowd|class|audience|gathering)\b)?"
+)
 
 
 def _how_much(text: str, low: str, lead: str) -> Question | None:

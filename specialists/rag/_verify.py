@@ -27,6 +27,7 @@ from trifecta.specialists.rag._answers import (
     instruction,
     topic,
 )
+from trifecta.specialists.rag._bridge import Bridge
 from trifecta.specialists.rag._coverage import coverage
 from trifecta.specialists.rag._questions import Question, parse_question
 from trifecta.specialists.rag._store import Hit
@@ -58,7 +59,9 @@ class Answering:
     rank: tuple[int, int, int, int, int, int]
 
 
-def answering(hits: Sequence[Hit], question: Question, vocabulary: Vocabulary) -> list[Answering]:
+def answering(
+    hits: Sequence[Hit], question: Question, vocabulary: Vocabulary, bridge: Bridge | None = None
+) -> list[Answering]:
     """Every retrieved sentence that answers `question`, best first: one that defines
     what a "what is X" question asks ("X is …"), then the one naming most
     of the question's words in itself (then as the very words rather than related ones),
@@ -71,7 +74,7 @@ def answering(hits: Sequence[Hit], question: Question, vocabulary: Vocabulary) -
     found = []
     for position, hit in enumerate(hits):
         for index, passage in enumerate(passage_sentences(hit.text, hit.title)):
-            check = check_answer(question, passage, generic)
+            check = check_answer(question, passage, generic, bridge)
             if check.ok:
                 own = set(lemmas(passage.text))
                 named = sum(" (" not in c for c in check.covered) + len(own & set(question.hints))
@@ -99,14 +102,19 @@ def rival(found: Sequence[Answering], chosen: Answering) -> Answering | None:
 
 
 def verify_answer(
-    hits: Sequence[Hit], question_text: str, candidate: Candidate, vocabulary: Vocabulary
+    hits: Sequence[Hit],
+    question_text: str,
+    candidate: Candidate,
+    vocabulary: Vocabulary,
+    bridge: Bridge | None = None,
 ) -> Verdict:
-    """The verdict on `candidate` (a cited answer or the refusal) for the question."""
+    """The verdict on `candidate` (a cited answer or the refusal) for the question; a
+    `bridge` may cover question words that no document uses (see `Bridge`)."""
     question = parse_question(question_text)
     retrieved = {h.id: h for h in hits}
     citations = candidate.payload.get("citations") or []
     if not citations:
-        return _verify_refusal(candidate, question, hits, vocabulary)
+        return _verify_refusal(candidate, question, hits, vocabulary, bridge)
     errors = _citation_errors(citations, retrieved) or _support_errors(
         candidate.answer, citations, retrieved
     )
@@ -117,13 +125,13 @@ def verify_answer(
     ]
     errors = _number_errors(candidate.answer, [p.text for _, ps in quoted for p in ps])
     generic = topic(vocabulary)
-    checks = [(h, check_answer(question, p, generic)) for h, ps in quoted for p in ps]
+    checks = [(h, check_answer(question, p, generic, bridge)) for h, ps in quoted for p in ps]
     passed = [(h, c) for h, c in checks if c.ok]
     if errors or not passed:
         errors = errors or [_answer_error(question, [c for _, c in checks])]
         return Verdict("rejected", "answer check", errors=tuple(errors))
     cited = {p.text for _, ps in quoted for p in ps}
-    found = answering(hits, question, vocabulary)
+    found = answering(hits, question, vocabulary, bridge)
     chosen = [a for a in found if a.passage.text in cited][:1]
     if chosen and (other := rival(found, chosen[0])):
         message = f"{other.hit.id} answers differently and as well: {other.passage.text[:200]!r}"
@@ -144,7 +152,11 @@ def _answer_error(question: Question, checks: list[AnswerCheck]) -> CheckError:
 
 
 def _verify_refusal(
-    candidate: Candidate, question: Question, hits: Sequence[Hit], vocabulary: Vocabulary
+    candidate: Candidate,
+    question: Question,
+    hits: Sequence[Hit],
+    vocabulary: Vocabulary,
+    bridge: Bridge | None,
 ) -> Verdict:
     if NOT_FOUND not in candidate.answer.lower():
         return Verdict(
@@ -152,7 +164,7 @@ def _verify_refusal(
             "citations",
             errors=(check_error("citation", "the answer cites no passage"),),
         )
-    found = answering(hits, question, vocabulary)
+    found = answering(hits, question, vocabulary, bridge)
     if found and (other := rival(found, found[0])):
         message = f"retrieved sentences answer differently: {found[0].passage.text[:120]!r}, {other.passage.text[:120]!r}"
         return Verdict("unverifiable", "refusal", errors=(check_error("rival", message),))
