@@ -17,6 +17,7 @@ import numpy as np
 from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2, OpenAIEmbeddingFunction
 
 from trifecta.errors import RunError
+from trifecta.specialists.rag._optimized import optimized_model
 
 __all__ = [
     "MODEL_SHA256",
@@ -37,14 +38,32 @@ class EmbeddingsUnavailable(RunError):
 
 
 class OfflineMiniLM(ONNXMiniLM_L6_V2):
-    """Chroma's all-MiniLM-L6-v2 reading a local directory, padding each batch to its
-    longest input instead of 256 tokens (same vectors, several times faster), with
-    batches shared out over one single-threaded ONNX session per core."""
+    """Chroma's all-MiniLM-L6-v2 reading a local directory and running its fused graph
+    (`optimized_model`: same vectors), padding each batch to its longest input instead
+    of 256 tokens (same vectors, several times faster), with batches shared out over
+    one single-threaded ONNX session per core."""
 
     def __init__(self, directory: Path, workers: int | None = None) -> None:
         super().__init__(preferred_providers=["CPUExecutionProvider"])
         self.DOWNLOAD_PATH = directory
         self.workers = max(1, workers or min(os.cpu_count() or 1, 4))
+        # the graph that runs: the fused model, or the original if it cannot be built
+        self.model_path = optimized_model(directory / "onnx" / "model.onnx", MODEL_SHA256)
+
+    @cached_property
+    def model(self) -> Any:
+        """One session on every core, for single queries."""
+        return self._session(threads=0)
+
+    def _session(self, threads: int) -> Any:
+        options = self.ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = threads
+        options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return self.ort.InferenceSession(
+            str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
 
     @cached_property
     def tokenizer(self) -> Any:
@@ -59,18 +78,7 @@ class OfflineMiniLM(ONNXMiniLM_L6_V2):
     def sessions(self) -> list[Any]:
         """One ONNX session per worker, each on one thread (measured faster on 2 cores
         than one session on two threads)."""
-        options = self.ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        path = str(Path(self.DOWNLOAD_PATH) / "onnx" / "model.onnx")
-        return [
-            self.ort.InferenceSession(
-                path, sess_options=options, providers=["CPUExecutionProvider"]
-            )
-            for _ in range(self.workers)
-        ]
+        return [self._session(threads=1) for _ in range(self.workers)]
 
     def _batch(self, session: Any, texts: list[str]) -> Any:
         """Mean-pooled, normalised embeddings of one batch."""
