@@ -12,56 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from trifecta.errors import UserError
 
-__all__ = ["add_commands", "hit_record", "open_store", "run_ingest", "run_search"]
+__all__ = ["hit_record", "open_store", "run_ingest", "run_search"]
 
 _err = Console(stderr=True)
-
-
-def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store", required=True, help="store directory (Chroma files and the lexical index)"
-    )
-    parser.add_argument(
-        "--collection", default="documents", help="collection name (default: documents)"
-    )
-    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
-    parser.add_argument(
-        "--embed-model",
-        help="embedding model at an OpenAI-compatible endpoint (default: offline MiniLM)",
-    )
-    parser.add_argument(
-        "--embed-url", help="the endpoint for --embed-model, e.g. http://127.0.0.1:8080/v1"
-    )
-
-
-def add_commands(commands: Any) -> None:
-    """Register `ingest` and `search` on the CLI's subparsers."""
-    ingest = commands.add_parser(
-        "ingest",
-        help="add documents to a store",
-        description="Chunk and embed text, Markdown, HTML and PDF files; unchanged files are skipped, "
-        "changed files replace their old chunks.",
-    )
-    ingest.add_argument("paths", nargs="+", help="files or folders")
-    ingest.add_argument(
-        "--follow-symlinks",
-        action="store_true",
-        help="ingest symlinks in a folder that lead outside it (skipped by default)",
-    )
-    _store_options(ingest)
-    search = commands.add_parser(
-        "search", help="search a store", description="Hybrid (dense + BM25, fused by RRF) search."
-    )
-    search.add_argument("query")
-    search.add_argument("-k", type=int, default=10, help="results (default 10)")
-    search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
-    search.add_argument(
-        "--where", help='metadata filter as JSON, e.g. {"source": "docs/returns.md"}'
-    )
-    search.add_argument(
-        "--json", action="store_true", help='print [{"id", "source", "score", "text"}]'
-    )
-    _store_options(search)
 
 
 def open_store(

@@ -10,7 +10,6 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from trifecta._inspect_page import render_page
 from trifecta._inspect_view import RunView, audit_view, snapshot_view
@@ -20,28 +19,7 @@ from trifecta.config import Config, ConfigError
 from trifecta.errors import RunError, TrifectaError
 from trifecta.runner import Trifecta
 
-__all__ = ["add_inspect_parser", "run_inspect"]
-
-
-def add_inspect_parser(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register `inspect` on the CLI's subparsers (`common` adds the shared options)."""
-    inspect = commands.add_parser(
-        "inspect",
-        help="write one run as a self-contained HTML page",
-        description="Read a thread's last checkpoint and write its current turn as one HTML "
-        "file that needs no network to view: the plan as a DAG, a timeline of subtasks and "
-        "attempts, every attempt's tier, tokens, cost, verdict and evidence. With --json, "
-        "print the same data as JSON.",
-    )
-    inspect.add_argument(
-        "thread",
-        help="the thread id (`trifecta run` prints it; a served conversation is "
-        "key-<digest>/<conversation> when the server has API keys)",
-    )
-    inspect.add_argument(
-        "-o", "--output", type=Path, help="the HTML file to write (default: run-<thread>.html)"
-    )
-    common(inspect)
+__all__ = ["run_inspect"]
 
 
 async def _view(config: Config, thread: str) -> RunView | None:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mappi
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from langchain_core.messages import (
     AnyMessage,
@@ -17,13 +17,11 @@ from langchain_core.messages import (
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs
-from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, StateSnapshot
 
 from trifecta import specialists as _specialists
-from trifecta._as_tool import as_tool
 from trifecta._graph_run import (
     App,
     RequestError,
@@ -56,6 +54,9 @@ from trifecta.routing import Router
 from trifecta.savings import most_expensive
 from trifecta.specialists import Specialist, default_specialists
 from trifecta.telemetry import setup_tracing
+
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
 
 __all__ = ["RequestError", "Trifecta"]
 
@@ -236,6 +237,8 @@ class Trifecta:
         """This orchestrator as a LangChain tool (argument ``request``) for a supervisor
         or ReAct agent: its content is the answer and a line saying what was verified;
         its artifact is the `RunResult` as a dict."""
+        from trifecta._as_tool import as_tool  # LangChain's tool machinery loads on first use
+
         return as_tool(self, name=name, description=description)
 
     @contextmanager

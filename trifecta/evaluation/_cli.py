@@ -15,44 +15,15 @@ from rich.table import Table
 
 from trifecta._preflight import fail
 from trifecta.config import ConfigError, load_config
-from trifecta.evaluation._suites import BUILTIN_SUITES, SuiteError, load_suite
+from trifecta.evaluation._suites import SuiteError, load_suite
 
 if TYPE_CHECKING:  # the runner and the report's plotting load when `eval` runs, not before
     from trifecta.evaluation._report import Summary
     from trifecta.evaluation._run import Record, Setup
 
-__all__ = ["add_eval_parser", "run_eval"]
+__all__ = ["run_eval"]
 
 _err = Console(stderr=True)
-
-
-def add_eval_parser(commands: Any) -> None:
-    """Register ``eval`` on the CLI's subcommands."""
-    ev = commands.add_parser(
-        "eval",
-        help="compare configurations on a suite of questions",
-        description=(
-            "Run a suite against one or more configurations; print accuracy, share verified, "
-            "cost per question and per correct answer, latency p50/p95 and escalation rate; "
-            "write eval.json, frontier.png and frontier.html. Exit 1 when a configuration "
-            "misses a threshold, 2 on bad input."
-        ),
-    )
-    ev.add_argument("suite", help=f"{', '.join(BUILTIN_SUITES)}, or a JSONL file of questions")
-    ev.add_argument("--config", action="append", type=Path, default=[],
-                    help="a configuration (TOML) to evaluate; repeat to compare several")  # fmt: skip
-    ev.add_argument("--suite-data", type=Path, default=Path("../shared/data"),
-                    help="benchmark data for the built-in suites (default ../shared/data)")  # fmt: skip
-    ev.add_argument("--limit", type=int, help="only the first N questions")
-    ev.add_argument("--out", type=Path, default=Path("eval-results"),
-                    help="where to write eval.json and the frontier plot (default eval-results)")  # fmt: skip
-    ev.add_argument("--executor", choices=("local", "ray"), default="local")
-    ev.add_argument("--ray-address", help="a running Ray cluster (default: start a local one)")
-    ev.add_argument("--jobs", type=int, default=4, help="questions in flight per process")
-    ev.add_argument("--min-accuracy", type=float, help="fail below this accuracy (0..1)")
-    ev.add_argument("--min-verified", type=float, help="fail below this share verified (0..1)")
-    ev.add_argument("--max-cost-per-question", type=float, help="fail above this USD cost")
-    ev.add_argument("--json", action="store_true", help="print the summaries as JSON")
 
 
 def _setups(paths: list[Path]) -> list[Setup]:
