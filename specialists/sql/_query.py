@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from trifecta.errors import TrifectaError
 from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon
 
-__all__ = ["Declined", "Query", "render"]
+__all__ = ["Declined", "Query", "negates", "render"]
 
 Refs = tuple[ColumnRef, ...]
 _RANK_WORDS = frozenset({"rank", "ranking", "position", "place", "seed"})
@@ -140,8 +140,9 @@ def _literal(value: str, numeric: bool) -> str:
 class _Resolver:
     """Places each column in the main table or the one table joined to it."""
 
-    def __init__(self, query: Query, lex: Lexicon) -> None:
+    def __init__(self, query: Query, lex: Lexicon, unknown_is_other: bool) -> None:
         self.lex = lex
+        self.unknown_is_other = unknown_is_other
         self.main = query.table or _main_table(query)
         self.joined = ""
 
@@ -249,11 +250,17 @@ def _main_table(query: Query) -> str:
     return common.pop()
 
 
-def render(query: Query, lex: Lexicon) -> str:
+def negates(query: Query) -> bool:
+    """Whether `query` keeps the rows without a value ("not in Leeds")."""
+    return any(f.op in {"!=", "NOT IN"} for f in query.filters)
+
+
+def render(query: Query, lex: Lexicon, unknown_is_other: bool = True) -> str:
     """The SQL of `query` (SQLite spelling, identifiers quoted). "The highest" and "the
-    most common" keep every tied row: a LIMIT 1 would pick one of them at random."""
+    most common" keep every tied row: a LIMIT 1 would pick one of them at random. A
+    negation keeps the rows whose value is unknown unless `unknown_is_other` is False."""
     _check_shape(query)
-    resolver = _Resolver(query, lex)
+    resolver = _Resolver(query, lex, unknown_is_other)
     _render(query, resolver)  # settles the join, so that the second pass qualifies every name
     return _render(query, resolver)
 
@@ -392,8 +399,9 @@ def _condition(item: _Filter, resolver: _Resolver) -> str:
             test = f"{name} {item.op} ({listed})"
         else:
             test = f"{name} {item.op} {_literal(item.operands[0], ref.numeric)}"
-        # "not in Leeds" includes the rows whose city is unknown
-        return f"({test} OR {name} IS NULL)" if item.op in {"!=", "NOT IN"} else test
+        if item.op in {"!=", "NOT IN"} and resolver.unknown_is_other:
+            return f"({test} OR {name} IS NULL)"
+        return test
     if not all(_is_number(o) for o in item.operands):
         raise Declined("a comparison with something not a number")
     if not ref.numeric:

@@ -16,19 +16,23 @@ table reachable in one hop, or two readings of one value make the writer decline
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import sqlglot
 
+from trifecta.specialists.sql._db import Database, SqlExecutionError
 from trifecta.specialists.sql._filters import filters
 from trifecta.specialists.sql._items import Item, just_before, next_of, prev_of, read
 from trifecta.specialists.sql._lexicon import Lexicon, lexicon
 from trifecta.specialists.sql._query import Declined, Query, render
 from trifecta.specialists.sql._schema import Schema
+from trifecta.specialists.sql._settle import Probe, settle
 
 __all__ = ["Writer"]
 
 _MAX_QUESTION = 500
+_PROBE_ROWS = 1000
 _SENTENCE_END = re.compile(r"(?<=[?!;])\s+|(?<=[a-z0-9)'\"]\.)\s+(?=[A-Z])|\n+")
 _ORDER_SENTENCE = re.compile(r"^(?:sort|order)(?:ed)?\s+(?:\w+\s+)?by\b[^.?!;]*[.?!]?$", re.I)
 _ROW_MARKERS = frozenset({"with", "has", "have", "whose", "of", "by", "for"})
@@ -42,9 +46,27 @@ class Writer:
         schema: Schema,
         values: Callable[[str, str], Iterable[str]] | None = None,
         dialect: str = "sqlite",
+        probe: Probe | None = None,
     ) -> None:
         self.lexicon: Lexicon = lexicon(schema, values)
         self.dialect = dialect
+        self.probe: Probe = probe or _no_data
+        """Runs the writer's own checks on the data (ties, unknown values); without
+        data, every question those checks guard is declined."""
+
+    @classmethod
+    def of(cls, database: Database) -> Writer:
+        """The writer of a connected database: its schema, stored values, dialect, and
+        its rows for the checks."""
+
+        def probe(sql: str) -> Sequence[Sequence[Any]] | None:
+            try:
+                result = database.execute(_spelled(sql, database.dialect), max_rows=_PROBE_ROWS)
+            except SqlExecutionError:
+                return None
+            return None if result.truncated else result.rows
+
+        return cls(database.schema(), database.stored_values, database.dialect, probe)
 
     def write(self, question: str) -> str | None:
         """SQL for `question` in the writer's dialect, or None when the rules do not
@@ -53,13 +75,22 @@ class Writer:
         if text is None:
             return None
         try:
-            items = read(text, self.lexicon)
-            sql = render(_interpret(items, self.lexicon), self.lexicon)
+            query = _interpret(read(text, self.lexicon), self.lexicon)
+            sql = render(query, self.lexicon)
+            settle(query, sql, self.lexicon, self.probe)
         except Declined:
             return None
-        if self.dialect == "sqlite":
-            return sql
-        return sqlglot.transpile(sql, read="sqlite", write=self.dialect)[0]
+        return _spelled(sql, self.dialect)
+
+
+def _no_data(sql: str) -> Sequence[Sequence[Any]] | None:
+    """The probe of a writer that has no database: nothing can be checked."""
+    return None
+
+
+def _spelled(sql: str, dialect: str) -> str:
+    """The writer's SQLite spelling of `sql` in `dialect`."""
+    return sql if dialect == "sqlite" else sqlglot.transpile(sql, read="sqlite", write=dialect)[0]
 
 
 def _one_question(question: str) -> str | None:
