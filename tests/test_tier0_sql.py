@@ -301,3 +301,24 @@ def test_an_extreme_several_rows_share_is_declined(
         assert sql is not None, question
         assert run_checked(db, sql).data["rows"] == [list(r) for r in expected]
     assert Writer(db.schema(), db.stored_values).write(question) is None  # no data: no check
+
+
+def test_a_value_two_reachable_tables_store_is_declined_unless_one_key(tmp_path: Path) -> None:
+    db, writer = _writer(
+        tmp_path,
+        "CREATE TABLE doctors (id INTEGER PRIMARY KEY, name TEXT);"
+        "CREATE TABLE kinds (code TEXT PRIMARY KEY, label TEXT);"
+        "CREATE TABLE patients (id INTEGER PRIMARY KEY, name TEXT, kind TEXT REFERENCES kinds(code),"
+        " doctor_id INTEGER REFERENCES doctors(id));"
+        "INSERT INTO doctors VALUES (1, 'Smith'), (2, 'Jones');"
+        "INSERT INTO kinds VALUES ('IN', 'inpatient'), ('OUT', 'outpatient');"
+        "INSERT INTO patients VALUES (1, 'Smith', 'IN', 2), (2, 'Lee', 'OUT', 1), (3, 'Kay', 'OUT', 1);",
+    )
+    assert writer.write("How many patients does Smith have?") is None  # the doctor or the patient?
+    for question, count in (
+        ("How many patients does Jones have?", 1),
+        ("How many OUT patients?", 2),
+    ):
+        sql = writer.write(question)  # Jones is only a doctor; OUT is one key and its copy
+        assert sql is not None, question
+        assert run_checked(db, sql).data["rows"] == [[count]], (question, sql)

@@ -49,6 +49,7 @@ def _numeric_columns(item: Item | None) -> tuple[ColumnRef, ...]:
 
 
 def filters(items: list[Item], body: list[Item], query: Query) -> None:
+    """Take the filters of the question's items into `query`."""
     for item in body:
         if item.used:
             continue

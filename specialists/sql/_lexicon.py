@@ -132,6 +132,22 @@ class Lexicon:
                     return ref
         return None
 
+    def one_key(self, columns: set[tuple[str, str]]) -> bool:
+        """Whether `columns` ((table, column) pairs) are one column and its copies, linked
+        by foreign keys (``Templates.type_code`` and ``Ref_Types.type_code``)."""
+        wanted = {(t.lower(), c.lower()) for t, c in columns}
+        edges = {
+            frozenset(
+                {(t.name.lower(), fk.column.lower()), (fk.table.lower(), fk.ref_column.lower())}
+            )
+            for t in self.schema.tables.values()
+            for fk in t.foreign_keys
+        }
+        reached = {min(wanted)}
+        while grown := {c for c in wanted - reached for r in reached if frozenset({c, r}) in edges}:
+            reached |= grown
+        return reached == wanted
+
     def link(self, first: str, second: str) -> tuple[str, str] | None:
         """The columns joining two tables along one foreign key (either direction), or
         None when there is none or more than one."""

@@ -382,6 +382,7 @@ def _select(item: _Select, resolver: _Resolver) -> str:
 
 
 def _condition(item: _Filter, resolver: _Resolver) -> str:
+    _one_reading(item, resolver)
     ref = resolver.column(item.columns, item.implied)
     name = resolver.name(ref)
     if (
@@ -409,6 +410,19 @@ def _condition(item: _Filter, resolver: _Resolver) -> str:
     if item.op == "BETWEEN":
         return f"{name} BETWEEN {item.operands[0]} AND {item.operands[1]}"
     return f"{name} {item.op} {item.operands[0]}"
+
+
+def _one_reading(item: _Filter, resolver: _Resolver) -> None:
+    """A filter whose word (or stored value) names columns of two tables within reach,
+    not copies of one key, is declined: "Smith" the doctor or the patient?"""
+    lex, main = resolver.lex, resolver.main
+    within = {
+        (r.table, r.column)
+        for r in item.columns
+        if r.table == main or lex.link(main, r.table) is not None
+    }
+    if len(within) > 1 and not lex.one_key(within):
+        raise Declined("a filter that names columns of two tables the query reaches")
 
 
 def _date_condition(name: str, ref: ColumnRef, item: _Filter) -> str:
