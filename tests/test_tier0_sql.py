@@ -322,3 +322,25 @@ def test_a_value_two_reachable_tables_store_is_declined_unless_one_key(tmp_path:
         sql = writer.write(question)  # Jones is only a doctor; OUT is one key and its copy
         assert sql is not None, question
         assert run_checked(db, sql).data["rows"] == [[count]], (question, sql)
+
+
+def test_whole_numbers_stored_as_text_compare_as_numbers_and_keys_never_do(tmp_path: Path) -> None:
+    db, writer = _writer(
+        tmp_path,
+        "CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT);"
+        "CREATE TABLE players (id INTEGER PRIMARY KEY, name TEXT, goals TEXT,"
+        " team TEXT REFERENCES teams(id));"
+        "INSERT INTO teams VALUES (1, 'Reds'), (2, 'Blues');"
+        "INSERT INTO players VALUES (1, 'Ann', '9', '1'), (2, 'Bo', '30', '1'), (3, 'Cy', '120', '2');",
+    )
+    answers = [  # as text, '9' > '20' and '9' is the maximum
+        ("How many players have more than 20 goals?", [[2]]),
+        ("What is the maximum goals of players?", [[120]]),
+        ("List the names of players ordered by goals.", [["Ann"], ["Bo"], ["Cy"]]),
+        ("How many players have 30 goals?", [[1]]),
+    ]
+    for question, rows in answers:
+        sql = writer.write(question)
+        assert sql is not None, question
+        assert run_checked(db, sql).data["rows"] == rows, (question, sql)
+    assert writer.write("How many teams have more than 1 players?") is None  # team is a key

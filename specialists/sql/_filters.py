@@ -41,11 +41,12 @@ _NAME_WORDS = frozenset({"name", "title"})
 _WEAK_VALUES = frozenset({"yes", "no", "none", "other", "unknown", "true", "false", "null", "n/a"})
 
 
-def _numeric_columns(item: Item | None) -> tuple[ColumnRef, ...]:
-    """The columns a number can be compared with: numbers, and dates (with a year)."""
+def _numeric_columns(item: Item | None, keys: bool = True) -> tuple[ColumnRef, ...]:
+    """The columns a number can be compared with: numbers, and dates (with a year); keys
+    only when `keys` (an id equals a number, but is never more or less than one)."""
     if item is None or item.used or item.kind != "schema":
         return ()
-    return tuple(c for c in item.columns if c.numeric or c.dated)
+    return tuple(c for c in item.columns if (c.numeric or c.dated) and (keys or not c.key))
 
 
 def filters(items: list[Item], body: list[Item], query: Query) -> None:
@@ -129,7 +130,7 @@ def _comparison(body: list[Item], item: Item, query: Query) -> None:
     """``<column> more than <n>``, ``more than <n> <column>``, ``above <column> <n>`` or
     an implied column (``older than 30``); ``between <n> and <m>``."""
     before = prev_of(body, item)
-    columns = _numeric_columns(before)  # "whose age is older than 1"
+    columns = _numeric_columns(before, keys=False)  # "whose age is older than 1"
     if item.kind == "icmp":
         word, op = item.data
         implied = "" if columns else word
@@ -138,7 +139,7 @@ def _comparison(body: list[Item], item: Item, query: Query) -> None:
     number = next_of(body, item, "num")
     if number is None and not columns and not implied:  # "above age 20"
         named = next_of(body, item, "schema")
-        columns = _numeric_columns(named)
+        columns = _numeric_columns(named, keys=False)
         number = next_of(body, named, "num") if columns and named is not None else None
         before = named
     if number is None:
@@ -150,7 +151,7 @@ def _comparison(body: list[Item], item: Item, query: Query) -> None:
         implied = "money"
     if not columns and not implied:
         after = next_of(body, number)
-        columns = _numeric_columns(after)
+        columns = _numeric_columns(after, keys=False)
         if not columns and after is not None and after.kind == "schema":
             if after.columns or not after.tables or op in {"BETWEEN", "="}:
                 raise Declined("a count compared with a number, on no table")

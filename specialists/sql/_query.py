@@ -197,6 +197,12 @@ class _Resolver:
             raise Declined("a number compared with no column, and no one amount column")
         return money[0]
 
+    def value(self, ref: ColumnRef) -> str:
+        """The column as a value to compare, order or aggregate: whole numbers stored as
+        text are cast, so that 100 sorts after 30."""
+        name = self.name(ref)
+        return f"CAST({name} AS INTEGER)" if ref.whole else name
+
     def name(self, ref: ColumnRef) -> str:
         if not self.joined:
             return _quote(ref.column)
@@ -281,7 +287,7 @@ def _render(query: Query, resolver: _Resolver) -> str:
             )
         if not (ref.numeric or ref.dated or (ref.textual and query.limit is None)):
             raise Declined(f"{ref.column} does not order by value")
-        name = resolver.name(ref)
+        name = resolver.value(ref)
         if query.limit == 1:
             extreme = f"{name} = (SELECT {'MAX' if direction == 'DESC' else 'MIN'}({name}) FROM "
         else:
@@ -377,8 +383,7 @@ def _select(item: _Select, resolver: _Resolver) -> str:
     ref = resolver.column(item.columns)
     if item.func and not ref.numeric:
         raise Declined(f"{item.func} of a text column")
-    name = resolver.name(ref)
-    return f"{item.func}({name})" if item.func else name
+    return f"{item.func}({resolver.value(ref)})" if item.func else resolver.name(ref)
 
 
 def _condition(item: _Filter, resolver: _Resolver) -> str:
@@ -395,11 +400,12 @@ def _condition(item: _Filter, resolver: _Resolver) -> str:
     if item.op in _EQUALITY:
         if ref.numeric != all(_is_number(o) for o in item.operands):
             raise Declined("a number compared with a text column, or text with a number")
+        bare = ref.numeric and not ref.whole
         if item.op in {"IN", "NOT IN"}:
-            listed = ", ".join(_literal(o, ref.numeric) for o in item.operands)
+            listed = ", ".join(_literal(o, bare) for o in item.operands)
             test = f"{name} {item.op} ({listed})"
         else:
-            test = f"{name} {item.op} {_literal(item.operands[0], ref.numeric)}"
+            test = f"{name} {item.op} {_literal(item.operands[0], bare)}"
         if item.op in {"!=", "NOT IN"} and resolver.unknown_is_other:
             return f"({test} OR {name} IS NULL)"
         return test
@@ -407,6 +413,7 @@ def _condition(item: _Filter, resolver: _Resolver) -> str:
         raise Declined("a comparison with something not a number")
     if not ref.numeric:
         return _date_condition(name, ref, item)
+    name = resolver.value(ref)
     if item.op == "BETWEEN":
         return f"{name} BETWEEN {item.operands[0]} AND {item.operands[1]}"
     return f"{name} {item.op} {item.operands[0]}"
