@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from trifecta.specialists.sql._lexicon import Lexicon
-from trifecta.specialists.sql._query import Declined, Query, negates, render
+from trifecta.specialists.sql._query import Declined, Query, negates
+from trifecta.specialists.sql._render import render
 
 __all__ = ["Probe", "settle"]
 

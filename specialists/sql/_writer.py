@@ -25,7 +25,8 @@ from trifecta.specialists.sql._db import Database, SqlExecutionError
 from trifecta.specialists.sql._filters import filters
 from trifecta.specialists.sql._items import Item, just_before, next_of, prev_of, read
 from trifecta.specialists.sql._lexicon import Lexicon, lexicon
-from trifecta.specialists.sql._query import Declined, Query, render
+from trifecta.specialists.sql._query import Declined, Query
+from trifecta.specialists.sql._render import render
 from trifecta.specialists.sql._schema import Schema
 from trifecta.specialists.sql._settle import Probe, settle
 
