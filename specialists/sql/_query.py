@@ -3,7 +3,6 @@ placed in tables (`_resolver`) and it is written as SQL (`_render`)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from trifecta.errors import TrifectaError
@@ -12,10 +11,6 @@ from trifecta.specialists.sql._lexicon import ColumnRef
 __all__ = ["Declined", "Filter", "Query", "Refs", "Selected", "negates"]
 
 Refs = tuple[ColumnRef, ...]
-_RANK_WORDS = frozenset({"rank", "ranking", "position", "place", "seed"})
-_MONEY_WORDS = frozenset({"amount", "price", "cost", "fee", "total", "revenue", "paid", "value"})
-_EQUALITY = frozenset({"=", "!=", "IN", "NOT IN"})
-_YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
 
 
 class Declined(TrifectaError, ValueError):
