@@ -50,6 +50,12 @@ ANSWERS = [  # question, the rows it must return (as a multiset of rounded value
     ("Which city has the most patients?", [("Leeds",)]),
     ("Which status has the fewest appointments?", [("scheduled",)]),
     ("Which statuses are shared by more than one appointment?", [("cancelled",), ("done",)]),
+    ("List the names of patients with more than 1 appointment.", [("Ines Moreau",)]),
+    ("What is the name of the patient with the most appointments?", [("Ines Moreau",)]),
+    (
+        "List the names of patients and the number of appointments of each patient.",
+        [("Ines Moreau", 2), ("Tariq Aziz", 1), ("Maja Lund", 1), ("Owen Price", 1)],
+    ),
     ("List the names of patients ordered by birth date.", None),  # order checked below
 ]
 
@@ -64,6 +70,7 @@ DECLINED = [
     "Which patients have more than 1 appointment?",  # a count of another table: needs a join
     "Which cities have at least 1.5 patients?",  # a count is a whole number
     "What is the most common status?",  # cancelled and done, twice each: a tie
+    "How many appointments are there for each patient?",  # counts, but of which patient?
     "How many appointments cost more than 100?",  # 'cost' is no column
     "What is the average fee of appointments in Paris?",  # Paris is stored nowhere
     "Which patients are not from Leeds and older than 30?",  # 'older' without an age
@@ -344,3 +351,16 @@ def test_whole_numbers_stored_as_text_compare_as_numbers_and_keys_never_do(tmp_p
         assert sql is not None, question
         assert run_checked(db, sql).data["rows"] == rows, (question, sql)
     assert writer.write("How many teams have more than 1 players?") is None  # team is a key
+
+
+def test_a_count_per_row_that_a_zero_would_change_is_declined(tmp_path: Path) -> None:
+    script = CLINIC_SQL + ";INSERT INTO patients VALUES (5, 'Rosa Diaz', '1981-04-09', 'Hull')"
+    db, writer = _writer(tmp_path, script)  # Rosa has no appointment: 0, or not listed?
+    assert (
+        writer.write("List the names of patients and the number of appointments of each patient.")
+        is None
+    )
+    assert writer.write("What is the name of the patient with the fewest appointments?") is None
+    sql = writer.write("List the names of patients with more than 1 appointment.")  # 0 is not > 1
+    assert sql is not None
+    assert run_checked(db, sql).data["rows"] == [["Ines Moreau"]]

@@ -52,6 +52,9 @@ class Query:
     distinct: bool = False
     count_filter: tuple[str, str] | None = None  # "with at least 2 <rows>": (op, n)
     count_extreme: str = ""  # "which X has the most <rows>": DESC, or ASC for the fewest
+    per: str = ""
+    """The table whose rows are the groups ("the number of concerts in each stadium"):
+    the main table's rows are counted per row of it, along the main table's foreign key."""
 
     def add_filter(
         self, columns: Refs, op: str, operands: tuple[str, ...], implied: str = ""
@@ -83,18 +86,23 @@ class Query:
         self.table = table
         self.count_filter = (op, number)
 
-    def group_selected(self) -> None:
-        """Group by the one plain selected column (for a count filter or extreme)."""
-        plain = [s for s in self.select if not s.func]
-        if len(plain) != 1 or len(self.select) != 1 or self.group:
-            raise Declined("a count per group needs exactly one thing to group by")
-        self.group = plain[0].columns
-
-    def most_rows(self, direction: str) -> None:
-        """ "Which year has the most concerts": the selected column's value that the most
-        (or fewest) rows share; the column is named elsewhere in the question."""
-        self.group_selected()
-        self.mode = direction
+    def group_counts(self) -> None:
+        """Group for a count filter ("hometowns shared by at least two teachers") or a
+        count extreme ("which year has the most concerts"): per row of the one other
+        table the question names ("stadiums with more than 2 concerts"), else by the one
+        plain selected column."""
+        if self.count_filter is None and not self.count_extreme:
+            return
+        if self.count_filter is not None and self.count_extreme:
+            raise Declined("a count compared and a count extreme in one question")
+        if len(self.others) == 1 and not self.per:
+            self.per = self.others[0]
+        elif not self.per:
+            plain = [s for s in self.select if not s.func]
+            if len(plain) != 1 or len(self.select) != 1 or self.group:
+                raise Declined("a count per group needs exactly one thing to group by")
+            self.group = plain[0].columns
+        self.mode = self.count_extreme
 
     def set_group(self, columns: Refs, pos: int, first: bool = False) -> None:
         """Group by a column, which is also selected (first when the question opened

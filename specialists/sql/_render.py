@@ -5,12 +5,13 @@ the checks that decline a query that would answer something else than the questi
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon
 from trifecta.specialists.sql._query import Declined, Filter, Query, Selected
-from trifecta.specialists.sql._resolver import Resolver, literal
+from trifecta.specialists.sql._resolver import Resolver, literal, quote
 
-__all__ = ["render"]
+__all__ = ["gaps", "render"]
 
 _RANK_WORDS = frozenset({"rank", "ranking", "position", "place", "seed"})
 _EQUALITY = frozenset({"=", "!=", "IN", "NOT IN"})
@@ -21,10 +22,77 @@ def render(query: Query, lex: Lexicon, unknown_is_other: bool = True) -> str:
     """The SQL of `query` (SQLite spelling, identifiers quoted). "The highest" and "the
     most common" keep every tied row: a LIMIT 1 would pick one of them at random. A
     negation keeps the rows whose value is unknown unless `unknown_is_other` is False."""
+    query = _per_row(query, lex)
     _check_shape(query)
     resolver = Resolver(query, lex, unknown_is_other)
     _render(query, resolver)  # settles the join, so that the second pass qualifies every name
     return _render(query, resolver)
+
+
+def gaps(query: Query, lex: Lexicon) -> str | None:
+    """For a count per row of another table whose answer a count of 0 would change (the
+    counts listed, "fewer than 2", "the fewest"): SQL counting the rows of that table
+    (under its filters) that no counted row (under the counted table's filters) refers to.
+    The query leaves those rows out; the question may mean them with 0."""
+    if not query.per:
+        return None
+    per_row = _per_row(query, lex)
+    zero_counts = (
+        any(s.func == "COUNT" for s in per_row.select)
+        or per_row.mode == "ASC"
+        or (per_row.count_filter is not None and _holds_for_zero(*per_row.count_filter))
+    )
+    if not zero_counts:
+        return None
+    resolver = Resolver(per_row, lex, True)
+    _render(per_row, resolver)
+    link = lex.link(resolver.main, per_row.per)
+    assert link is not None
+    own: list[str] = []
+    theirs: list[str] = []
+    for item in per_row.filters:
+        ref = resolver.column(item.columns, item.implied)
+        (own if ref.table == resolver.main else theirs).append(_condition(item, resolver))
+    counted = " AND ".join([f"T1.{quote(link[0])} = T2.{quote(link[1])}", *own])
+    missing = f"NOT EXISTS (SELECT 1 FROM {quote(resolver.main)} AS T1 WHERE {counted})"
+    return f"SELECT COUNT(*) FROM {quote(per_row.per)} AS T2 WHERE " + " AND ".join(
+        [missing, *theirs]
+    )
+
+
+def _holds_for_zero(op: str, number: str) -> bool:
+    return {"<": int(number) > 0, "<=": True, "=": number == "0", ">=": number == "0"}.get(
+        op, False
+    )
+
+
+def _per_row(query: Query, lex: Lexicon) -> Query:
+    """A count per row of another table ("the number of concerts in each stadium"):
+    grouped by the key the main table refers to, selecting only that table's columns."""
+    if not query.per:
+        return query
+    main, per = query.table, query.per
+    if main == per and len(query.others) == 1:  # "the patients and the number of visits"
+        main = query.others[0]
+        query = replace(query, table=main, others=[per])
+    if not main or main == per:
+        raise Declined("the rows counted per row of a table are not named")
+    keys = [fk for fk in lex.schema.tables[main].foreign_keys if fk.table.lower() == per.lower()]
+    key = lex.column(per, keys[0].ref_column) if len(keys) == 1 else None
+    if key is None or lex.link(main, per) is None:
+        raise Declined(f"{main} does not refer to {per} along one key")
+    if any(s.func and (s.func != "COUNT" or s.columns) for s in query.select):
+        raise Declined("only rows are counted per row of a table")
+    select = [
+        s if s.func else replace(s, columns=tuple(r for r in s.columns if r.table == per))
+        for s in query.select
+    ]
+    if any(not s.func and not s.columns for s in select):
+        raise Declined(f"a selected column that {per} does not have")
+    if all(s.func for s in select) and query.count_filter is None and not query.mode:
+        raise Declined(f"counts per row of {per}, but nothing says which row")
+    others = query.others if per in query.others else [*query.others, per]
+    return replace(query, select=select, group=(key,), others=others)
 
 
 def _render(query: Query, resolver: Resolver) -> str:
@@ -32,7 +100,10 @@ def _render(query: Query, resolver: Resolver) -> str:
     where = [_condition(f, resolver) for f in query.filters]
     _one_equality_per_column(query, resolver)
     _check_selection(query, resolver)
-    group = resolver.name(resolver.column(query.group)) if query.group else ""
+    key = group = resolver.name(resolver.column(query.group)) if query.group else ""
+    if query.per:  # the key, and the columns selected beside it (one value per key)
+        plain = [resolver.name(resolver.column(s.columns)) for s in query.select if not s.func]
+        group = ", ".join(dict.fromkeys([key, *plain]))
     extreme = order = ""
     if query.order is not None:
         columns, direction, implied = query.order
@@ -55,7 +126,7 @@ def _render(query: Query, resolver: Resolver) -> str:
             raise Declined(f"table {other} is not part of the query")
     source = resolver.source()
     if query.mode or query.count_filter is not None:  # a NULL is no value to count
-        where.append(f"{group} IS NOT NULL")
+        where.append(f"{key} IS NOT NULL")
     filtered = f" WHERE {' AND '.join(where)}" if where else ""
     if extreme:
         where.append(f"{extreme}{source}{filtered})")
@@ -123,7 +194,7 @@ def _check_shape(query: Query) -> None:
         raise Declined("nothing to select")
     if functions and not query.group and (plain or query.order):
         raise Declined("an aggregate beside a plain column or an ordering")
-    if query.group and len(plain) > 1:
+    if query.group and len(plain) > 1 and not query.per:
         raise Declined("a grouped query selecting other columns")
     if query.mode and functions:
         raise Declined("the most common value with an aggregate")

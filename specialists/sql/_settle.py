@@ -4,6 +4,8 @@ answer the data leaves open is declined, not guessed.
 - "The highest", "the youngest", "the most common": when several rows share the extreme,
   the question (asked of one thing) has no one answer; a query that kept every tied row
   would answer a question nobody asked, and a ``LIMIT 1`` would pick one at random.
+- "The number of concerts in each stadium": a stadium with no concert is counted 0 under
+  one reading and left out under the other; when there is one, neither is guessed.
 - "Not in Leeds": a row whose city is unknown is in the answer under one reading and
   out of it under the other; when that changes the rows, neither is guessed.
 """
@@ -15,7 +17,7 @@ from typing import Any
 
 from trifecta.specialists.sql._lexicon import Lexicon
 from trifecta.specialists.sql._query import Declined, Query, negates
-from trifecta.specialists.sql._render import render
+from trifecta.specialists.sql._render import gaps, render
 
 __all__ = ["Probe", "settle"]
 
@@ -31,6 +33,11 @@ def settle(query: Query, sql: str, lex: Lexicon, probe: Probe) -> None:
         rows = probe(sql)
         if rows is None or len(rows) > 1:
             raise Declined("several rows share the extreme: which one is meant?")
+    missing = gaps(query, lex)
+    if missing is not None:
+        rows = probe(missing)
+        if rows is None or rows[0][0] != 0:
+            raise Declined("rows no counted row refers to: a count of 0, or left out?")
     if negates(query):
         kept, dropped = probe(sql), probe(render(query, lex, unknown_is_other=False))
         if kept is None or dropped is None or _bag(kept) != _bag(dropped):

@@ -115,10 +115,7 @@ def _interpret(items: list[Item], lex: Lexicon) -> Query:
     _counts(items, body, query, lex)
     _groups(items, body, query)
     _rest(body, query)
-    if query.count_filter is not None:
-        query.group_selected()
-    if query.count_extreme:
-        query.most_rows(query.count_extreme)
+    query.group_counts()
     left = [i for i in body if not i.used and i.kind != "and"]
     if left:
         raise Declined(f"nothing takes {left[0].text!r}")
@@ -269,10 +266,13 @@ def _groups(items: list[Item], body: list[Item], query: Query) -> None:
             raise Declined(f"{item.text!r} names nothing")
         item.used = True
         if column.tables and not column.columns:
-            if item.text == "per" or query.select:
+            column.used = True
+            if not query.select and item.text != "per":  # "each singer": every row of it
+                query.table = column.tables[0]
+            elif all(s.func == "COUNT" and not s.columns for s in query.select):
+                query.per = column.tables[0]  # "the number of concerts in each stadium"
+            else:
                 raise Declined("per row of a table: an aggregate of aggregates")
-            column.used = True  # "each singer": every row of the table
-            query.table = column.tables[0]
         elif column.columns:
             column.used = True
             query.set_group(column.columns, column.pos, first=body[0].kind == "count")
