@@ -39,6 +39,7 @@ ANSWERS = [  # question, the rows it must return (as a multiset of rounded value
     ("How many appointments are not cancelled?", [(3,)]),
     ("How many appointments have a fee over 100 and a duration under 60?", [(1,)]),
     ("How many patients are from Leeds or York?", [(3,)]),
+    ("How many appointments have duration 30 or 45?", [(3,)]),
     ("How many patients are there in each city?", [("Hull", 1), ("Leeds", 2), ("York", 1)]),
     ("How many different cities are there?", [(3,)]),
     ("How many appointments did Ines Moreau have?", [(2,)]),
@@ -364,3 +365,25 @@ def test_a_count_per_row_that_a_zero_would_change_is_declined(tmp_path: Path) ->
     sql = writer.write("List the names of patients with more than 1 appointment.")  # 0 is not > 1
     assert sql is not None
     assert run_checked(db, sql).data["rows"] == [["Ines Moreau"]]
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        (
+            "List the names of patients ordered by descending birth date.",
+            ["Owen", "Tariq", "Maja", "Ines"],
+        ),
+        (
+            "List the names of patients in reverse alphabetical order.",
+            ["Tariq", "Owen", "Maja", "Ines"],
+        ),
+    ],
+)
+def test_an_ordering_reads_its_direction_before_the_column_or_after_the_table(
+    tmp_path: Path, question: str, names: list[str]
+) -> None:
+    db, writer = _writer(tmp_path, CLINIC_SQL)
+    sql = writer.write(question)
+    assert sql is not None, question
+    assert [r[0].split()[0] for r in run_checked(db, sql).data["rows"]] == names

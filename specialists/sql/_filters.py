@@ -198,8 +198,8 @@ def _number_alternatives(body: list[Item], number: Item) -> tuple[tuple[str, ...
 
 
 def _number_filter(items: list[Item], body: list[Item], item: Item, query: Query) -> None:
-    """``4 cylinders`` or ``age 3`` (equality on the numeric column beside it), ``in 2014``
-    (the year column)."""
+    """``4 cylinders``, ``age 3`` or ``year 2014 or 2015`` (equality on the numeric column
+    beside it), ``in 2014`` (the year column)."""
     after, before = next_of(body, item), prev_of(body, item)
     if after is not None and (
         after.kind in {"sup", "isup", "value"} or (after.tables and not after.columns)
@@ -211,7 +211,8 @@ def _number_filter(items: list[Item], body: list[Item], item: Item, query: Query
         columns = _numeric_columns(side)
         if columns and side is not None:
             side.used = item.used = True
-            query.add_filter(columns, "=", (item.data,))
+            numbers = _number_alternatives(body, item)[0] if side is before else (item.data,)
+            query.add_filter(columns, "IN" if len(numbers) > 1 else "=", numbers)
             return
     previous = just_before(items, item)
     if previous is not None and previous.text == "in" and _YEAR.fullmatch(item.data):

@@ -115,6 +115,7 @@ def _interpret(items: list[Item], lex: Lexicon) -> Query:
     _counts(items, body, query, lex)
     _groups(items, body, query)
     _rest(body, query)
+    _listed_order(body, query)
     query.group_counts()
     left = [i for i in body if not i.used and i.kind != "and"]
     if left:
@@ -134,8 +135,8 @@ def _orderings(items: list[Item], body: list[Item], query: Query) -> None:
         else:
             column = prev_of(body, item, "schema")
             direction = item
-            if column is None or column.used:
-                continue
+            if column is None or column.used or not column.columns:
+                continue  # "the names of the sections in reverse order": `_listed_order`
         column.used = item.used = True
         chosen = item.data
         if direction is not None and direction is not item:
@@ -276,6 +277,19 @@ def _groups(items: list[Item], body: list[Item], query: Query) -> None:
         elif column.columns:
             column.used = True
             query.set_group(column.columns, column.pos, first=body[0].kind == "count")
+
+
+def _listed_order(body: list[Item], query: Query) -> None:
+    """An alphabetical direction after a table ("the names of the sections in reverse
+    alphabetical order") orders by the one column listed; "in order" alone says not by
+    what."""
+    for item in body:
+        if item.used or item.kind != "dir" or len(query.select) != 1 or query.select[0].func:
+            continue
+        if not any(w.startswith(("alphabetic", "lexicographic")) for w in item.text.split()):
+            continue
+        item.used = True
+        query.set_order(query.select[0].columns, item.data)
 
 
 def _rest(body: list[Item], query: Query) -> None:
