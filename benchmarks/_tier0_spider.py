@@ -67,7 +67,7 @@ def _answers(data: Path, part: frozenset[str], show: bool) -> tuple[int, int, in
     for q in items:
         if q["db_id"] not in writers:
             db = connect(f"sqlite:///{sqlite_path(data, q['db_id'])}")
-            writers[q["db_id"]] = (db, Writer(db.schema(), db.stored_values))
+            writers[q["db_id"]] = (db, Writer.of(db))
         db, writer = writers[q["db_id"]]
         sql = writer.write(q["question"])
         if sql is None:

@@ -250,7 +250,7 @@ def dialect_rows(items: list[dict[str, Any]], data: Path) -> list[Row]:
 def tier0_rows(items: list[dict[str, Any]], dbs: dict[str, Database], data: Path) -> list[Row]:
     written = correct = 0
     e2e = []
-    writers = {d: Writer(db.schema(), db.stored_values, db.dialect) for d, db in dbs.items()}
+    writers = {d: Writer.of(db) for d, db in dbs.items()}
     for q in items:
         db = dbs[q["db_id"]]
         start = time.perf_counter()

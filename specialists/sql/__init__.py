@@ -180,7 +180,7 @@ def _writer(database: Database) -> Callable[[], Writer]:
     def get() -> Writer:
         with lock:
             if not built:
-                built.append(Writer(database.schema(), database.stored_values, database.dialect))
+                built.append(Writer.of(database))
             return built[0]
 
     return get

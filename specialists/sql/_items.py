@@ -14,7 +14,7 @@ from trifecta.specialists.sql import _phrases as ph
 from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon, ValueRef, stem, words
 from trifecta.specialists.sql._query import Declined
 
-__all__ = ["Item", "Unexplained", "read"]
+__all__ = ["Item", "Unexplained", "just_before", "next_of", "prev_of", "read"]
 
 _QUOTED = r"\"([^\"]+)\"|``\s*(.+?)\s*''|‘([^’]+)’|“([^”]+)”|(?<![a-z])'([^']+)'"
 _TOKEN = re.compile(rf"{_QUOTED}|((?<![\w.])-?\d+(?:\.\d+)?)|([a-z][a-z0-9]*|,)", re.IGNORECASE)
@@ -158,3 +158,23 @@ def _phrase(run: tuple[str, ...], pos: int) -> Item | None:
 def _value(run: tuple[str, ...], pos: int, lex: Lexicon) -> Item | None:
     found = lex.values.get(run)
     return Item("value", pos, " ".join(run), values=tuple(found)) if found else None
+
+
+def just_before(items: list[Item], item: Item) -> Item | None:
+    """The item just before `item` in the question (fillers included)."""
+    index = items.index(item)
+    return items[index - 1] if index > 0 else None
+
+
+def next_of(body: list[Item], item: Item, kind: str | None = None) -> Item | None:
+    """The item after `item` in `body`, if it is of `kind` (any kind when None)."""
+    index = body.index(item)
+    following = body[index + 1] if index + 1 < len(body) else None
+    return following if following is not None and (kind is None or following.kind == kind) else None
+
+
+def prev_of(body: list[Item], item: Item, kind: str | None = None) -> Item | None:
+    """The item before `item` in `body`, if it is of `kind` (any kind when None)."""
+    index = body.index(item)
+    previous = body[index - 1] if index > 0 else None
+    return previous if previous is not None and (kind is None or previous.kind == kind) else None

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from trifecta.specialists.sql._schema import Column, Schema
+from trifecta.specialists.sql._schema import Column, Schema, Table
 
 __all__ = ["ColumnRef", "Lexicon", "ValueRef", "lexicon", "stem", "words"]
 
@@ -25,6 +25,7 @@ _NUMERIC = ("INT", "REAL", "NUM", "DEC", "FLOA", "DOUB", "BIGINT", "SMALLINT")
 _MAX_VALUE_WORDS = 6
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
 _NUMBER_TEXT = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+_WHOLE = re.compile(r"0|-?[1-9]\d{0,17}")
 _FLAG_VALUES = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "0", "1"})
 _UNITS = frozenset(
     {"minute", "min", "hour", "day", "second", "sec", "usd", "eur", "gbp", "kg", "cm", "km", "pct"}
@@ -102,6 +103,11 @@ class ColumnRef:
     """Text that orders alphabetically (no value of it reads as a number)."""
     flag: bool = False
     """A yes/no column: a predicate ("smokers"), never a thing to list."""
+    key: bool = False
+    """A primary or foreign key: an identifier, never a quantity to compare."""
+    whole: bool = False
+    """Text whose every stored value is a whole number (``'32'``): numeric for the
+    writer, compared and ordered as a number, and equal to a quoted literal."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,22 @@ class Lexicon:
                 if ref.table == table and ref.column.lower() == name.lower():
                     return ref
         return None
+
+    def one_key(self, columns: set[tuple[str, str]]) -> bool:
+        """Whether `columns` ((table, column) pairs) are one column and its copies, linked
+        by foreign keys (``Templates.type_code`` and ``Ref_Types.type_code``)."""
+        wanted = {(t.lower(), c.lower()) for t, c in columns}
+        edges = {
+            frozenset(
+                {(t.name.lower(), fk.column.lower()), (fk.table.lower(), fk.ref_column.lower())}
+            )
+            for t in self.schema.tables.values()
+            for fk in t.foreign_keys
+        }
+        reached = {min(wanted)}
+        while grown := {c for c in wanted - reached for r in reached if frozenset({c, r}) in edges}:
+            reached |= grown
+        return reached == wanted
 
     def link(self, first: str, second: str) -> tuple[str, str] | None:
         """The columns joining two tables along one foreign key (either direction), or
@@ -165,26 +187,30 @@ def _column_names(table: str, column: str) -> tuple[tuple[str, ...], ...]:
 
 
 def _column_ref(
-    table: str, col: Column, values: Callable[[str, str], Iterable[str]] | None
+    table: Table, col: Column, values: Callable[[str, str], Iterable[str]] | None
 ) -> tuple[ColumnRef, tuple[str, ...]]:
     """The column's reference, and its stored values when it is text."""
     kind = col.type.upper()
     numeric = kind.startswith(_NUMERIC)
-    stored = tuple(values(table, col.name)) if values is not None and not numeric else ()
+    stored = tuple(values(table.name, col.name)) if values is not None and not numeric else ()
+    whole = bool(stored) and all(_WHOLE.fullmatch(v) for v in stored)
     seen = stored or col.samples
     declared = "DATE" in kind or "TIME" in kind
     iso = bool(seen) and all(_ISO_DATE.match(v) for v in seen)
     dated = iso or (declared and not seen)  # '20/08/2021' or epoch seconds are no ISO dates
     ref = ColumnRef(
-        table,
+        table.name,
         col.name,
-        numeric,
-        _column_names(table, col.name),
+        numeric or whole,
+        _column_names(table.name, col.name),
         dated=dated and not numeric,
         textual=not numeric
         and not declared
         and not any(_NUMBER_TEXT.match(v.strip()) for v in seen),
         flag=bool(seen) and {v.strip().lower() for v in seen} <= _FLAG_VALUES,
+        key=col.primary_key
+        or any(fk.column.lower() == col.name.lower() for fk in table.foreign_keys),
+        whole=whole,
     )
     return ref, stored
 
@@ -207,7 +233,7 @@ def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None =
             lex.aliases[key] = owners[0]
     for table in schema.tables.values():
         for col in table.columns:
-            ref, stored = _column_ref(table.name, col, values)
+            ref, stored = _column_ref(table, col, values)
             for column_name in ref.names:
                 lex.columns.setdefault(column_name, []).append(ref)
             for value in stored:

@@ -128,14 +128,18 @@ ORDERINGS: dict[tuple[str, ...], str] = {
             "ordered by,sorted by,order by,sort by,sorted in,ordered in,in order of,"
             "in ascending order of,in ascending order by,ascending order of,by ascending,"
             "ordered ascending by,sorted ascending by,in alphabetical order of,"
-            "in ascending alphabetical order of,alphabetically by,ordered alphabetically by"
+            "in ascending alphabetical order of,alphabetically by,ordered alphabetically by,"
+            "ordered by ascending,sorted by ascending,order by ascending,sort by ascending,"
+            "in lexicographical order of"
         ),
         "ASC",
     ),
     **dict.fromkeys(
         _phrases(
             "in descending order of,in descending order by,descending order of,by descending,"
-            "ordered descending by,sorted descending by,from the highest to the lowest of"
+            "ordered descending by,sorted descending by,from the highest to the lowest of,"
+            "ordered by descending,sorted by descending,order by descending,sort by descending,"
+            "in reverse alphabetical order of,in reverse lexicographical order of"
         ),
         "DESC",
     ),
@@ -148,7 +152,7 @@ DIRECTIONS: dict[tuple[str, ...], str] = {
             "ascending,asc,in ascending order,in increasing order,increasing,alphabetically,"
             "in alphabetical order,in ascending alphabetical order,from low to high,"
             "from lowest to highest,from the youngest to the oldest,from youngest to oldest,"
-            "in order"
+            "in order,in lexicographical order,lexicographically"
         ),
         "ASC",
     ),
@@ -156,7 +160,8 @@ DIRECTIONS: dict[tuple[str, ...], str] = {
         _phrases(
             "descending,desc,in descending order,in decreasing order,decreasing,"
             "from high to low,from highest to lowest,from the oldest to the youngest,"
-            "from oldest to youngest"
+            "from oldest to youngest,in reverse alphabetical order,in reversed alphabetical order,"
+            "in reverse lexicographical order,in reversed lexicographical order"
         ),
         "DESC",
     ),
