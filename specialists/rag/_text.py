@@ -74,6 +74,7 @@ def lemma(term: str) -> str:
 _COMPOUND = re.compile(r"(?<![\w-])[A-Za-z]+(?:-[A-Za-z]+)+(?![\w-])")
 _PHRASAL = (
     (re.compile(r"\bcheck(ed|s|ing)? out\b", re.I), r"borrow\1"),
+    (re.compile(r"\bcheck(ed|s|ing)? in\b", re.I), r"return\1"),
     (
         re.compile(r"\b(?:bring|brought|take|took|give|gave)((?: \w+){0,3}?) back\b", re.I),
         r"return\1",
@@ -88,7 +89,7 @@ _PHRASAL = (
 def plain_words(text: str) -> str:
     """`text` with each hyphenated word written as one ("e-books": ``ebooks``, so it is
     never read as "books"), phrasal verbs as their one-word sense ("checked out":
-    ``borrowed``, "bring it back": ``return it``) and rates one way ("daily", "per day": ``each day``); for comparing a
+    ``borrowed``, "checked in": ``returned``, "bring it back": ``return it``) and rates one way ("daily", "per day": ``each day``); for comparing a
     question's words with a sentence's."""
     text = _COMPOUND.sub(lambda m: m.group(0).replace("-", ""), text)
     for pattern, word in _PHRASAL:
