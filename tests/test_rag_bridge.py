@@ -74,3 +74,21 @@ async def test_the_bridge_is_shown_in_the_evidence(tmp_path: Path) -> None:
     row = (await run_specialist(rag_specialist(store), "t1", PETS, Ledger())).result
     assert (row["status"], row["answer"]) == ("verified", f"{RULES} [visits.md#1]")
     assert any("pets (≈ 'animals'" in line for line in row["evidence"]), row["evidence"]
+
+
+def test_word_vectors_embed_each_text_once_and_keep_at_most_limit() -> None:
+    calls: list[list[str]] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        calls.append(texts)
+        return [[float(len(t)), 1.0] for t in texts]
+
+    vectors = WordVectors(embed, limit=2)
+    first = vectors(["aa", "b", "aa"])
+    assert calls == [["aa", "b"]] and first[0] is first[2]
+    assert abs(float(first[1] @ first[1]) - 1.0) < 1e-6  # unit length
+    third = vectors(["ccc", "aa", "b", "dddd"])  # more fresh texts than the limit
+    assert calls[-1] == ["ccc", "dddd"] and len(third) == 4
+    assert len(vectors.cache) == 2 and set(vectors.cache) == {"ccc", "dddd"}
+    vectors(["aa"])
+    assert calls[-1] == ["aa"]  # dropped, so embedded again

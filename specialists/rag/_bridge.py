@@ -44,18 +44,24 @@ class Link:
 
 @dataclass
 class WordVectors:
-    """Unit embeddings of short texts, each computed once."""
+    """Unit embeddings of short texts, each computed once while it stays among the
+    `limit` most recently embedded (a long-running server asks about ever new words;
+    the oldest are dropped, about 1.5 KiB each)."""
 
     embed: Callable[[list[str]], Any]
     cache: dict[str, np.ndarray] = field(default_factory=dict)
+    limit: int = 50_000
 
     def __call__(self, texts: Sequence[str]) -> list[np.ndarray]:
-        fresh = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        known = {t: self.cache[t] for t in dict.fromkeys(texts) if t in self.cache}
+        fresh = [t for t in dict.fromkeys(texts) if t not in known]
         if fresh:
             for text, vector in zip(fresh, self.embed(fresh), strict=True):
                 array = np.asarray(vector, dtype=np.float32)
-                self.cache[text] = array / max(float(np.linalg.norm(array)), 1e-12)
-        return [self.cache[t] for t in texts]
+                known[text] = self.cache[text] = array / max(float(np.linalg.norm(array)), 1e-12)
+            while len(self.cache) > self.limit:
+                del self.cache[next(iter(self.cache))]
+        return [known[t] for t in texts]
 
 
 @dataclass(frozen=True)
