@@ -153,6 +153,41 @@ def _assemble(
     return Schema(tables)
 
 
+_WARNED = ("Warning", "Error")  # a Note (e.g. 1003) changes no value
+
+
+def _refuse_warnings(conn: Any, cursor: Any, truncated: bool) -> None:
+    """Raise when the server warned about the statement it just ran: a value it cut
+    (1260 GROUP_CONCAT, 1301 over max_allowed_packet), replaced (1365 division by 0 is
+    NULL) or coerced (1292), or a scan it stopped (1931), so the rows are not the answer.
+    The rest of the result is read first (the warnings come at its end); an error in rows
+    past the row cap leaves the kept rows standing, unread warnings and all.
+
+    Raises:
+        SqlExecutionError: naming each warning's code and message.
+    """
+    import pymysql
+
+    try:
+        cursor.close()
+    except pymysql.Error:
+        if truncated:
+            return
+        raise
+    result = getattr(cursor, "_result", None)  # PyMySQL keeps the count of the end packet
+    if not getattr(result, "warning_count", 1):
+        return  # SHOW WARNINGS would repeat an older statement's (a SELECT 1 clears none)
+    with conn.cursor() as cur:
+        cur.execute("SHOW WARNINGS")
+        warned = [
+            f"{code} {message}" for level, code, message in cur.fetchall() if level in _WARNED
+        ]
+    if warned:
+        raise SqlExecutionError(
+            "the server changed or cut the result and warned: " + "; ".join(warned[:3])
+        )
+
+
 class MySQLDatabase(Database):
     """MySQL or MariaDB through PyMySQL."""
 
@@ -207,7 +242,9 @@ class MySQLDatabase(Database):
             try:
                 cursor.execute(sql)
                 rows, truncated = collect_rows(cursor, limits)
-                return QueryResult(column_names(cursor), rows, truncated)
+                columns = column_names(cursor)
+                _refuse_warnings(conn, cursor, truncated)
+                return QueryResult(columns, rows, truncated)
             finally:
                 self._finish(cursor)
         except pymysql.err.OperationalError as exc:
