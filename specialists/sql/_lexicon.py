@@ -4,8 +4,9 @@ column or a stored value of the connected database.
 Names are split into words (``Song_release_year``, ``petType``, ``FullName``) and
 stemmed lightly (``countries`` → ``country``, ``people`` → ``person``); a column is also
 named without the words it shares with its table (``Document_Name`` of ``Documents`` is
-"name"). Stored values come from the database itself: the distinct values of each text
-column with few enough of them (``France``, ``dog``, ``PPT``), read once per database.
+"name"), and a table without the word that says its kind (``cars_data`` is "cars").
+Stored values come from the database itself: the distinct values of each text column
+with few enough of them (``France``, ``dog``, ``PPT``), read once per database.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ _FUNCTION_WORDS = frozenset(
 )  # member_since of members is not "since"
 _LATIN_US = ("tuses", "puses", "buses", "nuses", "ruses")  # statuses, campuses, bonuses
 _TABLE_PREFIXES = frozenset({"ref", "tbl", "tb", "lu", "dim", "fact", "lookup"})
+_TABLE_SUFFIXES = frozenset({"data", "list", "info", "information", "detail", "record", "table"})
+"""Words that name a table's kind, not its rows: ``cars_data`` holds cars."""
 
 
 def stem(word: str) -> str:
@@ -224,6 +227,8 @@ def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None =
         lex.tables.setdefault(key, table.name)
         if len(key) > 1 and key[0] in _TABLE_PREFIXES:  # Ref_Template_Types: "template type"
             lex.tables.setdefault(key[1:], table.name)
+        if len(key) > 1 and key[-1] in _TABLE_SUFFIXES:  # cars_data: "cars"
+            lex.aliases.setdefault(key[:-1], table.name)
     last_words: dict[tuple[str, ...], list[str]] = {}
     for key, name in lex.tables.items():
         if len(key) > 1:

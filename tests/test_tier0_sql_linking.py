@@ -1,0 +1,35 @@
+"""Schema linking of the SQL tier 0: the words of a question that name a table, column or
+stored value beyond the schema's literal names, on real SQLite files the tests build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.sqlite_writer import answer, sqlite_writer
+
+CARS = """
+CREATE TABLE makers (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE cars_data (id INTEGER PRIMARY KEY, maker INTEGER REFERENCES makers(id),
+  cylinders INTEGER, weight INTEGER, year INTEGER);
+INSERT INTO makers VALUES (1, 'amc'), (2, 'volvo');
+INSERT INTO cars_data VALUES (1, 1, 4, 2100, 1974), (2, 1, 8, 3500, 1974), (3, 2, 6, 3100, 1980),
+  (4, 2, 8, 4100, 1981);
+"""
+
+
+def test_a_table_named_with_a_kind_word_is_named_by_its_rows(tmp_path: Path) -> None:
+    db, writer = sqlite_writer(tmp_path, CARS)
+    assert answer(db, writer, "How many cars have more than 4 cylinders?") == [(3,)]
+    assert answer(db, writer, "What is the minimum weight of cars with 8 cylinders?") == [(3500,)]
+    db.close()
+
+
+def test_a_column_keeps_its_name_over_a_table_named_with_a_kind_word(tmp_path: Path) -> None:
+    db, writer = sqlite_writer(
+        tmp_path,
+        "CREATE TABLE price_list (id INTEGER PRIMARY KEY, item TEXT, price REAL);"
+        "INSERT INTO price_list VALUES (1, 'tea', 2.0), (2, 'cake', 4.0);",
+    )
+    assert answer(db, writer, "What is the average price?") == [(3.0,)]
+    assert answer(db, writer, "How many prices are there?") is None  # the column, not rows
+    db.close()
