@@ -33,3 +33,25 @@ def test_a_column_keeps_its_name_over_a_table_named_with_a_kind_word(tmp_path: P
     assert answer(db, writer, "What is the average price?") == [(3.0,)]
     assert answer(db, writer, "How many prices are there?") is None  # the column, not rows
     db.close()
+
+
+DOCUMENTS = """
+CREATE TABLE templates (template_id INTEGER PRIMARY KEY, type_code TEXT);
+CREATE TABLE documents (document_id INTEGER PRIMARY KEY,
+  template_id INTEGER REFERENCES templates(template_id), name TEXT);
+INSERT INTO templates VALUES (1, 'PPT'), (2, 'BK'), (3, 'PPT');
+INSERT INTO documents VALUES (1, 1, 'Intro'), (2, 1, 'Plan'), (3, 2, 'Notes');
+"""
+
+
+def test_a_relation_verb_ties_two_linked_tables_the_question_names(tmp_path: Path) -> None:
+    db, writer = sqlite_writer(tmp_path, DOCUMENTS)
+    assert answer(db, writer, "How many documents are using the template with type code PPT?") == [
+        (2,)
+    ]
+    assert answer(db, writer, "What are the ids of templates used by more than one document?") == [
+        (1,)
+    ]
+    assert answer(db, writer, "How many templates are used?") is None  # by what? not all 3
+    assert answer(db, writer, "How many documents use type code PPT?") is None  # one table
+    db.close()

@@ -40,6 +40,7 @@ _TABLES: list[tuple[str, dict[tuple[str, ...], Any]]] = [
     ("or", dict.fromkeys(ph.ALTERNATIVES, True)),
     ("money", dict.fromkeys(ph.MONEY, True)),
     ("named", dict.fromkeys(ph.NAMING, True)),
+    ("rel", dict.fromkeys(ph.RELATIONS, True)),
     ("filler", dict.fromkeys(ph.FILLER, True)),
 ]
 

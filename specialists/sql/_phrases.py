@@ -26,6 +26,7 @@ __all__ = [
     "NEGATIONS",
     "NUMBER_WORDS",
     "ORDERINGS",
+    "RELATIONS",
     "SUPERLATIVES",
 ]
 
@@ -46,6 +47,13 @@ FILLER = frozenset(
 )
 """Phrases that frame a question without changing its query."""
 
+RELATIONS = _phrases(
+    "use,uses,used,using,used by,used for,used in,own,owns,owned,owned by,belong to,belongs to,"
+    "belonging to,contain,contains,containing,include,includes,including"
+)
+"""Verbs that say rows of one table are tied to rows of another ("documents that use the
+template ..."): explained only between two tables the question names that one foreign key
+links; "How many templates are used?" names one table, and is declined."""
 CONNECTORS = (*_phrases("and,as well as,along with,together with,plus"), (",",))
 MONEY = _phrases("dollars,dollar,usd,euros,euro,eur,pounds,pound,gbp")
 """A unit after a number: the comparison is on the table's one money column."""

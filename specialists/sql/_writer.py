@@ -107,7 +107,8 @@ def _one_question(question: str) -> str | None:
 
 def _interpret(items: list[Item], lex: Lexicon) -> Query:
     query = Query()
-    body = [i for i in items if i.kind != "filler"]
+    _relations(items, lex)
+    body = [i for i in items if i.kind not in {"filler", "rel"}]
     filters(items, body, query)
     _orderings(items, body, query)
     _superlatives(items, body, query)
@@ -121,6 +122,19 @@ def _interpret(items: list[Item], lex: Lexicon) -> Query:
     if left:
         raise Declined(f"nothing takes {left[0].text!r}")
     return query
+
+
+def _relations(items: list[Item], lex: Lexicon) -> None:
+    """A relation verb ("templates used by documents") must sit between two tables the
+    question names that a foreign key links; the link itself is the join the rest of
+    the question already makes."""
+    for index, item in enumerate(items):
+        if item.kind != "rel":
+            continue
+        before = {t for i in items[:index] for t in i.tables}
+        after = {t for i in items[index + 1 :] for t in i.tables}
+        if not any(a != b and lex.link(a, b) for a in before for b in after):
+            raise Declined(f"{item.text!r} ties no two linked tables the question names")
 
 
 def _orderings(items: list[Item], body: list[Item], query: Query) -> None:
