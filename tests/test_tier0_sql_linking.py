@@ -10,10 +10,10 @@ from tests.sqlite_writer import answer, sqlite_writer
 CARS = """
 CREATE TABLE makers (id INTEGER PRIMARY KEY, name TEXT);
 CREATE TABLE cars_data (id INTEGER PRIMARY KEY, maker INTEGER REFERENCES makers(id),
-  cylinders INTEGER, weight INTEGER, year INTEGER);
+  cylinders INTEGER, weight INTEGER, year INTEGER, horsepower TEXT);
 INSERT INTO makers VALUES (1, 'amc'), (2, 'volvo');
-INSERT INTO cars_data VALUES (1, 1, 4, 2100, 1974), (2, 1, 8, 3500, 1974), (3, 2, 6, 3100, 1980),
-  (4, 2, 8, 4100, 1981);
+INSERT INTO cars_data VALUES (1, 1, 4, 2100, 1974, '95'), (2, 1, 8, 3500, 1974, 'null'),
+  (3, 2, 6, 3100, 1980, '110.5'), (4, 2, 8, 4100, 1981, '150');
 """
 
 
@@ -54,4 +54,23 @@ def test_a_relation_verb_ties_two_linked_tables_the_question_names(tmp_path: Pat
     ]
     assert answer(db, writer, "How many templates are used?") is None  # by what? not all 3
     assert answer(db, writer, "How many documents use type code PPT?") is None  # one table
+    db.close()
+
+
+def test_a_verb_of_a_date_is_explained_by_the_year_after_it(tmp_path: Path) -> None:
+    db, writer = sqlite_writer(tmp_path, CARS)
+    assert answer(db, writer, "How many cars were produced in 1974?") == [(2,)]
+    assert answer(db, writer, "How many cars were made before 1980?") == [(2,)]
+    assert answer(db, writer, "How many cars were produced?") is None  # produced when?
+    assert answer(db, writer, "How many cars were made with 8 cylinders?") is None
+    db.close()
+
+
+def test_a_text_column_of_years_may_be_the_date_meant(tmp_path: Path) -> None:
+    db, writer = sqlite_writer(
+        tmp_path,
+        "CREATE TABLE films (id INTEGER PRIMARY KEY, year INTEGER, premiere TEXT);"
+        "INSERT INTO films VALUES (1, 1974, '1975'), (2, 1980, 'null');",
+    )
+    assert answer(db, writer, "How many films were released in 1974?") is None
     db.close()

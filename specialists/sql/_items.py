@@ -41,6 +41,7 @@ _TABLES: list[tuple[str, dict[tuple[str, ...], Any]]] = [
     ("money", dict.fromkeys(ph.MONEY, True)),
     ("named", dict.fromkeys(ph.NAMING, True)),
     ("rel", dict.fromkeys(ph.RELATIONS, True)),
+    ("event", dict.fromkeys(ph.EVENTS, True)),
     ("filler", dict.fromkeys(ph.FILLER, True)),
 ]
 

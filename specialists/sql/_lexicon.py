@@ -26,6 +26,8 @@ _NUMERIC = ("INT", "REAL", "NUM", "DEC", "FLOA", "DOUB", "BIGINT", "SMALLINT")
 _MAX_VALUE_WORDS = 6
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
 _NUMBER_TEXT = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+_YEAR_TEXT = re.compile(r"1[89]\d\d|2[01]\d\d")
+_NONE_WORDS = frozenset({"", "null", "none", "n/a", "na", "nan", "-"})
 _WHOLE = re.compile(r"0|-?[1-9]\d{0,17}")
 _FLAG_VALUES = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "0", "1"})
 _UNITS = frozenset(
@@ -108,6 +110,9 @@ class ColumnRef:
     """A yes/no column: a predicate ("smokers"), never a thing to list."""
     key: bool = False
     """A primary or foreign key: an identifier, never a quantity to compare."""
+    measured: bool = False
+    """Text that stores numbers, none of them a year (``'130'``, ``'15.5'``, ``'null'``):
+    never a date, though not compared as a number either."""
     whole: bool = False
     """Text whose every stored value is a whole number (``'32'``): numeric for the
     writer, compared and ordered as a number, and equal to a quoted literal."""
@@ -214,8 +219,17 @@ def _column_ref(
         key=col.primary_key
         or any(fk.column.lower() == col.name.lower() for fk in table.foreign_keys),
         whole=whole,
+        measured=not numeric and _measured(seen),
     )
     return ref, stored
+
+
+def _measured(seen: Iterable[str]) -> bool:
+    """Whether `seen` are numbers (or a word for none), none of them a year."""
+    present = [v.strip() for v in seen if v.strip().lower() not in _NONE_WORDS]
+    return bool(present) and all(
+        _NUMBER_TEXT.fullmatch(v) and not _YEAR_TEXT.fullmatch(v) for v in present
+    )
 
 
 def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None = None) -> Lexicon:

@@ -36,6 +36,8 @@ _MAX_QUESTION = 500
 _PROBE_ROWS = 1000
 _SENTENCE_END = re.compile(r"(?<=[?!;])\s+|(?<=[a-z0-9)'\"]\.)\s+(?=[A-Z])|\n+")
 _ORDER_SENTENCE = re.compile(r"^(?:sort|order)(?:ed)?\s+(?:\w+\s+)?by\b[^.?!;]*[.?!]?$", re.I)
+_YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
+_YEAR_WORDS = frozenset({"in", "on", "during"})
 _ROW_MARKERS = frozenset({"with", "has", "have", "whose", "of", "by", "for"})
 
 
@@ -108,7 +110,8 @@ def _one_question(question: str) -> str | None:
 def _interpret(items: list[Item], lex: Lexicon) -> Query:
     query = Query()
     _relations(items, lex)
-    body = [i for i in items if i.kind not in {"filler", "rel"}]
+    _events(items)
+    body = [i for i in items if i.kind not in {"filler", "rel", "event"}]
     filters(items, body, query)
     _orderings(items, body, query)
     _superlatives(items, body, query)
@@ -135,6 +138,23 @@ def _relations(items: list[Item], lex: Lexicon) -> None:
         after = {t for i in items[index + 1 :] for t in i.tables}
         if not any(a != b and lex.link(a, b) for a in before for b in after):
             raise Declined(f"{item.text!r} ties no two linked tables the question names")
+
+
+def _events(items: list[Item]) -> None:
+    """A verb of a thing's date ("produced", "released") must come right before a year
+    that a preposition or comparison introduces: "cars produced in 1980"."""
+    for index, item in enumerate(items):
+        if item.kind != "event":
+            continue
+        after = items[index + 1 : index + 3]
+        dated = (
+            len(after) == 2
+            and (after[0].text in _YEAR_WORDS or after[0].kind == "cmp")
+            and after[1].kind == "num"
+            and _YEAR.fullmatch(after[1].text) is not None
+        )
+        if not dated:
+            raise Declined(f"{item.text!r} is said of no year")
 
 
 def _orderings(items: list[Item], body: list[Item], query: Query) -> None:
