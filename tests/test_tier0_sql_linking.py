@@ -74,3 +74,28 @@ def test_a_text_column_of_years_may_be_the_date_meant(tmp_path: Path) -> None:
     )
     assert answer(db, writer, "How many films were released in 1974?") is None
     db.close()
+
+
+PLAYERS = """
+CREATE TABLE people (people_id INTEGER PRIMARY KEY, name TEXT, height REAL);
+CREATE TABLE poker_player (poker_player_id INTEGER PRIMARY KEY,
+  people_id INTEGER REFERENCES people(people_id), earnings REAL);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY,
+  customer_id INTEGER REFERENCES people(people_id), total REAL);
+INSERT INTO people VALUES (1, 'Ana', 1.7), (2, 'Bo', 1.8), (3, 'Cy', 1.9);
+INSERT INTO poker_player VALUES (1, 1, 500), (2, 3, 900);
+INSERT INTO orders VALUES (1, 2, 10), (2, 3, 20);
+"""
+
+
+def test_a_role_of_a_person_is_named_by_the_person_row(tmp_path: Path) -> None:
+    db, writer = sqlite_writer(tmp_path, PLAYERS)
+    assert sorted(answer(db, writer, "What are the names of poker players?") or []) == [
+        ("Ana",),
+        ("Cy",),
+    ]
+    assert answer(db, writer, "What is the name of the poker player with the most earnings?") == [
+        ("Cy",)
+    ]
+    assert answer(db, writer, "What are the names of orders?") is None  # the customer's name
+    db.close()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from trifecta.specialists.sql._schema import Column, Schema, Table
 
-__all__ = ["ColumnRef", "Lexicon", "ValueRef", "lexicon", "stem", "words"]
+__all__ = ["ColumnRef", "Lexicon", "ValueRef", "lexicon", "stem", "stem_words", "words"]
 
 _IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "child"}
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -90,7 +90,9 @@ _ABBREVIATIONS = {
 }  # fmt: skip
 
 
-def _stems(text: str) -> tuple[str, ...]:
+def stem_words(text: str) -> tuple[str, ...]:
+    """The stemmed words of a name (abbreviations spelled out): ``People_ID`` is
+    ("person", "id")."""
     return tuple(s for w in words(text) for s in _ABBREVIATIONS.get(w, (stem(w),)))
 
 
@@ -180,10 +182,10 @@ class Lexicon:
 def _column_names(table: str, column: str) -> tuple[tuple[str, ...], ...]:
     """The column's words, and without the words its table's name already says
     (``Document_Name`` of ``Documents`` is also "name")."""
-    full = _stems(column)
+    full = stem_words(column)
     if len(full) > 1 and full[-1] in _UNITS:  # duration_minutes: "duration"
         full = full[:-1]
-    own_words = _stems(table)
+    own_words = stem_words(table)
     own = set(own_words)
     names = {full, tuple(w for w in full if w not in own)}
     names |= {(*own_words[-1:], *n) for n in list(names) if n and n[0] not in own}
@@ -237,7 +239,7 @@ def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None =
     stored values (none when `values` is None)."""
     lex = Lexicon(schema)
     for table in schema.tables.values():
-        key = _stems(table.name)
+        key = stem_words(table.name)
         lex.tables.setdefault(key, table.name)
         if len(key) > 1 and key[0] in _TABLE_PREFIXES:  # Ref_Template_Types: "template type"
             lex.tables.setdefault(key[1:], table.name)
