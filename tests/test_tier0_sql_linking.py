@@ -99,3 +99,20 @@ def test_a_role_of_a_person_is_named_by_the_person_row(tmp_path: Path) -> None:
     ]
     assert answer(db, writer, "What are the names of orders?") is None  # the customer's name
     db.close()
+
+
+PARAGRAPHS = """
+CREATE TABLE documents (document_id INTEGER PRIMARY KEY, document_name TEXT);
+CREATE TABLE paragraphs (paragraph_id INTEGER PRIMARY KEY,
+  document_id INTEGER REFERENCES documents(document_id), paragraph_text TEXT);
+INSERT INTO documents VALUES (1, 'Intro'), (2, 'Plan');
+INSERT INTO paragraphs VALUES (1, 1, 'Hello'), (2, 1, 'World'), (3, 2, 'Steps');
+"""
+
+
+def test_a_listed_column_that_says_its_table_lists_that_tables_rows(tmp_path: Path) -> None:
+    db, writer = sqlite_writer(tmp_path, PARAGRAPHS)
+    rows = answer(db, writer, "What are the paragraph texts for the document named Intro?")
+    assert sorted(rows or []) == [("Hello",), ("World",)]
+    assert answer(db, writer, "What are the texts for the document named Intro?") is None
+    db.close()

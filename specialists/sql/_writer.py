@@ -24,7 +24,7 @@ import sqlglot
 from trifecta.specialists.sql._db import Database, SqlExecutionError
 from trifecta.specialists.sql._filters import filters
 from trifecta.specialists.sql._items import Item, just_before, next_of, prev_of, read
-from trifecta.specialists.sql._lexicon import Lexicon, lexicon
+from trifecta.specialists.sql._lexicon import Lexicon, lexicon, stem
 from trifecta.specialists.sql._query import Declined, Query
 from trifecta.specialists.sql._render import render
 from trifecta.specialists.sql._schema import Schema
@@ -119,6 +119,7 @@ def _interpret(items: list[Item], lex: Lexicon) -> Query:
     _counts(items, body, query, lex)
     _groups(items, body, query)
     _rest(body, query)
+    _owned_listing(body, query, lex)
     _listed_order(body, query)
     query.group_counts()
     left = [i for i in body if not i.used and i.kind != "and"]
@@ -311,6 +312,33 @@ def _groups(items: list[Item], body: list[Item], query: Query) -> None:
         elif column.columns:
             column.used = True
             query.set_group(column.columns, column.pos, first=body[0].kind == "count")
+
+
+def _owned_listing(body: list[Item], query: Query, lex: Lexicon) -> None:
+    """A listing whose columns say their table ("the paragraph texts for the document
+    X"): the rows listed are that table's, and the table the question names is the one
+    their foreign key reaches, for its filters."""
+    if not query.table or any(s.func for s in query.select):
+        return
+    owners = {_owner(i, lex) for i in body if i.kind == "schema" and i.columns and not i.tables}
+    if len(owners) != 1 or None in owners:
+        return
+    owner = owners.pop()
+    if owner is not None and owner != query.table and lex.link(owner, query.table):
+        query.others.append(query.table)
+        query.table = owner
+
+
+def _owner(item: Item, lex: Lexicon) -> str | None:
+    """The table whose name the column's words start with, when every column the words
+    name is in it ("paragraph texts": Paragraphs)."""
+    tables = {c.table for c in item.columns}
+    if len(tables) != 1:
+        return None
+    table = tables.pop()
+    stems = tuple(stem(w) for w in item.text.split())
+    named = any(name == table and stems[: len(key)] == key for key, name in lex.tables.items())
+    return table if named else None
 
 
 def _listed_order(body: list[Item], query: Query) -> None:
