@@ -40,6 +40,8 @@ _TABLES: list[tuple[str, dict[tuple[str, ...], Any]]] = [
     ("or", dict.fromkeys(ph.ALTERNATIVES, True)),
     ("money", dict.fromkeys(ph.MONEY, True)),
     ("named", dict.fromkeys(ph.NAMING, True)),
+    ("rel", dict.fromkeys(ph.RELATIONS, True)),
+    ("event", dict.fromkeys(ph.EVENTS, True)),
     ("filler", dict.fromkeys(ph.FILLER, True)),
 ]
 

@@ -4,8 +4,9 @@ column or a stored value of the connected database.
 Names are split into words (``Song_release_year``, ``petType``, ``FullName``) and
 stemmed lightly (``countries`` → ``country``, ``people`` → ``person``); a column is also
 named without the words it shares with its table (``Document_Name`` of ``Documents`` is
-"name"). Stored values come from the database itself: the distinct values of each text
-column with few enough of them (``France``, ``dog``, ``PPT``), read once per database.
+"name"), and a table without the word that says its kind (``cars_data`` is "cars").
+Stored values come from the database itself: the distinct values of each text column
+with few enough of them (``France``, ``dog``, ``PPT``), read once per database.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 from trifecta.specialists.sql._schema import Column, Schema, Table
 
-__all__ = ["ColumnRef", "Lexicon", "ValueRef", "lexicon", "stem", "words"]
+__all__ = ["ColumnRef", "Lexicon", "ValueRef", "lexicon", "stem", "stem_words", "words"]
 
 _IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "child"}
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -25,6 +26,8 @@ _NUMERIC = ("INT", "REAL", "NUM", "DEC", "FLOA", "DOUB", "BIGINT", "SMALLINT")
 _MAX_VALUE_WORDS = 6
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
 _NUMBER_TEXT = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+_YEAR_TEXT = re.compile(r"1[89]\d\d|2[01]\d\d")
+_NONE_WORDS = frozenset({"", "null", "none", "n/a", "na", "nan", "-"})
 _WHOLE = re.compile(r"0|-?[1-9]\d{0,17}")
 _FLAG_VALUES = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "0", "1"})
 _UNITS = frozenset(
@@ -56,6 +59,8 @@ _FUNCTION_WORDS = frozenset(
 )  # member_since of members is not "since"
 _LATIN_US = ("tuses", "puses", "buses", "nuses", "ruses")  # statuses, campuses, bonuses
 _TABLE_PREFIXES = frozenset({"ref", "tbl", "tb", "lu", "dim", "fact", "lookup"})
+_TABLE_SUFFIXES = frozenset({"data", "list", "info", "information", "detail", "record", "table"})
+"""Words that name a table's kind, not its rows: ``cars_data`` holds cars."""
 
 
 def stem(word: str) -> str:
@@ -85,7 +90,9 @@ _ABBREVIATIONS = {
 }  # fmt: skip
 
 
-def _stems(text: str) -> tuple[str, ...]:
+def stem_words(text: str) -> tuple[str, ...]:
+    """The stemmed words of a name (abbreviations spelled out): ``People_ID`` is
+    ("person", "id")."""
     return tuple(s for w in words(text) for s in _ABBREVIATIONS.get(w, (stem(w),)))
 
 
@@ -105,6 +112,9 @@ class ColumnRef:
     """A yes/no column: a predicate ("smokers"), never a thing to list."""
     key: bool = False
     """A primary or foreign key: an identifier, never a quantity to compare."""
+    measured: bool = False
+    """Text that stores numbers, none of them a year (``'130'``, ``'15.5'``, ``'null'``):
+    never a date, though not compared as a number either."""
     whole: bool = False
     """Text whose every stored value is a whole number (``'32'``): numeric for the
     writer, compared and ordered as a number, and equal to a quoted literal."""
@@ -172,10 +182,10 @@ class Lexicon:
 def _column_names(table: str, column: str) -> tuple[tuple[str, ...], ...]:
     """The column's words, and without the words its table's name already says
     (``Document_Name`` of ``Documents`` is also "name")."""
-    full = _stems(column)
+    full = stem_words(column)
     if len(full) > 1 and full[-1] in _UNITS:  # duration_minutes: "duration"
         full = full[:-1]
-    own_words = _stems(table)
+    own_words = stem_words(table)
     own = set(own_words)
     names = {full, tuple(w for w in full if w not in own)}
     names |= {(*own_words[-1:], *n) for n in list(names) if n and n[0] not in own}
@@ -211,8 +221,17 @@ def _column_ref(
         key=col.primary_key
         or any(fk.column.lower() == col.name.lower() for fk in table.foreign_keys),
         whole=whole,
+        measured=not numeric and _measured(seen),
     )
     return ref, stored
+
+
+def _measured(seen: Iterable[str]) -> bool:
+    """Whether `seen` are numbers (or a word for none), none of them a year."""
+    present = [v.strip() for v in seen if v.strip().lower() not in _NONE_WORDS]
+    return bool(present) and all(
+        _NUMBER_TEXT.fullmatch(v) and not _YEAR_TEXT.fullmatch(v) for v in present
+    )
 
 
 def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None = None) -> Lexicon:
@@ -220,10 +239,12 @@ def lexicon(schema: Schema, values: Callable[[str, str], Iterable[str]] | None =
     stored values (none when `values` is None)."""
     lex = Lexicon(schema)
     for table in schema.tables.values():
-        key = _stems(table.name)
+        key = stem_words(table.name)
         lex.tables.setdefault(key, table.name)
         if len(key) > 1 and key[0] in _TABLE_PREFIXES:  # Ref_Template_Types: "template type"
             lex.tables.setdefault(key[1:], table.name)
+        if len(key) > 1 and key[-1] in _TABLE_SUFFIXES:  # cars_data: "cars"
+            lex.aliases.setdefault(key[:-1], table.name)
     last_words: dict[tuple[str, ...], list[str]] = {}
     for key, name in lex.tables.items():
         if len(key) > 1:

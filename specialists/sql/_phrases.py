@@ -17,6 +17,7 @@ __all__ = [
     "DIRECTIONS",
     "DISTINCT",
     "EACH",
+    "EVENTS",
     "FILLER",
     "IMPLIED_COMPARISONS",
     "IMPLIED_SUPERLATIVES",
@@ -26,6 +27,7 @@ __all__ = [
     "NEGATIONS",
     "NUMBER_WORDS",
     "ORDERINGS",
+    "RELATIONS",
     "SUPERLATIVES",
 ]
 
@@ -46,6 +48,20 @@ FILLER = frozenset(
 )
 """Phrases that frame a question without changing its query."""
 
+RELATIONS = _phrases(
+    "use,uses,used,using,used by,used for,used in,own,owns,owned,owned by,belong to,belongs to,"
+    "belonging to,contain,contains,containing,include,includes,including"
+)
+"""Verbs that say rows of one table are tied to rows of another ("documents that use the
+template ..."): explained only between two tables the question names that one foreign key
+links; "How many templates are used?" names one table, and is declined."""
+EVENTS = _phrases(
+    "produced,made,built,manufactured,released,published,founded,established,opened,created,"
+    "launched,held,issued,registered,hired"
+)
+"""Verbs of a thing's date ("cars produced in 1980"): explained only right before a year
+("in 1980", "before 1980", "between 1970 and 1980"), which the table's one date or year
+column takes."""
 CONNECTORS = (*_phrases("and,as well as,along with,together with,plus"), (",",))
 MONEY = _phrases("dollars,dollar,usd,euros,euro,eur,pounds,pound,gbp")
 """A unit after a number: the comparison is on the table's one money column."""

@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon
+from trifecta.specialists.sql._lexicon import ColumnRef, Lexicon, stem_words
 from trifecta.specialists.sql._query import Declined, Filter, Query, Selected
 from trifecta.specialists.sql._resolver import Resolver, literal, quote
 
 __all__ = ["gaps", "render"]
 
+_PEOPLE = frozenset({("person",), ("individual",)})
 _RANK_WORDS = frozenset({"rank", "ranking", "position", "place", "seed"})
 _EQUALITY = frozenset({"=", "!=", "IN", "NOT IN"})
 _YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
@@ -152,7 +153,11 @@ def _check_selection(query: Query, resolver: Resolver) -> None:
     if any(ref.flag for ref in plain):
         raise Declined("a yes/no column is a condition, not a thing to list")
     selected = [resolver.column(s.columns) for s in query.select if s.columns]
-    if any(r.table == resolver.joined for r in selected) and resolver.joined not in query.others:
+    if (
+        any(r.table == resolver.joined for r in selected)
+        and resolver.joined not in query.others
+        and not _person_of(resolver)
+    ):
         raise Declined("a column of a table the question does not name ('the names of books')")
     for item in query.filters:
         ref = resolver.column(item.columns, item.implied)
@@ -173,6 +178,22 @@ def _check_selection(query: Query, resolver: Resolver) -> None:
     )
     if own_keys and any(f.op in _EQUALITY and not _is_number(f.operands[0]) for f in query.filters):
         raise Declined("a value filter on a table that refers to itself (manager of, parent of)")
+
+
+def _person_of(resolver: Resolver) -> bool:
+    """Whether the main table's rows are people the joined table describes: a table of
+    people (``people``, ``person``) that the main table refers to by its own key's name
+    (``poker_player.People_ID``): the name of a poker player is that person's name (a
+    ``customer_id`` would be another person, not the row itself)."""
+    schema = resolver.lex.schema
+    joined = schema.tables.get(resolver.joined)
+    if joined is None or stem_words(joined.name) not in _PEOPLE:
+        return False
+    return any(
+        fk.table.lower() == joined.name.lower()
+        and stem_words(fk.column) == (*stem_words(joined.name), "id")
+        for fk in schema.tables[resolver.main].foreign_keys
+    )
 
 
 def _one_equality_per_column(query: Query, resolver: Resolver) -> None:

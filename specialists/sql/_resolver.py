@@ -67,7 +67,11 @@ class Resolver:
         """The main table's one date column, else its one year column ("after 2020")."""
         dated = [r for r in self._own() if r.dated]
         years = [r for r in self._own() if r.numeric and any("year" in n for n in r.names)]
-        unread = [r for r in self._own() if not (r.numeric or r.textual or r.dated or r.flag)]
+        unread = [
+            r
+            for r in self._own()
+            if not (r.numeric or r.textual or r.dated or r.flag or r.measured)
+        ]
         if len(dated) + len(years) != 1 or unread:  # a date stored as '20/08/2021' may be meant
             raise Declined("a year compared with no one date or year column")
         return [*dated, *years][0]

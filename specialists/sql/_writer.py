@@ -24,7 +24,7 @@ import sqlglot
 from trifecta.specialists.sql._db import Database, SqlExecutionError
 from trifecta.specialists.sql._filters import filters
 from trifecta.specialists.sql._items import Item, just_before, next_of, prev_of, read
-from trifecta.specialists.sql._lexicon import Lexicon, lexicon
+from trifecta.specialists.sql._lexicon import Lexicon, lexicon, stem
 from trifecta.specialists.sql._query import Declined, Query
 from trifecta.specialists.sql._render import render
 from trifecta.specialists.sql._schema import Schema
@@ -36,6 +36,8 @@ _MAX_QUESTION = 500
 _PROBE_ROWS = 1000
 _SENTENCE_END = re.compile(r"(?<=[?!;])\s+|(?<=[a-z0-9)'\"]\.)\s+(?=[A-Z])|\n+")
 _ORDER_SENTENCE = re.compile(r"^(?:sort|order)(?:ed)?\s+(?:\w+\s+)?by\b[^.?!;]*[.?!]?$", re.I)
+_YEAR = re.compile(r"1[89]\d\d|2[01]\d\d")
+_YEAR_WORDS = frozenset({"in", "on", "during"})
 _ROW_MARKERS = frozenset({"with", "has", "have", "whose", "of", "by", "for"})
 
 
@@ -107,7 +109,9 @@ def _one_question(question: str) -> str | None:
 
 def _interpret(items: list[Item], lex: Lexicon) -> Query:
     query = Query()
-    body = [i for i in items if i.kind != "filler"]
+    _relations(items, lex)
+    _events(items)
+    body = [i for i in items if i.kind not in {"filler", "rel", "event"}]
     filters(items, body, query)
     _orderings(items, body, query)
     _superlatives(items, body, query)
@@ -115,12 +119,43 @@ def _interpret(items: list[Item], lex: Lexicon) -> Query:
     _counts(items, body, query, lex)
     _groups(items, body, query)
     _rest(body, query)
+    _owned_listing(body, query, lex)
     _listed_order(body, query)
     query.group_counts()
     left = [i for i in body if not i.used and i.kind != "and"]
     if left:
         raise Declined(f"nothing takes {left[0].text!r}")
     return query
+
+
+def _relations(items: list[Item], lex: Lexicon) -> None:
+    """A relation verb ("templates used by documents") must sit between two tables the
+    question names that a foreign key links; the link itself is the join the rest of
+    the question already makes."""
+    for index, item in enumerate(items):
+        if item.kind != "rel":
+            continue
+        before = {t for i in items[:index] for t in i.tables}
+        after = {t for i in items[index + 1 :] for t in i.tables}
+        if not any(a != b and lex.link(a, b) for a in before for b in after):
+            raise Declined(f"{item.text!r} ties no two linked tables the question names")
+
+
+def _events(items: list[Item]) -> None:
+    """A verb of a thing's date ("produced", "released") must come right before a year
+    that a preposition or comparison introduces: "cars produced in 1980"."""
+    for index, item in enumerate(items):
+        if item.kind != "event":
+            continue
+        after = items[index + 1 : index + 3]
+        dated = (
+            len(after) == 2
+            and (after[0].text in _YEAR_WORDS or after[0].kind == "cmp")
+            and after[1].kind == "num"
+            and _YEAR.fullmatch(after[1].text) is not None
+        )
+        if not dated:
+            raise Declined(f"{item.text!r} is said of no year")
 
 
 def _orderings(items: list[Item], body: list[Item], query: Query) -> None:
@@ -277,6 +312,33 @@ def _groups(items: list[Item], body: list[Item], query: Query) -> None:
         elif column.columns:
             column.used = True
             query.set_group(column.columns, column.pos, first=body[0].kind == "count")
+
+
+def _owned_listing(body: list[Item], query: Query, lex: Lexicon) -> None:
+    """A listing whose columns say their table ("the paragraph texts for the document
+    X"): the rows listed are that table's, and the table the question names is the one
+    their foreign key reaches, for its filters."""
+    if not query.table or any(s.func for s in query.select):
+        return
+    owners = {_owner(i, lex) for i in body if i.kind == "schema" and i.columns and not i.tables}
+    if len(owners) != 1 or None in owners:
+        return
+    owner = owners.pop()
+    if owner is not None and owner != query.table and lex.link(owner, query.table):
+        query.others.append(query.table)
+        query.table = owner
+
+
+def _owner(item: Item, lex: Lexicon) -> str | None:
+    """The table whose name the column's words start with, when every column the words
+    name is in it ("paragraph texts": Paragraphs)."""
+    tables = {c.table for c in item.columns}
+    if len(tables) != 1:
+        return None
+    table = tables.pop()
+    stems = tuple(stem(w) for w in item.text.split())
+    named = any(name == table and stems[: len(key)] == key for key, name in lex.tables.items())
+    return table if named else None
 
 
 def _listed_order(body: list[Item], query: Query) -> None:
