@@ -31,7 +31,7 @@ from trifecta.specialists.rag._evidence import (
 from trifecta.specialists.rag._evidence import token_lemma as _lemma
 from trifecta.specialists.rag._evidence import tokens as _tokens
 from trifecta.specialists.rag._questions import TIME_UNITS, Expect, Question
-from trifecta.specialists.rag._scope import later_word
+from trifecta.specialists.rag._scope import later_word, tense_mismatch
 from trifecta.specialists.rag._text import Passage, Vocabulary, lemmas, plain_words, wordset
 
 __all__ = [
@@ -155,6 +155,8 @@ def _unmet(question: Question, passage: Passage, phrase: str, covered: tuple[str
     """What the question's wording demands that the sentence does not give (see
     `_evidence` and `_scope`), or "" when nothing is missing."""
     sentence = passage.text
+    if mismatch := tense_mismatch(question.text, sentence):
+        return mismatch
     bound = question.bound or asked_bound(question.text)
     if bound is not None and stated_bound(bound, sentence) is None:
         return f"states no {bound} bound, which the question asks for"

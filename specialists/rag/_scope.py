@@ -8,6 +8,9 @@
   each food item …"); but a clause joined by "and", "or", "but" or "nor" starts another
   alternative or statement, which does not reach back. A subject word said only after
   such a join that follows every clause showing an answer is said of something else.
+- **The asked time.** A sentence that states what used to hold ("was 14 days before
+  2020", "used to", "formerly") does not answer a present-tense question, and a
+  present-tense sentence does not answer what used to hold.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from trifecta.specialists.rag._text import Passage, lemmas, plain_words
+from trifecta.specialists.rag._text import Passage, lemmas, plain_words, wordset
 
-__all__ = ["clauses", "later_word"]
+__all__ = ["clauses", "later_word", "tense_mismatch"]
 
 _CLAUSE = re.compile(r"[;:](?!\d)|,(?!\d)|[()]")
 
@@ -51,3 +54,58 @@ def later_word(passage: Passage, shows: Callable[[str], bool], words: Iterable[s
 
 
 _COORDINATED = re.compile(r"\s*(?:and|or|but|nor)\b", re.IGNORECASE)
+
+
+_USED_TO = re.compile(
+    r"\b(?:used to|use to|formerly|previously|in the past|originally|until recently|back then)\b",
+    re.IGNORECASE,
+)
+_PAST_YEAR = re.compile(
+    r"\b(?:before|in|until|till|prior to|back in|during)\s+(?:19|20)\d{2}\b|\blast year\b",
+    re.IGNORECASE,
+)
+_AUX = wordset(
+    "is are am be was were do does did can could will would should shall must may might "
+    "has have had"
+)
+_PAST_AUX = wordset("was were did had")
+_SUBORDINATORS = wordset(
+    "where which that who whom whose when whenever if because since after before once as "
+    "while until unless whether what though although"
+)
+
+
+def tense_mismatch(question: str, sentence: str) -> str:
+    """Why `sentence` does not answer `question` in time, or "": a sentence that states
+    what used to hold ("the refund window was 14 days before 2020") does not answer a
+    present-tense question, and a present-tense sentence does not say what used to hold
+    ("What time did Riverside use to open?")."""
+    asked_past = bool(_USED_TO.search(question) or _PAST_YEAR.search(question))
+    asked_past = asked_past or _first_aux(question) in _PAST_AUX
+    said_past = bool(_USED_TO.search(sentence)) or _main_past(sentence)
+    if said_past and not asked_past:
+        return "the sentence states what used to hold, the question asks what holds now"
+    if asked_past and not said_past:
+        return "the question asks what used to hold, the sentence states what holds now"
+    return ""
+
+
+def _first_aux(question: str) -> str:
+    """The question's own auxiliary verb ("did" in "What time did …"), not one of a
+    clause it subordinates ("What happens if my card was stolen?"), or ""."""
+    words = re.findall(r"[a-z']+", question.lower())
+    for i, word in enumerate(words):
+        if word in _AUX:
+            return "" if _SUBORDINATORS & set(words[1:i]) else word
+    return ""
+
+
+def _main_past(sentence: str) -> bool:
+    """Whether a clause of `sentence` has "was"/"were"/"had" as its own verb, not in a
+    subordinate clause ("the branch where it was borrowed")."""
+    for part in clauses(sentence):
+        words = re.findall(r"[a-z']+", part.lower())
+        for i, word in enumerate(words):
+            if word in _PAST_AUX and not _SUBORDINATORS & set(words[:i]):
+                return True
+    return False
