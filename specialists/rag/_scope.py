@@ -8,6 +8,9 @@
   each food item …"); but a clause joined by "and", "or", "but" or "nor" starts another
   alternative or statement, which does not reach back. A subject word said only after
   such a join that follows every clause showing an answer is said of something else.
+- **The asked period.** An amount per day, week, month, year, hour, page or item
+  answers only the question that asks per the same unit: "20 dollars per month" is not
+  what a year costs, and "10 cents per gram" not what an hour costs.
 - **The asked time.** A sentence that states what used to hold ("was 14 days before
   2020", "used to", "formerly") does not answer a present-tense question, and a
   present-tense sentence does not answer what used to hold.
@@ -20,7 +23,7 @@ from collections.abc import Callable, Iterable
 
 from trifecta.specialists.rag._text import Passage, lemmas, plain_words, wordset
 
-__all__ = ["clauses", "later_word", "tense_mismatch"]
+__all__ = ["asked_rate", "clauses", "later_word", "rate_mismatch", "stated_rates", "tense_mismatch"]
 
 _CLAUSE = re.compile(r"[;:](?!\d)|,(?!\d)|[()]")
 
@@ -109,3 +112,60 @@ def _main_past(sentence: str) -> bool:
             if word in _PAST_AUX and not _SUBORDINATORS & set(words[:i]):
                 return True
     return False
+
+
+_TIME_UNITS = frozenset(lemmas("minute hour day week month year night"))
+_ADVERBS = {
+    **dict.fromkeys(lemmas("hourly"), "hour"),
+    **dict.fromkeys(lemmas("daily nightly"), "day"),
+    **dict.fromkeys(lemmas("weekly"), "week"),
+    **dict.fromkeys(lemmas("monthly"), "month"),
+    **dict.fromkeys(lemmas("yearly annually annual"), "year"),
+}
+_NOT_RATE = wordset("for in within after before of over than from to by at on during about")
+
+
+def asked_rate(question: str) -> str | None:
+    """The period or unit an amount is asked per ("How much … per year", "how many hours
+    a month", "the annual fee"), as written, or None."""
+    found = _rates(question, adjectives=True)
+    return found[0] if found else None
+
+
+def stated_rates(sentence: str) -> set[str]:
+    """The lemmas of the periods and units the sentence states amounts per ("25 cents
+    per day", "40 dollars a year", "2 hours a week"); "daily", "annual" … only when it
+    states none so ("a yearly membership costs 20 dollars per month" is paid monthly)."""
+    found = _rates(sentence, adjectives=False) or _rates(sentence, adjectives=True)
+    return {_lemma(w) for w in found}
+
+
+def rate_mismatch(question: str, sentence: str) -> str:
+    """Why `sentence` does not give the amount per the asked period or unit, or "": "20
+    dollars per month" does not say what a year costs, nor "10 cents per gram" an hour."""
+    rate = asked_rate(question)
+    if rate is None or _lemma(rate) in stated_rates(sentence):
+        return ""
+    return f"states no amount per {rate}, which the question asks for"
+
+
+def _lemma(word: str) -> str:
+    return (lemmas(word) or [word])[0]
+
+
+def _rates(text: str, adjectives: bool) -> list[str]:
+    """Words after "per", time units after "a"/"an"/"each"/"every" that follow an amount
+    or a verb (not "for a year", a length), and with `adjectives` the periods of
+    "daily", "annual" …"""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    found = []
+    for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if word == "per" and after:
+            found.append(after)
+        elif word in {"a", "an", "each", "every"} and _lemma(after) in _TIME_UNITS:
+            if i and words[i - 1] not in _NOT_RATE and words[i - 1] not in _AUX:
+                found.append(after)
+        elif adjectives and _lemma(word) in _ADVERBS:
+            found.append(_ADVERBS[_lemma(word)])
+    return found
