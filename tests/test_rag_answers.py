@@ -275,3 +275,30 @@ async def test_a_superseded_fact_or_another_period_is_never_verified(shop: Docum
     assert row["status"] == "verified" and "14 days" in row["answer"]
     row = await _ask(spec, "How much does a membership cost per month?")
     assert row["status"] == "verified" and "20 dollars per month" in row["answer"]
+
+
+@pytest.fixture(scope="module")
+def branches(tmp_path_factory: pytest.TempPathFactory) -> DocumentStore:
+    root = tmp_path_factory.mktemp("branches")
+    (root / "docs").mkdir()
+    (root / "docs" / "hours.md").write_text(
+        "# Hours\n\nThe library has two branches, Central and Riverside.\n"
+        "On Christmas Eve, all branches close at 14:00.\n"
+    )
+    store = DocumentStore(root / "store", "branches")
+    store.ingest([root / "docs"])
+    return store
+
+
+async def test_all_branches_says_nothing_of_a_branch_no_document_names(
+    branches: DocumentStore,
+) -> None:
+    spec = rag_specialist(branches)
+    row = await _ask(spec, "What time does the Riverside branch close on Christmas Eve?")
+    assert row["status"] == "verified" and "14:00" in row["answer"]
+    question = "What time does the Westside branch close on Christmas Eve?"
+    row = await _ask(spec, question)
+    assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
+    quote = _cite(branches, "On Christmas Eve, all branches close at 14:00.")
+    row = await _ask(_model_only(branches, [quote] * 3), question)
+    assert (row["status"], row["errors"][0]["rule"]) == ("rejected", "answer")
