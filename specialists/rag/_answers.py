@@ -31,7 +31,13 @@ from trifecta.specialists.rag._evidence import (
 from trifecta.specialists.rag._evidence import token_lemma as _lemma
 from trifecta.specialists.rag._evidence import tokens as _tokens
 from trifecta.specialists.rag._questions import TIME_UNITS, Expect, Question
-from trifecta.specialists.rag._scope import asked_rate, later_word, rate_mismatch, tense_mismatch
+from trifecta.specialists.rag._scope import (
+    asked_rate,
+    count_mismatch,
+    later_word,
+    rate_mismatch,
+    tense_mismatch,
+)
 from trifecta.specialists.rag._text import Passage, Vocabulary, lemmas, plain_words, wordset
 
 __all__ = [
@@ -155,7 +161,9 @@ def _unmet(question: Question, passage: Passage, phrase: str, covered: tuple[str
     """What the question's wording demands that the sentence does not give (see
     `_evidence` and `_scope`), or "" when nothing is missing."""
     sentence = passage.text
-    if mismatch := tense_mismatch(question.text, sentence):
+    if mismatch := tense_mismatch(question.text, sentence) or count_mismatch(
+        question.text, sentence
+    ):
         return mismatch
     if _AMOUNTS & set(question.expects) and (mismatch := rate_mismatch(question.text, sentence)):
         return mismatch

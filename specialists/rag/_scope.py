@@ -11,6 +11,8 @@
 - **The asked period.** An amount per day, week, month, year, hour, page or item
   answers only the question that asks per the same unit: "20 dollars per month" is not
   what a year costs, and "10 cents per gram" not what an hour costs.
+- **The asked number of times.** What follows failing to cancel "twice" does not
+  answer what follows failing "once".
 - **The asked time.** A sentence that states what used to hold ("was 14 days before
   2020", "used to", "formerly") does not answer a present-tense question, and a
   present-tense sentence does not answer what used to hold.
@@ -23,7 +25,15 @@ from collections.abc import Callable, Iterable
 
 from trifecta.specialists.rag._text import Passage, lemmas, plain_words, wordset
 
-__all__ = ["asked_rate", "clauses", "later_word", "rate_mismatch", "stated_rates", "tense_mismatch"]
+__all__ = [
+    "asked_rate",
+    "clauses",
+    "count_mismatch",
+    "later_word",
+    "rate_mismatch",
+    "stated_rates",
+    "tense_mismatch",
+]
 
 _CLAUSE = re.compile(r"[;:](?!\d)|,(?!\d)|[()]")
 
@@ -169,3 +179,27 @@ def _rates(text: str, adjectives: bool) -> list[str]:
         elif adjectives and _lemma(word) in _ADVERBS:
             found.append(_ADVERBS[_lemma(word)])
     return found
+
+
+_REPEATS = re.compile(
+    r"(?<!\bat )\b(?:once|twice|thrice|(?:\d+|two|three|four|five|six|seven|eight|nine|ten) times)\b"
+)
+_COUNTS = {"once": "1", "twice": "2", "thrice": "3", "two": "2", "three": "3", "four": "4"}
+_COUNTS |= {"five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+
+
+def count_mismatch(question: str, sentence: str) -> str:
+    """Why `sentence` speaks of another number of times than `question`, or "": what
+    follows failing to cancel "twice" does not answer what follows failing "once"."""
+    asked = _repeats(question.lower().split(" ", 1)[-1])  # a leading "Once …" is "when"
+    said = _repeats(sentence.lower())
+    if asked and said and not asked & said:
+        return (
+            f"says {', '.join(sorted(said))} time(s), the question asks {', '.join(sorted(asked))}"
+        )
+    return ""
+
+
+def _repeats(text: str) -> set[str]:
+    """The numbers of times `text` states ("once": 1, "3 times": 3), not "at once"."""
+    return {_COUNTS.get(m.split()[0], m.split()[0]) for m in _REPEATS.findall(text)}
