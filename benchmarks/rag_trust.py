@@ -4,8 +4,8 @@ Fifteen library policy documents and the questions about them (`benchmarks/rag_t
 see its README), answered offline by the RAG specialist's tier 0 (extractive) over a real
 Chroma store with the offline MiniLM embeddings. Per split (a split is any
 `<split>.jsonl` of that folder; the default run covers the tuning splits `dev`,
-`heldout-1`, `heldout`, `tune-2`, `tune-3`, `tune-4` and `heldout-2`; a held-out split is
-run by naming it):
+`heldout-1`, `heldout`, `tune-2`, `tune-3`, `tune-4`, `heldout-2`, `heldout-3` and
+`tune-5`; a held-out split is run by naming it):
 
 - answerable verified: share of answerable questions whose result is `verified` with a
   quote (a verified refusal of an answerable question is counted as wrong, below);
@@ -39,7 +39,17 @@ from trifecta.verdict import Result
 __all__ = ["SPLITS", "Case", "Scored", "main", "rag_rows"]
 
 HERE = Path(__file__).resolve().parent / "rag_trust"
-SPLITS = ("dev", "heldout-1", "heldout", "tune-2", "tune-3", "tune-4", "heldout-2")  # tuning
+SPLITS = (  # tuning
+    "dev",
+    "heldout-1",
+    "heldout",
+    "tune-2",
+    "tune-3",
+    "tune-4",
+    "heldout-2",
+    "heldout-3",
+    "tune-5",
+)
 TARGETS = {"answerable_verified": 0.70, "precision": 0.99, "unanswerable_refused": 0.95}
 
 

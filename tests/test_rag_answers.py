@@ -245,3 +245,60 @@ async def test_equally_good_answers_that_disagree_are_not_verified(rooms: Docume
     assert (row["status"], row["errors"][0]["rule"]) == ("unverifiable", "rival")
     named = await _ask(rag_specialist(rooms), "How many people do rooms hold on weekends?")
     assert named["status"] == "verified" and named["answer"].startswith(quote)
+
+
+# --- what used to hold, and amounts per another period ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> DocumentStore:
+    root = tmp_path_factory.mktemp("shop")
+    (root / "docs").mkdir()
+    (root / "docs" / "terms.md").write_text(
+        "# Terms\n\n## Refunds\n\nThe refund window was 14 days before 2020.\n"
+        "## Membership\n\nA yearly membership costs 20 dollars per month.\n"
+    )
+    store = DocumentStore(root / "store", "shop")
+    store.ingest([root / "docs"])
+    return store
+
+
+async def test_a_superseded_fact_or_another_period_is_never_verified(shop: DocumentStore) -> None:
+    spec = rag_specialist(shop)
+    for question in ("What is the refund window?", "How much does a membership cost per year?"):
+        row = await _ask(spec, question)
+        assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND), question
+        quote = _cite(shop, "14 days" if "refund" in question else "20 dollars")
+        row = await _ask(_model_only(shop, [quote] * 3), question)
+        assert (row["status"], row["errors"][0]["rule"]) == ("rejected", "answer"), question
+    row = await _ask(spec, "What was the refund window before 2020?")
+    assert row["status"] == "verified" and "14 days" in row["answer"]
+    row = await _ask(spec, "How much does a membership cost per month?")
+    assert row["status"] == "verified" and "20 dollars per month" in row["answer"]
+
+
+@pytest.fixture(scope="module")
+def branches(tmp_path_factory: pytest.TempPathFactory) -> DocumentStore:
+    root = tmp_path_factory.mktemp("branches")
+    (root / "docs").mkdir()
+    (root / "docs" / "hours.md").write_text(
+        "# Hours\n\nThe library has two branches, Central and Riverside.\n"
+        "On Christmas Eve, all branches close at 14:00.\n"
+    )
+    store = DocumentStore(root / "store", "branches")
+    store.ingest([root / "docs"])
+    return store
+
+
+async def test_all_branches_says_nothing_of_a_branch_no_document_names(
+    branches: DocumentStore,
+) -> None:
+    spec = rag_specialist(branches)
+    row = await _ask(spec, "What time does the Riverside branch close on Christmas Eve?")
+    assert row["status"] == "verified" and "14:00" in row["answer"]
+    question = "What time does the Westside branch close on Christmas Eve?"
+    row = await _ask(spec, question)
+    assert (row["status"], row["answer"]) == ("unverifiable", NOT_FOUND)
+    quote = _cite(branches, "On Christmas Eve, all branches close at 14:00.")
+    row = await _ask(_model_only(branches, [quote] * 3), question)
+    assert (row["status"], row["errors"][0]["rule"]) == ("rejected", "answer")

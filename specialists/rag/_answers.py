@@ -31,6 +31,13 @@ from trifecta.specialists.rag._evidence import (
 from trifecta.specialists.rag._evidence import token_lemma as _lemma
 from trifecta.specialists.rag._evidence import tokens as _tokens
 from trifecta.specialists.rag._questions import TIME_UNITS, Expect, Question
+from trifecta.specialists.rag._scope import (
+    asked_rate,
+    count_mismatch,
+    later_word,
+    rate_mismatch,
+    tense_mismatch,
+)
 from trifecta.specialists.rag._text import Passage, Vocabulary, lemmas, plain_words, wordset
 
 __all__ = [
@@ -145,14 +152,21 @@ def check_answer(
             False, "", covered, (), f"states no {wanted} for a {question.label} question"
         )
     shape, phrase = found
-    if unmet := _unmet(question, sentence, phrase, covered):
+    if unmet := _unmet(question, passage, phrase, covered):
         return AnswerCheck(False, shape, covered, (), unmet)
     return AnswerCheck(True, shape, covered, spread=_spread(sentence, phrase, question.subject))
 
 
-def _unmet(question: Question, sentence: str, phrase: str, covered: tuple[str, ...]) -> str:
+def _unmet(question: Question, passage: Passage, phrase: str, covered: tuple[str, ...]) -> str:
     """What the question's wording demands that the sentence does not give (see
-    `_evidence`), or "" when nothing is missing."""
+    `_evidence` and `_scope`), or "" when nothing is missing."""
+    sentence = passage.text
+    if mismatch := tense_mismatch(question.text, sentence) or count_mismatch(
+        question.text, sentence
+    ):
+        return mismatch
+    if _AMOUNTS & set(question.expects) and (mismatch := rate_mismatch(question.text, sentence)):
+        return mismatch
     bound = question.bound or asked_bound(question.text)
     if bound is not None and stated_bound(bound, sentence) is None:
         return f"states no {bound} bound, which the question asks for"
@@ -162,10 +176,17 @@ def _unmet(question: Question, sentence: str, phrase: str, covered: tuple[str, .
         return f"the lead time {phrase!r} is for what is {action}, which the question does not ask"
     if phrase and (owner := other_owner(question.text, question.subject, sentence, phrase)):
         return f"the answer {phrase!r} is said of the {owner}, not of the asked subject"
-    said = [c.split("~")[-1] for c in covered if " (" not in c]
+    rate = lemmas(asked_rate(question.text) or "")  # "per year": a rate, not a subject
+    said = [c.split("~")[-1] for c in covered if " (" not in c and c not in rate]
+    shows = lambda part: bool(_shape(question, part))  # noqa: E731
+    if phrase and (later := later_word(passage, shows, said)):
+        return f"{later} is said in a later clause than the answer {phrase!r}, of something else"
     if phrase and (circular := circular_words(sentence, phrase, said)):
         return f"{', '.join(circular)} only qualif(ies) the answer {phrase!r}, not the subject"
     return ""
+
+
+_AMOUNTS: frozenset[str] = frozenset({"quantity", "money", "percent", "duration", "frequency"})
 
 
 def _spread(sentence: str, phrase: str, subject: tuple[str, ...]) -> int:

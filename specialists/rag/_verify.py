@@ -70,11 +70,11 @@ def answering(
     be"), then the one whose answer sits
     closest to them,
     then the better-retrieved chunk, then the earlier sentence."""
-    generic = topic(vocabulary)
+    generic, unknown = topic(vocabulary), _unknown_names(question, vocabulary)
     found = []
     for position, hit in enumerate(hits):
         for index, passage in enumerate(passage_sentences(hit.text, hit.title)):
-            check = check_answer(question, passage, generic, bridge)
+            check = _checked(question, passage, (generic, unknown), bridge)
             if check.ok:
                 own = set(lemmas(passage.text))
                 named = sum(" (" not in c for c in check.covered) + len(own & set(question.hints))
@@ -84,6 +84,30 @@ def answering(
                 rank = (defines, named, exact, echo, -check.spread, -position * 1000 - index)
                 found.append(Answering(passage, hit, check, rank))
     return sorted(found, key=lambda a: a.rank, reverse=True)
+
+
+def _checked(
+    question: Question,
+    passage: Passage,
+    corpus: tuple[frozenset[str], frozenset[str]],
+    bridge: Bridge | None,
+) -> AnswerCheck:
+    """`check_answer` with the corpus's `topic` words as generic (first of `corpus`), and
+    no name that no document uses (second) entailed by "all <noun>": "all branches" says
+    nothing of a "Westside branch" that no document names."""
+    generic, unknown = corpus
+    check = check_answer(question, passage, generic, bridge)
+    entailed = [c for c in check.covered if " (all " in c and c.split(" (")[0] in unknown]
+    if check.ok and entailed:
+        reason = f"{entailed[0]}: no document names it, so 'all' says nothing of it"
+        return replace(check, ok=False, reason=reason)
+    return check
+
+
+def _unknown_names(question: Question, vocabulary: Vocabulary) -> frozenset[str]:
+    """The question's capitalised subject words (after its first word) that no document uses."""
+    names = {w for t in re.findall(r"(?<=\s)[A-Z][\w'-]*", question.text) for w in lemmas(t)}
+    return frozenset(absent_words(question, vocabulary)) & names
 
 
 def rival(found: Sequence[Answering], chosen: Answering) -> Answering | None:
@@ -124,8 +148,8 @@ def verify_answer(
         (retrieved[c["chunk"]], _quoted(retrieved[c["chunk"]], c["quote"])) for c in citations
     ]
     errors = _number_errors(candidate.answer, [p.text for _, ps in quoted for p in ps])
-    generic = topic(vocabulary)
-    checks = [(h, check_answer(question, p, generic, bridge)) for h, ps in quoted for p in ps]
+    corpus = (topic(vocabulary), _unknown_names(question, vocabulary))
+    checks = [(h, _checked(question, p, corpus, bridge)) for h, ps in quoted for p in ps]
     passed = [(h, c) for h, c in checks if c.ok]
     if errors or not passed:
         errors = errors or [_answer_error(question, [c for _, c in checks])]
